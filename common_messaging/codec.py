@@ -1,0 +1,62 @@
+"""The one place messages are serialised to and parsed from JSON bytes."""
+
+import json
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
+
+from common_messaging.envelope import Envelope
+
+
+class _Versioned(Protocol):
+    SCHEMA_NAME: str
+    SCHEMA_VERSION: int
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class MessageDecodeError(ValueError):
+    """Bytes that are not a valid envelope of the expected schema and version."""
+
+
+def encode(payload: BaseModel, *, message_id: UUID, producer: str) -> bytes:
+    """Wrap a payload model in its envelope and serialise it to compact JSON bytes."""
+    schema: _Versioned = payload  # type: ignore[assignment]
+    envelope = {
+        "message_id": str(message_id),
+        "schema_name": schema.SCHEMA_NAME,
+        "schema_version": schema.SCHEMA_VERSION,
+        "produced_at": datetime.now(UTC).isoformat(),
+        "producer": producer,
+        "payload": payload.model_dump(mode="json"),
+    }
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def decode(raw: bytes, payload_type: type[P]) -> Envelope[P]:
+    """Parse bytes into an envelope of `payload_type`, refusing other schemas and versions."""
+    try:
+        envelope = Envelope[payload_type].model_validate_json(raw)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        raise MessageDecodeError(_summarise(exc)) from exc
+    expected: _Versioned = payload_type  # type: ignore[assignment]
+    if (envelope.schema_name, envelope.schema_version) != (
+        expected.SCHEMA_NAME,
+        expected.SCHEMA_VERSION,
+    ):
+        raise MessageDecodeError(
+            f"unexpected schema {envelope.schema_name} v{envelope.schema_version}, "
+            f"expected {expected.SCHEMA_NAME} v{expected.SCHEMA_VERSION}"
+        )
+    return envelope
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = [
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in exc.errors()[:5]
+    ]
+    return "; ".join(parts)

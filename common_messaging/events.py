@@ -1,0 +1,74 @@
+"""Payload models of the events topic."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventType(StrEnum):
+    PAGE_VIEW = "page_view"
+    CLICK = "click"
+    FORM_SUBMIT = "form_submit"
+    PURCHASE = "purchase"
+    CUSTOM = "custom"
+
+
+class DeviceType(StrEnum):
+    MOBILE = "mobile"
+    DESKTOP = "desktop"
+    TABLET = "tablet"
+    BOT = "bot"
+    OTHER = "other"
+
+
+class DeviceInfo(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    device_type: DeviceType
+    browser: str | None = None
+    os: str | None = None
+
+
+class PurchaseInfo(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=128)
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class EventOccurred(BaseModel):
+    """One validated, enriched occurrence of a tracked event (entry_service -> core_service)."""
+
+    SCHEMA_NAME: ClassVar[str] = "pulse.event_occurred"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID
+    site_id: UUID
+    definition_id: UUID | None = None
+    campaign_id: UUID | None = None
+    activity_id: UUID | None = None
+    name: str
+    type: EventType
+    occurred_at: datetime
+    received_at: datetime
+    anonymous_id: str
+    user_id: str | None = None
+    session_id: str | None = None
+    url: str | None = None
+    referrer: str | None = None
+    device: DeviceInfo
+    is_new_user: bool
+    purchase: PurchaseInfo | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def visitor_key(self) -> str:
+        """The identity events are counted under: the site's user id when known."""
+        return f"u:{self.user_id}" if self.user_id else f"a:{self.anonymous_id}"

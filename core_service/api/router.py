@@ -1,0 +1,12 @@
+"""All admin routes under `/v1`, behind the admin bearer token."""
+
+from fastapi import APIRouter, Depends
+
+from core_service.api.deps import require_admin
+from core_service.api.routes import activities, campaigns, event_definitions, sites
+
+api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_admin)])
+api_router.include_router(sites.router)
+api_router.include_router(campaigns.router)
+api_router.include_router(activities.router)
+api_router.include_router(event_definitions.router)

@@ -1,0 +1,1 @@
+"""One module of admin routes per resource."""

@@ -1,0 +1,155 @@
+"""The occurrence consumer loop: decode, store durably, index, and only then commit offsets.
+
+A message that cannot be parsed, or that fails alone while the store is healthy, goes to the
+dead-letter topic with its error and original bytes; the loop lives on. When the store itself
+is down, the batch is rewound to the committed offsets and retried after a backoff.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from prometheus_client import Counter
+
+from common_messaging import (
+    EVENTS_DLQ,
+    EventConsumer,
+    EventOccurred,
+    EventPublisher,
+    MessageDecodeError,
+    OutgoingMessage,
+    ReceivedMessage,
+    decode,
+)
+
+log = logging.getLogger(__name__)
+
+MESSAGES = Counter(
+    "pulse_consumer_messages_total", "Messages handled by the occurrence consumer", ["outcome"]
+)
+
+ProcessBatch = Callable[[Sequence[EventOccurred]], None]
+
+
+class OccurrenceConsumer:
+    def __init__(
+        self,
+        consumer: EventConsumer,
+        dead_letters: EventPublisher,
+        process: ProcessBatch,
+        store_healthy: Callable[[], bool],
+        *,
+        batch_size: int = 500,
+        poll_timeout_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._consumer = consumer
+        self._dead_letters = dead_letters
+        self._process = process
+        self._store_healthy = store_healthy
+        self._batch_size = batch_size
+        self._poll_timeout_s = poll_timeout_s
+        self._max_backoff_s = max_backoff_s
+        self._sleep = sleep
+        self._failures = 0
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("consumer_started")
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self._consumer.close()
+            log.info("consumer_stopped")
+
+    def step(self) -> int:
+        """Handle one polled batch; returns how many messages were committed."""
+        messages = self._consumer.poll(self._batch_size, self._poll_timeout_s)
+        if not messages:
+            return 0
+        good: list[tuple[ReceivedMessage, EventOccurred]] = []
+        poisoned: list[tuple[ReceivedMessage, str]] = []
+        for message in messages:
+            try:
+                good.append((message, decode(message.value, EventOccurred).payload))
+            except MessageDecodeError as exc:
+                poisoned.append((message, f"decode_error: {exc}"))
+        if not self._handle(good, poisoned):
+            self._consumer.rewind_to_committed()
+            self._back_off()
+            return 0
+        self._consumer.commit(messages)
+        self._failures = 0
+        return len(messages)
+
+    def _handle(
+        self,
+        good: list[tuple[ReceivedMessage, EventOccurred]],
+        poisoned: list[tuple[ReceivedMessage, str]],
+    ) -> bool:
+        events = [event for _, event in good]
+        try:
+            if events:
+                self._process(events)
+            MESSAGES.labels("stored").inc(len(events))
+        # Any failure of the store or index is caught: the loop must outlive one bad batch.
+        except Exception as exc:
+            log.warning("consumer_batch_failed size=%d error=%s", len(events), type(exc).__name__)
+            outcome = self._one_by_one(good)
+            if outcome is None:
+                return False
+            poisoned.extend(outcome)
+        return self._dead_letter(poisoned)
+
+    def _one_by_one(
+        self, good: list[tuple[ReceivedMessage, EventOccurred]]
+    ) -> list[tuple[ReceivedMessage, str]] | None:
+        """Retry singly to isolate poison; None when the store is down (retry the batch later)."""
+        poisoned: list[tuple[ReceivedMessage, str]] = []
+        for message, event in good:
+            try:
+                self._process([event])
+                MESSAGES.labels("stored").inc()
+            except Exception as exc:  # classified below by asking whether the store is up
+                if not self._store_healthy():
+                    log.warning("consumer_store_unavailable error=%s", type(exc).__name__)
+                    return None
+                poisoned.append((message, f"store_error: {type(exc).__name__}: {exc}"[:2000]))
+        return poisoned
+
+    def _dead_letter(self, poisoned: list[tuple[ReceivedMessage, str]]) -> bool:
+        if not poisoned:
+            return True
+        dead = [
+            OutgoingMessage(
+                value=message.value,
+                key=message.key,
+                headers={
+                    "error": error,
+                    "source_topic": message.topic,
+                    "source_partition": str(message.partition),
+                    "source_offset": str(message.offset),
+                },
+            )
+            for message, error in poisoned
+        ]
+        try:
+            self._dead_letters.publish_sync(EVENTS_DLQ, dead)
+        except Exception as exc:  # without the DLQ write we must not commit past the poison
+            log.warning("consumer_dead_letter_failed error=%s", type(exc).__name__)
+            return False
+        MESSAGES.labels("dead_lettered").inc(len(dead))
+        for message, error in poisoned:
+            log.warning(
+                "consumer_dead_lettered topic=%s offset=%d error=%s",
+                message.topic,
+                message.offset,
+                error.split(":", 1)[0],
+            )
+        return True
+
+    def _back_off(self) -> None:
+        self._failures += 1
+        self._sleep(min(self._max_backoff_s, 0.2 * 2 ** min(self._failures, 8)))

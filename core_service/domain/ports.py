@@ -1,0 +1,69 @@
+"""What the catalog domain needs from storage. Adapters implement these; they never commit.
+
+Every `list_*` returns at most `limit` entities ordered by (created_at, id), starting
+strictly after `after` when given.
+"""
+
+from collections.abc import Sequence
+from typing import Protocol
+from uuid import UUID
+
+from core_service.domain.catalog_models import Activity, Campaign, EventDefinition, Site
+from core_service.domain.catalog_paging import CursorKey
+
+
+class SiteRepository(Protocol):
+    def add(self, site: Site) -> None: ...
+    def get(self, site_id: UUID) -> Site | None: ...
+    def save(self, site: Site) -> None: ...
+    def list_sites(self, *, after: CursorKey | None, limit: int) -> Sequence[Site]: ...
+
+
+class CampaignRepository(Protocol):
+    def add(self, campaign: Campaign) -> None: ...
+    def get(self, campaign_id: UUID) -> Campaign | None: ...
+    def save(self, campaign: Campaign) -> None: ...
+    def list_campaigns(
+        self, *, site_id: UUID | None, after: CursorKey | None, limit: int
+    ) -> Sequence[Campaign]: ...
+
+
+class ActivityRepository(Protocol):
+    def add(self, activity: Activity) -> None: ...
+    def get(self, activity_id: UUID) -> Activity | None: ...
+    def save(self, activity: Activity) -> None: ...
+    def list_activities(
+        self, *, campaign_id: UUID, after: CursorKey | None, limit: int
+    ) -> Sequence[Activity]: ...
+
+
+class DefinitionRepository(Protocol):
+    def add(self, definition: EventDefinition) -> None: ...
+    def get(self, definition_id: UUID) -> EventDefinition | None: ...
+    def save(self, definition: EventDefinition) -> None: ...
+    def find_by_name(self, site_id: UUID, name: str) -> EventDefinition | None: ...
+    def list_definitions(
+        self,
+        *,
+        site_id: UUID | None,
+        campaign_id: UUID | None,
+        active: bool | None,
+        after: CursorKey | None,
+        limit: int,
+    ) -> Sequence[EventDefinition]: ...
+
+
+class Catalog(Protocol):
+    """All four repositories over one unit of work, so cross-entity rules see one snapshot."""
+
+    @property
+    def sites(self) -> SiteRepository: ...
+
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+
+    @property
+    def activities(self) -> ActivityRepository: ...
+
+    @property
+    def definitions(self) -> DefinitionRepository: ...

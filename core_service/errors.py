@@ -1,0 +1,72 @@
+"""core_service's errors, each a servicekit error with its own code.
+
+servicekit.errors.PulseError
+├── InvalidInput (422)
+│   ├── InvalidField (422 invalid_input, details=[{field, message}])
+│   └── InvalidCursor (422 invalid_cursor)
+├── NotFound (404)
+│   ├── SiteNotFound (site_not_found)
+│   ├── CampaignNotFound (campaign_not_found)
+│   ├── ActivityNotFound (activity_not_found)
+│   └── DefinitionNotFound (definition_not_found)
+└── Conflict (409)
+    └── DuplicateDefinitionName (conflict)
+"""
+
+from uuid import UUID
+
+from servicekit.errors import Conflict, InvalidInput, NotFound
+
+
+class InvalidField(InvalidInput):
+    """A domain rule refused one field; details name it so a client can show it inline."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", details=[{"field": field, "message": message}])
+        self.field = field
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the cursor is not one this API returned; start again without a cursor",
+            details=[{"field": "cursor", "message": "malformed cursor"}],
+        )
+
+
+class SiteNotFound(NotFound):
+    code = "site_not_found"
+
+    def __init__(self, site_id: UUID) -> None:
+        super().__init__(f"no site with id {site_id}")
+
+
+class CampaignNotFound(NotFound):
+    code = "campaign_not_found"
+
+    def __init__(self, campaign_id: UUID) -> None:
+        super().__init__(f"no campaign with id {campaign_id}")
+
+
+class ActivityNotFound(NotFound):
+    code = "activity_not_found"
+
+    def __init__(self, activity_id: UUID) -> None:
+        super().__init__(f"no activity with id {activity_id}")
+
+
+class DefinitionNotFound(NotFound):
+    code = "definition_not_found"
+
+    def __init__(self, definition_id: UUID) -> None:
+        super().__init__(f"no event definition with id {definition_id}")
+
+
+class DuplicateDefinitionName(Conflict):
+    def __init__(self, site_id: UUID, name: str) -> None:
+        super().__init__(
+            f"site {site_id} already has an event definition named {name!r}",
+            details=[{"field": "name", "message": "already used by another definition"}],
+        )

@@ -1,0 +1,20 @@
+"""core_service settings (env prefix `PULSE_`), read when first asked for, never at import."""
+
+from functools import lru_cache
+
+from pydantic import SecretStr
+
+from servicekit.settings import CommonSettings
+
+
+class CoreSettings(CommonSettings):
+    admin_token: SecretStr | None = None
+    consumer_enabled: bool = True
+    consumer_group: str = "pulse-core-occurrences"
+    consumer_batch_size: int = 500
+    consumer_poll_timeout_s: float = 0.5
+
+
+@lru_cache
+def get_settings() -> CoreSettings:
+    return CoreSettings()

@@ -1,0 +1,1 @@
+"""dashboard_service: campaign metrics for marketing staff, over a pluggable analytics store."""

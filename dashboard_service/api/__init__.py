@@ -1,0 +1,1 @@
+"""The HTTP edge of dashboard_service."""

@@ -1,0 +1,1 @@
+"""The dashboard's domain: metric rules and the ports they need; no web or database code."""

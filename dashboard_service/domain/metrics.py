@@ -1,0 +1,175 @@
+"""Campaign metrics: resolve the window, ask the store once, assemble rates and zero-filled rows."""
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from dashboard_service.domain.models import (
+    DEVICE_TYPES,
+    ActivityInfo,
+    ActivityMetrics,
+    CampaignInfo,
+    CampaignMetrics,
+    DeviceMetrics,
+    Measures,
+    MetricsQuery,
+    MetricsRequest,
+    NewVsReturning,
+    RawAggregates,
+    TimelineBucket,
+    TimeRange,
+    Totals,
+    VisitorGroup,
+)
+from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog
+from dashboard_service.errors import ActivityNotFound, CampaignNotFound, InvalidRange
+
+DEFAULT_LOOKBACK = timedelta(days=7)
+MINUTE, HOUR, DAY = 60, 3600, 86400
+_EMPTY = Measures()
+
+
+def campaign_metrics(
+    request: MetricsRequest,
+    catalog: CampaignCatalog,
+    store: AnalyticsStore,
+    now: datetime,
+) -> CampaignMetrics:
+    campaign = catalog.get_campaign(request.campaign_id)
+    if campaign is None:
+        raise CampaignNotFound(
+            f"no campaign with id {request.campaign_id}",
+            details={"campaign_id": str(request.campaign_id)},
+        )
+    if request.activity_id is not None and all(
+        a.id != request.activity_id for a in campaign.activities
+    ):
+        raise ActivityNotFound(
+            f"campaign {campaign.id} has no activity {request.activity_id}",
+            details={"activity_id": str(request.activity_id)},
+        )
+    start, end = resolve_window(request, campaign, now)
+    query = build_query(request, start, end)
+    raw = store.campaign_metrics(query)
+    return assemble(campaign, query, start, end, raw)
+
+
+def resolve_window(
+    request: MetricsRequest, campaign: CampaignInfo, now: datetime
+) -> tuple[datetime, datetime]:
+    """`from`/`to` as given; by default from the campaign start (or 7 days ago) until now."""
+    end = (request.end or now).astimezone(UTC)
+    if request.start is not None:
+        start = request.start.astimezone(UTC)
+    elif campaign.starts_at is not None and campaign.starts_at < end:
+        start = campaign.starts_at.astimezone(UTC)
+    else:
+        start = end - DEFAULT_LOOKBACK
+    if end <= start:
+        raise InvalidRange(
+            "`to` must be after `from`",
+            details={"from": start.isoformat(), "to": end.isoformat()},
+        )
+    return start, end
+
+
+def choose_interval(start: datetime, end: datetime) -> int:
+    span = end - start
+    if span <= timedelta(hours=2):
+        return MINUTE
+    if span <= timedelta(days=3):
+        return HOUR
+    return DAY
+
+
+def build_query(request: MetricsRequest, start: datetime, end: datetime) -> MetricsQuery:
+    return MetricsQuery(
+        campaign_id=request.campaign_id,
+        start_ts=math.floor(start.timestamp()),
+        end_ts=math.ceil(end.timestamp()),
+        interval_seconds=choose_interval(start, end),
+        activity_id=request.activity_id,
+        device_type=request.device_type,
+        new_user=request.new_user,
+    )
+
+
+def rate(numerator: int, denominator: int) -> float:
+    return round(numerator / denominator, 4) if denominator else 0.0
+
+
+def bucket_starts(start_ts: int, end_ts: int, interval: int) -> list[int]:
+    """Contiguous, epoch-aligned bucket starts covering `[start_ts, end_ts)`."""
+    first = start_ts - start_ts % interval
+    return list(range(first, end_ts, interval))
+
+
+def assemble(
+    campaign: CampaignInfo,
+    query: MetricsQuery,
+    start: datetime,
+    end: datetime,
+    raw: RawAggregates,
+) -> CampaignMetrics:
+    new = raw.by_new_user.get(True, _EMPTY)
+    returning = raw.by_new_user.get(False, _EMPTY)
+    return CampaignMetrics(
+        campaign=campaign,
+        range=TimeRange(start=start, end=end, interval_seconds=query.interval_seconds),
+        totals=_totals(raw.totals, new, returning),
+        activities=tuple(
+            _activity(a, raw.by_activity.get(a.id, _EMPTY)) for a in campaign.activities
+        ),
+        devices=tuple(
+            DeviceMetrics(device_type=d, events=m.events, unique_visitors=m.unique_visitors)
+            for d in DEVICE_TYPES
+            for m in [raw.by_device.get(d, _EMPTY)]
+        ),
+        new_vs_returning=NewVsReturning(
+            new=VisitorGroup(visitors=new.unique_visitors, events=new.events),
+            returning=VisitorGroup(visitors=returning.unique_visitors, events=returning.events),
+        ),
+        timeline=tuple(
+            _bucket(ts, raw.by_bucket.get(ts, _EMPTY))
+            for ts in bucket_starts(query.start_ts, query.end_ts, query.interval_seconds)
+        ),
+    )
+
+
+def _totals(m: Measures, new: Measures, returning: Measures) -> Totals:
+    return Totals(
+        visits=m.visits,
+        unique_visitors=m.unique_visitors,
+        clicks=m.clicks,
+        form_submits=m.form_submits,
+        purchases=m.purchases,
+        revenue=round(m.revenue, 2),
+        click_rate=rate(m.clicks, m.visits),
+        conversion_rate=rate(m.purchasers, m.unique_visitors),
+        new_users=new.unique_visitors,
+        returning_users=returning.unique_visitors,
+    )
+
+
+def _activity(info: ActivityInfo, m: Measures) -> ActivityMetrics:
+    return ActivityMetrics(
+        activity_id=info.id,
+        name=info.name,
+        type=info.type,
+        capacity=info.capacity,
+        visits=m.visits,
+        unique_visitors=m.unique_visitors,
+        clicks=m.clicks,
+        click_rate=rate(m.clicks, m.visits),
+        purchases=m.purchases,
+        revenue=round(m.revenue, 2),
+        conversion_rate=rate(m.purchasers, m.unique_visitors),
+    )
+
+
+def _bucket(ts: int, m: Measures) -> TimelineBucket:
+    return TimelineBucket(
+        bucket_start=datetime.fromtimestamp(ts, UTC),
+        visits=m.visits,
+        clicks=m.clicks,
+        purchases=m.purchases,
+    )

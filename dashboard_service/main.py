@@ -1,0 +1,61 @@
+"""The dashboard_service app: `create_app()` wires settings, engines and routers together.
+
+Run it with `uvicorn --factory dashboard_service.main:create_app`.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
+from dashboard_service.adapters.sql_catalog import SqlCampaignCatalog
+from dashboard_service.api.routes.metrics import router as metrics_router
+from dashboard_service.errors import MissingReadToken
+from dashboard_service.settings import DashboardSettings, get_settings
+from migrations.engine import make_engine
+from servicekit.database import Database
+from servicekit.errors import install_error_handlers
+from servicekit.health import health_router
+from servicekit.secrets import persistent_token
+
+TOKEN_FILE = "dashboard_token"
+TOKEN_PREFIX = "dash_"
+
+
+def read_tokens(settings: DashboardSettings) -> list[str]:
+    """The dashboard and admin tokens that are set; the embedded default makes its own."""
+    tokens = [
+        secret.get_secret_value()
+        for secret in (settings.dashboard_token, settings.admin_token)
+        if secret is not None and secret.get_secret_value()
+    ]
+    if tokens:
+        return tokens
+    if settings.database_url is None:
+        return [persistent_token(settings.data_dir / TOKEN_FILE, TOKEN_PREFIX)]
+    raise MissingReadToken(
+        "dashboard_service needs a token on a configured database: "
+        "set PULSE_DASHBOARD_TOKEN (or PULSE_ADMIN_TOKEN)"
+    )
+
+
+def create_app(settings: DashboardSettings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resolved = settings or get_settings()
+        app.state.read_tokens = read_tokens(resolved)
+        db = Database(make_engine(resolved.resolved_database_url))
+        app.state.db = db
+        app.state.analytics_store = SqlAnalyticsStore(db.engine)
+        app.state.catalog = SqlCampaignCatalog(db.engine)
+        try:
+            yield
+        finally:
+            db.dispose()
+
+    app = FastAPI(title="Pulse dashboard", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(health_router(lambda: {"database": app.state.db.ping}))
+    app.include_router(metrics_router)
+    return app

@@ -1,0 +1,21 @@
+"""CORS for the public endpoints: the origin is echoed only when the site allows it."""
+
+from fastapi import Response
+
+PREFLIGHT_MAX_AGE_S = 3600
+
+
+def allow_origin(response: Response, origin: str | None) -> None:
+    response.headers["Vary"] = "Origin"
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+
+
+def preflight(origin: str | None) -> Response:
+    """Preflights carry no site key, so they are answered for any origin; the POST is checked."""
+    response = Response(status_code=204)
+    allow_origin(response, origin)
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type, If-None-Match"
+    response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE_S)
+    return response

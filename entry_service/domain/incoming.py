@@ -1,0 +1,57 @@
+"""The public shape of a posted batch and of each event in it."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from common_messaging import EventType, PurchaseInfo
+
+
+class IncomingBatch(BaseModel):
+    """Validated first, so one bad event never sinks the batch: events stay raw here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    site_key: str = Field(min_length=1, max_length=64)
+    sent_at: AwareDatetime | None = None
+    events: list[Any] = Field(min_length=1)
+
+
+class IncomingEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: UUID
+    definition_id: UUID | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    type: EventType
+    occurred_at: AwareDatetime
+    anonymous_id: str = Field(min_length=1, max_length=128)
+    user_id: str | None = Field(default=None, min_length=1, max_length=128)
+    session_id: str | None = Field(default=None, max_length=128)
+    url: str | None = Field(default=None, max_length=2048)
+    referrer: str | None = Field(default=None, max_length=2048)
+    user_agent: str | None = Field(default=None, max_length=1024)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _named(self) -> "IncomingEvent":
+        if self.definition_id is None and self.name is None:
+            raise ValueError("give definition_id or name")
+        return self
+
+    def purchase(self) -> PurchaseInfo:
+        """Purchase events carry order_id, amount and currency in their properties."""
+        return PurchaseInfo.model_validate(
+            {k: self.properties.get(k) for k in ("order_id", "amount", "currency")}
+        )
+
+
+def corrected_time(
+    occurred_at: datetime, sent_at: datetime | None, received_at: datetime
+) -> datetime:
+    """Correct the client's clock skew as Segment does; never place an event in the future."""
+    if sent_at is not None:
+        occurred_at = received_at - (sent_at - occurred_at)
+    return min(occurred_at, received_at)

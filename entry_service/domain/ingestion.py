@@ -1,0 +1,241 @@
+"""Validate, resolve, enrich and publish one posted batch of event occurrences."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from common_messaging import (
+    EVENTS_RAW,
+    BusUnavailableError,
+    DeviceInfo,
+    EventOccurred,
+    EventPublisher,
+    EventType,
+    OutgoingMessage,
+    encode,
+)
+from entry_service.domain.incoming import IncomingBatch, IncomingEvent, corrected_time
+from entry_service.domain.sites import SiteConfig, SiteDirectory, VisitorRegistry
+from entry_service.errors import (
+    BatchTooLarge,
+    BusUnavailable,
+    InvalidBatch,
+    InvalidJson,
+    NoValidEvents,
+    OriginNotAllowed,
+    SiteInactive,
+    UnknownSite,
+)
+
+ParseUserAgent = Callable[[str | None], DeviceInfo]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_event_bytes: int
+    max_batch_bytes: int
+    max_batch_events: int
+    new_user_window: timedelta
+    retry_after_s: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    error: str
+
+
+@dataclass(slots=True)
+class IngestResult:
+    accepted: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    origin: str | None
+    user_agent: str | None
+    received_at: datetime
+
+
+class _Reject(Exception):
+    pass
+
+
+def parse_batch(raw: bytes, limits: Limits) -> IncomingBatch:
+    if len(raw) > limits.max_batch_bytes:
+        raise BatchTooLarge(f"batch is {len(raw)} bytes; the limit is {limits.max_batch_bytes}")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidJson(f"body is not valid JSON: {exc}") from exc
+    if isinstance(body, dict) and len(body.get("events") or []) > limits.max_batch_events:
+        raise BatchTooLarge(
+            f"batch has {len(body['events'])} events; the limit is {limits.max_batch_events}",
+            code="too_many_events",
+        )
+    try:
+        return IncomingBatch.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidBatch("batch did not validate", details=_field_errors(exc)) from exc
+
+
+async def ingest(
+    raw: bytes,
+    ctx: RequestContext,
+    limits: Limits,
+    sites: SiteDirectory,
+    visitors: VisitorRegistry,
+    parse_user_agent: ParseUserAgent,
+    publisher: EventPublisher,
+) -> IngestResult:
+    """Accept the good events of a batch; raise for batch-level faults (4xx/503 to the client)."""
+    batch = parse_batch(raw, limits)
+    site = await _authorised_site(batch.site_key, ctx.origin, sites)
+    result = IngestResult()
+    valid: list[tuple[IncomingEvent, dict[str, Any]]] = []
+    for index, item in enumerate(batch.events):
+        try:
+            event = _validate(item, limits)
+            valid.append((event, _resolve(event, site)))
+        except _Reject as exc:
+            result.rejected.append(Rejection(index, str(exc)))
+        except ValidationError as exc:
+            detail = "; ".join(f"{e['field']}: {e['message']}" for e in _field_errors(exc))
+            result.rejected.append(Rejection(index, f"invalid_event: {detail}"))
+    if not valid:
+        raise NoValidEvents(
+            "no event in the batch was valid",
+            details={"rejected": [{"index": r.index, "error": r.error} for r in result.rejected]},
+        )
+    first_seen = await visitors.first_seen(
+        site.id, sorted({_visitor_key(e) for e, _ in valid}), ctx.received_at
+    )
+    messages = [
+        _enrich(event, attribution, site, batch, ctx, first_seen, limits, parse_user_agent)
+        for event, attribution in valid
+    ]
+    try:
+        await publisher.publish(EVENTS_RAW, messages)
+    except BusUnavailableError as exc:
+        raise BusUnavailable(
+            "events could not be stored right now; retry with the same event ids",
+            headers={"Retry-After": str(limits.retry_after_s)},
+        ) from exc
+    result.accepted = len(messages)
+    return result
+
+
+async def _authorised_site(site_key: str, origin: str | None, sites: SiteDirectory) -> SiteConfig:
+    site = await sites.by_key(site_key)
+    if site is None:
+        raise UnknownSite(f"no site has the key {site_key!r}")
+    if not site.active:
+        raise SiteInactive("this site is deactivated and takes no events")
+    if not site.allows_origin(origin):
+        raise OriginNotAllowed(f"origin {origin!r} is not in the site's allowed origins")
+    return site
+
+
+def _validate(item: Any, limits: Limits) -> IncomingEvent:
+    if not isinstance(item, dict):
+        raise _Reject("invalid_event: an event must be a JSON object")
+    size = len(json.dumps(item, separators=(",", ":")).encode())
+    if size > limits.max_event_bytes:
+        raise _Reject(f"event_too_large: {size} bytes; the limit is {limits.max_event_bytes}")
+    event = IncomingEvent.model_validate(item)
+    if event.type is EventType.PURCHASE:
+        try:
+            event.purchase()
+        except ValidationError as exc:
+            fields = ", ".join(e["field"] for e in _field_errors(exc))
+            raise _Reject(
+                f"invalid_purchase: properties need order_id, amount >= 0 and an ISO currency "
+                f"code ({fields})"
+            ) from exc
+    return event
+
+
+def _resolve(event: IncomingEvent, site: SiteConfig) -> dict[str, Any]:
+    """The campaign and activity an occurrence counts for, from its definition."""
+    if event.definition_id is not None:
+        definition = site.definition_by_id(event.definition_id)
+        if definition is None:
+            raise _Reject(
+                f"unknown_definition: {event.definition_id} is not a definition of this site"
+            )
+    else:
+        assert event.name is not None
+        definition = site.definition_by_name(event.name)
+        if definition is None:
+            # A custom call without a definition still counts for the user, not for a campaign.
+            return {
+                "definition_id": None,
+                "campaign_id": None,
+                "activity_id": None,
+                "name": event.name,
+            }
+    if not definition.active:
+        raise _Reject(f"definition_inactive: {definition.name!r} is deactivated")
+    if definition.trigger_type is not event.type:
+        raise _Reject(
+            f"definition_type_mismatch: {definition.name!r} is a {definition.trigger_type.value} "
+            f"definition, the event says {event.type.value}"
+        )
+    return {
+        "definition_id": definition.id,
+        "campaign_id": definition.campaign_id,
+        "activity_id": definition.activity_id,
+        "name": definition.name,
+    }
+
+
+def _visitor_key(event: IncomingEvent) -> str:
+    return f"u:{event.user_id}" if event.user_id else f"a:{event.anonymous_id}"
+
+
+def _enrich(
+    event: IncomingEvent,
+    attribution: dict[str, Any],
+    site: SiteConfig,
+    batch: IncomingBatch,
+    ctx: RequestContext,
+    first_seen: dict[str, datetime],
+    limits: Limits,
+    parse_user_agent: ParseUserAgent,
+) -> OutgoingMessage:
+    key = _visitor_key(event)
+    seen = first_seen.get(key, ctx.received_at)
+    occurred = EventOccurred(
+        event_id=event.event_id,
+        site_id=site.id,
+        type=event.type,
+        occurred_at=corrected_time(event.occurred_at, batch.sent_at, ctx.received_at),
+        received_at=ctx.received_at,
+        anonymous_id=event.anonymous_id,
+        user_id=event.user_id,
+        session_id=event.session_id,
+        url=event.url,
+        referrer=event.referrer,
+        device=parse_user_agent(event.user_agent or ctx.user_agent),
+        is_new_user=ctx.received_at - seen < limits.new_user_window,
+        purchase=event.purchase() if event.type is EventType.PURCHASE else None,
+        properties=event.properties,
+        **attribution,
+    )
+    return OutgoingMessage(
+        value=encode(occurred, message_id=event.event_id, producer="entry_service"),
+        # Keyed by visitor so one user's events stay in order on one partition.
+        key=f"{site.id}:{key}".encode(),
+    )
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "<root>", "message": err["msg"]}
+        for err in exc.errors()
+    ]

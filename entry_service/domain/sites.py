@@ -1,0 +1,57 @@
+"""What entry_service knows of a site: its key, origins and active event definitions."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from common_messaging import EventType
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    id: UUID
+    name: str
+    trigger_type: EventType
+    url_pattern: str | None
+    selector: str | None
+    campaign_id: UUID | None
+    activity_id: UUID | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    id: UUID
+    site_key: str
+    allowed_origins: tuple[str, ...]
+    active: bool
+    definitions: tuple[Definition, ...]
+
+    def allows_origin(self, origin: str | None) -> bool:
+        """Server-side callers send no Origin; browsers must come from an allowed origin."""
+        if origin is None:
+            return True
+        return "*" in self.allowed_origins or origin.rstrip("/") in self.allowed_origins
+
+    def active_definitions(self) -> Sequence[Definition]:
+        return [d for d in self.definitions if d.active]
+
+    def definition_by_id(self, definition_id: UUID) -> Definition | None:
+        return next((d for d in self.definitions if d.id == definition_id), None)
+
+    def definition_by_name(self, name: str) -> Definition | None:
+        return next((d for d in self.definitions if d.name == name), None)
+
+
+class SiteDirectory(Protocol):
+    async def by_key(self, site_key: str) -> SiteConfig | None: ...
+
+
+class VisitorRegistry(Protocol):
+    async def first_seen(
+        self, site_id: UUID, visitor_keys: Sequence[str], now: datetime
+    ) -> dict[str, datetime]:
+        """Record unseen visitors as first seen `now`; return every key's first-seen time."""
+        ...

@@ -1,0 +1,49 @@
+"""entry_service errors, mapped to HTTP once by servicekit's handlers.
+
+PulseError
+├── InvalidJson (400 invalid_json)
+├── InvalidBatch (422 invalid_batch)
+├── NoValidEvents (400 no_valid_events)
+├── UnknownSite (404 unknown_site)
+├── SiteInactive (403 site_inactive)
+├── OriginNotAllowed (403 origin_not_allowed)
+├── BatchTooLarge (413 batch_too_large / too_many_events)
+└── BusUnavailable (503 bus_unavailable, Retry-After)
+"""
+
+from servicekit.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, PulseError
+from servicekit.errors import Unavailable as _Unavailable
+
+
+class InvalidJson(PulseError):
+    status_code = 400
+    code = "invalid_json"
+
+
+class InvalidBatch(InvalidInput):
+    code = "invalid_batch"
+
+
+class NoValidEvents(PulseError):
+    status_code = 400
+    code = "no_valid_events"
+
+
+class UnknownSite(NotFound):
+    code = "unknown_site"
+
+
+class SiteInactive(Forbidden):
+    code = "site_inactive"
+
+
+class OriginNotAllowed(Forbidden):
+    code = "origin_not_allowed"
+
+
+class BatchTooLarge(PayloadTooLarge):
+    code = "batch_too_large"
+
+
+class BusUnavailable(_Unavailable):
+    code = "bus_unavailable"

@@ -1,0 +1,21 @@
+"""entry_service settings (env prefix `PULSE_`), read when first asked for, never at import."""
+
+from functools import lru_cache
+
+from servicekit.settings import CommonSettings
+
+
+class EntrySettings(CommonSettings):
+    # Limits in the manner of Segment's tracking API.
+    max_event_bytes: int = 32 * 1024
+    max_batch_bytes: int = 500 * 1024
+    max_batch_events: int = 500
+    definitions_max_age_s: int = 60
+    site_cache_ttl_s: float = 5.0
+    new_user_window_minutes: int = 30
+    publish_retry_after_s: int = 2
+
+
+@lru_cache
+def get_settings() -> EntrySettings:
+    return EntrySettings()

@@ -1,0 +1,223 @@
+"""SQLAlchemy 2 models of every table. Alembic revisions in `versions/` must match them."""
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; Postgres gets a real BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    site_key: Mapped[str] = mapped_column(String(64), unique=True)
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_site_created", "site_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_campaign_created", "campaign_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(32))
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    per_user_limit: Mapped[int] = mapped_column(Integer, default=1)
+    starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    conditions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class EventDefinition(Base):
+    __tablename__ = "event_definitions"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id"), nullable=True)
+    activity_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("activities.id"), nullable=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    trigger_type: Mapped[str] = mapped_column(String(32))
+    url_pattern: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    selector: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class User(Base):
+    """A visitor of one site: `user_key` is `u:<site user id>` or `a:<anonymous id>`."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("site_id", "user_key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    user_key: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class UserSummary(Base):
+    __tablename__ = "user_summaries"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_purchase_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    purchase_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_spent: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
+
+
+class EventOccurrence(Base):
+    __tablename__ = "event_occurrences"
+    __table_args__ = (
+        Index("ix_event_occurrences_campaign_occurred", "campaign_id", "occurred_at"),
+        Index("ix_event_occurrences_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    definition_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    activity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    anonymous_id: Mapped[str] = mapped_column(String(128))
+    session_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    referrer: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    device_type: Mapped[str] = mapped_column(String(16))
+    browser: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    os: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    is_new_user: Mapped[bool] = mapped_column(Boolean)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Purchase(Base):
+    __tablename__ = "purchases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    activity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    order_id: Mapped[str] = mapped_column(String(128))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Visitor(Base):
+    """entry_service's record of who it has seen, for marking new vs returning at ingestion."""
+
+    __tablename__ = "visitors"
+
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    visitor_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AnalyticsEvent(Base):
+    """The embedded analytics store's index: one flat row per occurrence, like an ES document."""
+
+    __tablename__ = "analytics_events"
+    __table_args__ = (Index("ix_analytics_events_campaign_ts", "campaign_id", "occurred_ts"),)
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    activity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    type: Mapped[str] = mapped_column(String(32))
+    # Epoch seconds: bucketing by integer division is the same SQL on SQLite and Postgres.
+    occurred_ts: Mapped[int] = mapped_column(BigInteger)
+    visitor_key: Mapped[str] = mapped_column(String(200))
+    device_type: Mapped[str] = mapped_column(String(16))
+    is_new_user: Mapped[bool] = mapped_column(Boolean)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))

@@ -1,0 +1,61 @@
+"""Run several ASGI apps in one event loop, each on its own port, stopped together."""
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Generator, Sequence
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    app: FastAPI
+    port: int
+
+
+class _SharedSignalServer(uvicorn.Server):
+    """Signals are handled once for all servers (uvicorn would let the last one win)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def serve(
+    services: Sequence[Service],
+    host: str,
+    log_level: str,
+    extra: Sequence[Awaitable[None]] = (),
+) -> None:
+    servers = [
+        _SharedSignalServer(
+            uvicorn.Config(s.app, host=host, port=s.port, log_level=log_level.lower())
+        )
+        for s in services
+    ]
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    helpers = [asyncio.ensure_future(aw) for aw in extra]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        # One server ending (e.g. its port was taken) ends them all.
+        stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""What every Pulse service shares at the HTTP edge: errors, health, logging, units of work."""

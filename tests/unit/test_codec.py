@@ -1,0 +1,43 @@
+import json
+import uuid
+
+import pytest
+
+from common_messaging import EventOccurred, MessageDecodeError, decode, encode
+from common_messaging.schemas import json_schemas
+from tests.support.factories import occurrence, purchase
+
+
+def test_codec_round_trips_an_occurrence_in_its_envelope() -> None:
+    event = purchase()
+    raw = encode(event, message_id=event.event_id, producer="test")
+    envelope = decode(raw, EventOccurred)
+    assert envelope.payload == event
+    assert envelope.message_id == event.event_id
+    assert (envelope.schema_name, envelope.schema_version) == ("pulse.event_occurred", 1)
+
+
+def test_codec_refuses_bytes_that_are_not_json() -> None:
+    with pytest.raises(MessageDecodeError):
+        decode(b"\xff not json", EventOccurred)
+
+
+def test_codec_refuses_another_schema_version() -> None:
+    event = occurrence()
+    body = json.loads(encode(event, message_id=uuid.uuid4(), producer="test"))
+    body["schema_version"] = 2
+    with pytest.raises(MessageDecodeError, match="unexpected schema"):
+        decode(json.dumps(body).encode(), EventOccurred)
+
+
+def test_codec_names_the_invalid_field() -> None:
+    body = json.loads(encode(occurrence(), message_id=uuid.uuid4(), producer="test"))
+    del body["payload"]["site_id"]
+    with pytest.raises(MessageDecodeError, match="payload.site_id"):
+        decode(json.dumps(body).encode(), EventOccurred)
+
+
+def test_json_schemas_cover_every_message() -> None:
+    schemas = json_schemas()
+    assert set(schemas) == {"pulse.event_occurred.v1"}
+    assert "payload" in schemas["pulse.event_occurred.v1"]["properties"]

@@ -1,0 +1,80 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
+from core_service.domain.occurrences import EventOccurrenceService
+from migrations.engine import make_engine
+from migrations.schema import EventOccurrence, Purchase, User, UserSummary
+from servicekit.database import Database
+from tests.support.factories import NOW, occurrence, purchase, seed_site
+
+
+def _db(database_url: str) -> Database:
+    return Database(make_engine(database_url))
+
+
+def test_page_view_creates_user_and_summary(database_url: str) -> None:
+    db = _db(database_url)
+    with db.unit_of_work() as s:
+        site_id = seed_site(s).id
+    event = occurrence(site_id=site_id)
+    with db.unit_of_work() as s:
+        result = EventOccurrenceService().store([event], SqlOccurrenceRepository(s))
+    assert (result.stored, result.duplicates) == (1, 0)
+    with db.reader() as s:
+        summary = s.scalars(select(UserSummary)).one()
+        assert summary.first_seen_at == NOW and summary.event_count == 1
+        assert summary.purchase_count == 0 and summary.last_purchase_at is None
+
+
+def test_purchase_strategy_updates_summary_and_records_purchase(database_url: str) -> None:
+    db = _db(database_url)
+    with db.unit_of_work() as s:
+        site_id = seed_site(s).id
+    later = NOW + timedelta(hours=1)
+    events = [
+        occurrence(site_id=site_id),
+        purchase("10.50", site_id=site_id, occurred_at=later),
+        purchase("4.50", site_id=site_id, occurred_at=NOW),  # arrives late, is older
+    ]
+    with db.unit_of_work() as s:
+        EventOccurrenceService().store(events, SqlOccurrenceRepository(s))
+    with db.reader() as s:
+        summary = s.scalars(select(UserSummary)).one()
+        assert summary.purchase_count == 2
+        assert summary.total_spent == Decimal("15.00")
+        assert summary.last_purchase_at == later
+        assert summary.last_seen_at == later and summary.event_count == 3
+        assert s.scalar(select(func.count()).select_from(Purchase)) == 2
+
+
+def test_replayed_events_change_nothing(database_url: str) -> None:
+    db = _db(database_url)
+    with db.unit_of_work() as s:
+        site_id = seed_site(s).id
+    events = [occurrence(site_id=site_id), purchase(site_id=site_id)]
+    service = EventOccurrenceService()
+    with db.unit_of_work() as s:
+        service.store(events, SqlOccurrenceRepository(s))
+    with db.unit_of_work() as s:
+        result = service.store(events + events, SqlOccurrenceRepository(s))
+    assert (result.stored, result.duplicates) == (0, 4)
+    with db.reader() as s:
+        assert s.scalar(select(func.count()).select_from(EventOccurrence)) == 2
+        assert s.scalar(select(func.count()).select_from(User)) == 1
+        summary = s.scalars(select(UserSummary)).one()
+        assert summary.purchase_count == 1 and summary.event_count == 2
+
+
+def test_identified_and_anonymous_visitors_are_distinct_users(database_url: str) -> None:
+    db = _db(database_url)
+    with db.unit_of_work() as s:
+        site_id = seed_site(s).id
+    events = [occurrence(site_id=site_id), occurrence(site_id=site_id, user_id="customer-7")]
+    with db.unit_of_work() as s:
+        EventOccurrenceService().store(events, SqlOccurrenceRepository(s))
+    with db.reader() as s:
+        keys = set(s.scalars(select(User.user_key)))
+    assert keys == {"a:anon-1", "u:customer-7"}
