@@ -6,6 +6,7 @@ dimension name and fills only its own key column, so the result decodes into Raw
 without a second query. Built with SQLAlchemy Core: the same SQL runs on SQLite and Postgres.
 """
 
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     CompoundSelect,
     Engine,
     Float,
+    RowMapping,
     Select,
     String,
     Uuid,
@@ -121,37 +123,34 @@ class SqlAnalyticsStore:
     def campaign_metrics(self, query: MetricsQuery) -> RawAggregates:
         with self._engine.connect() as conn:
             rows = conn.execute(build_statement(query)).mappings().all()
-        aggregates = RawAggregates()
-        totals = Measures()
+        result = RawAggregates()
         for row in rows:
-            measures = Measures(
-                events=int(row["events"]),
-                visits=int(row["visits"]),
-                clicks=int(row["clicks"]),
-                form_submits=int(row["form_submits"]),
-                purchases=int(row["purchases"]),
-                revenue=float(row["revenue"] or 0.0),
-                unique_visitors=int(row["unique_visitors"]),
-                purchasers=int(row["purchasers"]),
-            )
+            measures = _measures_of(row)
             dim = row["dim"]
             if dim == DIM_TOTAL:
-                totals = measures
+                result = replace(result, totals=measures)
             elif dim == DIM_ACTIVITY:
-                aggregates.by_activity[_as_uuid(row["k_activity"])] = measures
+                result.by_activity[_as_uuid(row["k_activity"])] = measures
             elif dim == DIM_DEVICE:
-                aggregates.by_device[str(row["k_device"])] = measures
+                result.by_device[str(row["k_device"])] = measures
             elif dim == DIM_NEW_USER:
-                aggregates.by_new_user[bool(row["k_new"])] = measures
+                result.by_new_user[bool(row["k_new"])] = measures
             elif dim == DIM_BUCKET:
-                aggregates.by_bucket[int(row["k_bucket"])] = measures
-        return RawAggregates(
-            totals=totals,
-            by_activity=aggregates.by_activity,
-            by_device=aggregates.by_device,
-            by_new_user=aggregates.by_new_user,
-            by_bucket=aggregates.by_bucket,
-        )
+                result.by_bucket[int(row["k_bucket"])] = measures
+        return result
+
+
+def _measures_of(row: RowMapping) -> Measures:
+    return Measures(
+        events=int(row["events"]),
+        visits=int(row["visits"]),
+        clicks=int(row["clicks"]),
+        form_submits=int(row["form_submits"]),
+        purchases=int(row["purchases"]),
+        revenue=float(row["revenue"] or 0.0),
+        unique_visitors=int(row["unique_visitors"]),
+        purchasers=int(row["purchasers"]),
+    )
 
 
 def _as_uuid(value: Any) -> UUID:

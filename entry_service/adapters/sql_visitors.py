@@ -33,6 +33,6 @@ class SqlVisitorRegistry:
                     Visitor.site_id == site_id, Visitor.visitor_key.in_(visitor_keys)
                 )
             )
-            return {key: seen for key, seen in rows}
+            return {row[0]: row[1] for row in rows}
 
         return await self._database.run(work)

@@ -1,17 +1,11 @@
 """core_service admin API over a migrated SQLite database, through FastAPI's TestClient."""
 
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from starlette.exceptions import StarletteDeprecationWarning
-
-with warnings.catch_warnings():
-    # This Starlette release deprecates httpx in favour of httpx2, which is not installed.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+from fastapi.testclient import TestClient
 
 from core_service.api.router import api_router
 from migrations.engine import make_engine

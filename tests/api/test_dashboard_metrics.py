@@ -1,7 +1,6 @@
 """GET /v1/campaigns/{id}/metrics over a seeded embedded database, numbers computed by hand."""
 
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -9,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, event, insert
 from sqlalchemy.orm import Session
@@ -20,11 +20,6 @@ from dashboard_service.settings import DashboardSettings
 from migrations.engine import default_sqlite_url
 from migrations.runner import upgrade
 from migrations.schema import Activity, AnalyticsEvent, Campaign, Site
-
-with warnings.catch_warnings():
-    # starlette >= 1.x warns at import when only `httpx` (not `httpx2`) is installed.
-    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)  # 10:00Z, an exact hour
 TS = int(T0.timestamp())

@@ -17,8 +17,9 @@ def site_key(database_url: str) -> str:
     with db.unit_of_work() as s:
         site = seed_site(s)
         _, (activity, _) = seed_campaign(s, site)
-        seed_definition(s, site, "Landing viewed", "page_view", activity=activity,
-                        url_pattern="/landing*")
+        seed_definition(
+            s, site, "Landing viewed", "page_view", activity=activity, url_pattern="/landing*"
+        )
         seed_definition(s, site, "Coupon clicked", "click", selector="#coupon")
         seed_definition(s, site, "Retired", "click", selector="#x", active=False)
         key = site.site_key

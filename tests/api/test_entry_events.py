@@ -40,15 +40,22 @@ def world(database_url: str) -> dict[str, Any]:
         other = seed_site(s, origins=[])
         inactive = seed_site(s, active=False)
         _, (activity, _) = seed_campaign(s, site)
-        view = seed_definition(s, site, "Landing viewed", "page_view", activity=activity,
-                               url_pattern="/landing*")
-        click = seed_definition(s, site, "Coupon clicked", "click", activity=activity,
-                                selector="#coupon")
+        view = seed_definition(
+            s, site, "Landing viewed", "page_view", activity=activity, url_pattern="/landing*"
+        )
+        click = seed_definition(
+            s, site, "Coupon clicked", "click", activity=activity, selector="#coupon"
+        )
         old = seed_definition(s, site, "Old", "click", active=False, selector="#old")
         ids = {
-            "site_key": site.site_key, "site_id": site.id, "other_key": other.site_key,
-            "inactive_key": inactive.site_key, "activity_id": activity.id,
-            "campaign_id": activity.campaign_id, "view": view.id, "click": click.id,
+            "site_key": site.site_key,
+            "site_id": site.id,
+            "other_key": other.site_key,
+            "inactive_key": inactive.site_key,
+            "activity_id": activity.id,
+            "campaign_id": activity.campaign_id,
+            "view": view.id,
+            "click": click.id,
             "old": old.id,
         }
     db.dispose()
@@ -82,11 +89,14 @@ def _published(data_dir: Path) -> list[EventOccurred]:
 def test_batch_is_resolved_enriched_and_published(
     client: TestClient, world: dict[str, Any], data_dir: Path
 ) -> None:
-    batch = {"site_key": world["site_key"], "events": [
-        _event(user_agent=IPHONE),
-        _event(type="click", definition_id=str(world["click"]), name=None),
-        _event(type="custom", name="Newsletter Signed Up"),
-    ]}
+    batch = {
+        "site_key": world["site_key"],
+        "events": [
+            _event(user_agent=IPHONE),
+            _event(type="click", definition_id=str(world["click"]), name=None),
+            _event(type="custom", name="Newsletter Signed Up"),
+        ],
+    }
     response = client.post("/v1/events", json=batch, headers={"Origin": "https://shop.example"})
     assert response.status_code == 202, response.text
     assert response.json() == {"accepted": 3, "rejected": []}
@@ -102,24 +112,31 @@ def test_batch_is_resolved_enriched_and_published(
 def test_partly_bad_batch_accepts_the_good_events(
     client: TestClient, world: dict[str, Any], data_dir: Path
 ) -> None:
-    batch = {"site_key": world["site_key"], "events": [
-        _event(),
-        _event(occurred_at="yesterday"),
-        _event(type="click", definition_id=str(uuid.uuid4()), name=None),
-        _event(type="click", definition_id=str(world["old"]), name=None),
-        _event(type="click", definition_id=str(world["view"]), name=None),
-        _event(type="purchase", name="Order", properties={"amount": -3}),
-        _event(properties={"blob": "x" * 40_000}),
-        "not an object",
-    ]}
+    batch = {
+        "site_key": world["site_key"],
+        "events": [
+            _event(),
+            _event(occurred_at="yesterday"),
+            _event(type="click", definition_id=str(uuid.uuid4()), name=None),
+            _event(type="click", definition_id=str(world["old"]), name=None),
+            _event(type="click", definition_id=str(world["view"]), name=None),
+            _event(type="purchase", name="Order", properties={"amount": -3}),
+            _event(properties={"blob": "x" * 40_000}),
+            "not an object",
+        ],
+    }
     response = client.post("/v1/events", json=batch)
     assert response.status_code == 202
     body = response.json()
     assert body["accepted"] == 1
     errors = {r["index"]: r["error"].split(":")[0] for r in body["rejected"]}
     assert errors == {
-        1: "invalid_event", 2: "unknown_definition", 3: "definition_inactive",
-        4: "definition_type_mismatch", 5: "invalid_purchase", 6: "event_too_large",
+        1: "invalid_event",
+        2: "unknown_definition",
+        3: "definition_inactive",
+        4: "definition_type_mismatch",
+        5: "invalid_purchase",
+        6: "event_too_large",
         7: "invalid_event",
     }
     assert len(_published(data_dir)) == 1
@@ -215,8 +232,9 @@ class _DownPublisher:
 def test_bus_outage_is_503_with_retry_after(client: TestClient, world: dict[str, Any]) -> None:
     app: Any = client.app
     ports: IngestPorts = app.state.ports
-    down = IngestPorts(ports.sites, ports.visitors, _DownPublisher(), ports.parse_user_agent,
-                       ports.limits)
+    down = IngestPorts(
+        ports.sites, ports.visitors, _DownPublisher(), ports.parse_user_agent, ports.limits
+    )
     app.dependency_overrides[get_ports] = lambda: down
     batch = {"site_key": world["site_key"], "events": [_event()]}
     response = client.post("/v1/events", json=batch)

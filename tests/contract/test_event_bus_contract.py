@@ -9,9 +9,7 @@ import pytest
 from common_messaging import EventConsumer, EventPublisher, OutgoingMessage
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
 
-BusFactory = tuple[
-    Callable[[], EventPublisher], Callable[[str, Sequence[str]], EventConsumer]
-]
+BusFactory = tuple[Callable[[], EventPublisher], Callable[[str, Sequence[str]], EventConsumer]]
 
 
 @pytest.fixture(params=["embedded"])

@@ -68,7 +68,9 @@ def seed_site(session: Session, *, origins: list[str] | None = None, active: boo
     return site
 
 
-def seed_campaign(session: Session, site: Site, activities: int = 2) -> tuple[Campaign, list[Activity]]:
+def seed_campaign(
+    session: Session, site: Site, activities: int = 2
+) -> tuple[Campaign, list[Activity]]:
     campaign = Campaign(
         site_id=site.id, name="Launch", status="active", created_at=NOW, updated_at=NOW
     )
