@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run all three services in one process")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--demo", action="store_true", help="seed a demo shop and post events")
+    run.add_argument("--access-log", action="store_true", help="log every HTTP request")
     for name, port in DEFAULT_PORTS.items():
         run.add_argument(f"--{name}-port", type=int, default=port)
     sub.add_parser("migrate", help="bring the database to the latest schema")
@@ -92,8 +93,8 @@ def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
     extra = []
     if args.demo:
         origins = [f"http://localhost:{args.entry_port}", f"http://127.0.0.1:{args.entry_port}"]
-        extra.append(demo.trickle(urls["core"], urls["entry"], admin, origins))
-    asyncio.run(serve(services, args.host, common.log_level, extra))
+        extra.append(demo.trickle(urls, admin, origins))
+    asyncio.run(serve(services, args.host, common.log_level, extra, access_log=args.access_log))
     return 0
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import random
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,49 +110,70 @@ async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> d
     return result
 
 
-def synthetic_batch(ids: DemoIds, rng: random.Random, size: int) -> dict[str, Any]:
-    """A plausible batch: mostly views, some clicks, a few purchases, across devices."""
-    events = []
-    for _ in range(size):
-        definition = rng.choice(ids.definitions)
-        kind = definition["trigger"]["type"]
-        if kind != "page_view" and rng.random() < 0.5:
-            continue
-        event: dict[str, Any] = {
-            "event_id": str(uuid.uuid4()),
-            "definition_id": definition["id"],
-            "type": kind,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "anonymous_id": f"demo-{rng.randrange(400)}",
-            "user_agent": rng.choice(USER_AGENTS),
-            "url": f"http://localhost/demo/{definition['name'].split(':')[0]}",
-        }
-        if kind == "purchase":
-            event["properties"] = {
-                "order_id": f"order-{uuid.uuid4().hex[:8]}",
-                "amount": round(rng.uniform(5, 120), 2),
-                "currency": "EUR",
-            }
-        events.append(event)
+def synthetic_batch(ids: DemoIds, rng: random.Random, visitors: int) -> dict[str, Any]:
+    """Journeys of a few visitors: a view, sometimes a click, now and then a purchase."""
+    by_slug: dict[str, dict[str, dict[str, Any]]] = {}
+    for definition in ids.definitions:
+        slug = definition["name"].split(":")[0]
+        by_slug.setdefault(slug, {})[definition["trigger"]["type"]] = definition
+    events: list[dict[str, Any]] = []
+    for _ in range(visitors):
+        slug = rng.choice(sorted(by_slug))
+        journey = by_slug[slug]
+        visitor = f"demo-{rng.randrange(2000)}"
+        user_agent = rng.choices(USER_AGENTS, weights=(40, 35, 12, 10, 3))[0]
+        steps = ["page_view"]
+        if rng.random() < 0.35:
+            steps.append("click")
+            if rng.random() < 0.3:
+                steps.append("purchase")
+        for step in steps:
+            events.append(_event(journey[step], visitor, user_agent, slug, rng))
     return {"site_key": ids.site_key, "events": events}
 
 
+def _event(
+    definition: dict[str, Any], visitor: str, user_agent: str, slug: str, rng: random.Random
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "definition_id": definition["id"],
+        "type": definition["trigger"]["type"],
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "anonymous_id": visitor,
+        "user_agent": user_agent,
+        "url": f"http://localhost/demo/{slug}",
+    }
+    if event["type"] == "purchase":
+        event["properties"] = {
+            "order_id": f"order-{uuid.uuid4().hex[:8]}",
+            "amount": round(rng.uniform(5, 120), 2),
+            "currency": "EUR",
+        }
+    return event
+
+
 async def trickle(
-    core_url: str, entry_url: str, admin_token: str, origins: list[str], interval_s: float = 1.0
+    urls: dict[str, str], admin_token: str, origins: list[str], interval_s: float = 1.0
 ) -> None:
     """Seed, then post a few synthetic events every `interval_s` until cancelled."""
+    core_url, entry_url, dashboard_url = urls["core"], urls["entry"], urls["dashboard"]
     await _wait_healthy([core_url, entry_url])
     ids = await seed(core_url, admin_token, origins)
     log.info("demo_seeded site_key=%s campaign_id=%s", ids.site_key, ids.campaign_id)
+    sys.stdout.write(
+        f"Demo shop seeded: site key {ids.site_key}\n"
+        f"  metrics  {dashboard_url}/v1/campaigns/{ids.campaign_id}/metrics\n"
+    )
+    sys.stdout.flush()
     rng = random.Random()
     async with httpx.AsyncClient(base_url=entry_url, timeout=10) as client:
         while True:
-            batch = synthetic_batch(ids, rng, rng.randint(1, 6))
-            if batch["events"]:
-                try:
-                    (await client.post("/v1/events", json=batch)).raise_for_status()
-                except httpx.HTTPError as exc:
-                    log.warning("demo_post_failed error=%s", exc)
+            batch = synthetic_batch(ids, rng, rng.randint(1, 4))
+            try:
+                (await client.post("/v1/events", json=batch)).raise_for_status()
+            except httpx.HTTPError as exc:
+                log.warning("demo_post_failed error=%s", exc)
             await asyncio.sleep(interval_s)
 
 

@@ -30,10 +30,14 @@ async def serve(
     host: str,
     log_level: str,
     extra: Sequence[Awaitable[None]] = (),
+    *,
+    access_log: bool = True,
 ) -> None:
     servers = [
         _SharedSignalServer(
-            uvicorn.Config(s.app, host=host, port=s.port, log_level=log_level.lower())
+            uvicorn.Config(
+                s.app, host=host, port=s.port, log_level=log_level.lower(), access_log=access_log
+            )
         )
         for s in services
     ]

@@ -8,3 +8,5 @@ def configure_logging(level: str = "INFO") -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # One line per outgoing request would drown the demo's own output.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,5 +1,6 @@
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +42,10 @@ def test_json_schemas_cover_every_message() -> None:
     schemas = json_schemas()
     assert set(schemas) == {"pulse.event_occurred.v1"}
     assert "payload" in schemas["pulse.event_occurred.v1"]["properties"]
+
+
+def test_published_json_schemas_are_current() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    for name, schema in json_schemas().items():
+        published = json.loads((docs / f"{name}.json").read_text())
+        assert published == schema, f"run `make schemas`: docs/schemas/{name}.json is stale"
