@@ -11,6 +11,7 @@ from entry_service.adapters.sql_sites import CachedSqlSiteDirectory
 from entry_service.adapters.sql_visitors import SqlVisitorRegistry
 from entry_service.adapters.user_agent import parse_user_agent
 from entry_service.api.deps import IngestPorts
+from entry_service.api.openapi import install_openapi
 from entry_service.api.routes import definitions, events
 from entry_service.domain.ingestion import Limits
 from entry_service.settings import EntrySettings, get_settings
@@ -59,6 +60,7 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health_router(lambda: {"database": app.state.db.ping}))
     app.include_router(definitions.router)
     app.include_router(events.router)

@@ -18,6 +18,11 @@ def insert_ignoring_conflicts(
     module: Any = postgresql if dialect == "postgresql" else sqlite
     if dialect not in ("postgresql", "sqlite"):
         raise NotImplementedError(f"no upsert for dialect {dialect}")
-    stmt = module.insert(table).values(list(rows)).on_conflict_do_nothing()
-    result = session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    # RETURNING, not rowcount: drivers report no reliable rowcount for multi-row inserts.
+    stmt = (
+        module.insert(table)
+        .values(list(rows))
+        .on_conflict_do_nothing()
+        .returning(*table.primary_key.columns)
+    )
+    return len(session.execute(stmt).all())

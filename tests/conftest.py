@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from migrations.engine import make_engine
 from migrations.runner import upgrade
+from servicekit.database import Database
+from tests.engines import scratch_postgres_database
 
 
 @pytest.fixture(autouse=True)
@@ -27,9 +30,22 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def database_url(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[str]:
+    """A freshly migrated database: embedded SQLite, and the stack's Postgres."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'pulse.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    with scratch_postgres_database() as url:
+        upgrade(url)
+        yield url
+
+
 @pytest.fixture
-def database_url(data_dir: Path) -> str:
-    """A freshly migrated SQLite database (the embedded default)."""
-    url = f"sqlite:///{data_dir / 'pulse.sqlite3'}"
-    upgrade(url)
-    return url
+def database(database_url: str) -> Iterator[Database]:
+    """A Database over the migrated test database, disposed (connections closed) afterwards."""
+    db = Database(make_engine(database_url))
+    yield db
+    db.dispose()

@@ -1,4 +1,4 @@
-"""Choose the bus adapter from settings: the embedded log unless Kafka is configured."""
+"""Choose the bus adapter by settings: Kafka when brokers are configured, else the embedded log."""
 
 from collections.abc import Sequence
 from pathlib import Path
@@ -7,6 +7,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common_messaging.bus.ports import EventConsumer, EventPublisher
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
+from common_messaging.topics import EVENTS_DLQ, EVENTS_RAW
+
+DAY_MS = 24 * 3600 * 1000
 
 
 class BusSettings(BaseSettings):
@@ -14,25 +17,53 @@ class BusSettings(BaseSettings):
 
     data_dir: Path = Path(".pulse")
     kafka_bootstrap_servers: str | None = None
+    kafka_client_id: str = "pulse"
+    kafka_partitions: int = 6
+    kafka_replication_factor: int = 1
+    kafka_delivery_timeout_ms: int = 15_000
+    events_retention_days: int = 7
+    dead_letter_retention_days: int = 30
 
     @property
     def log_path(self) -> Path:
         return self.data_dir / "bus.sqlite3"
 
-
-def _require_embedded(settings: BusSettings) -> None:
-    if settings.kafka_bootstrap_servers:
-        raise NotImplementedError(
-            "PULSE_KAFKA_BOOTSTRAP_SERVERS is set, but the Kafka adapter is not built yet; "
-            "unset it to use the embedded log"
-        )
+    def topic_retention_ms(self) -> dict[str, int]:
+        return {
+            EVENTS_RAW: self.events_retention_days * DAY_MS,
+            EVENTS_DLQ: self.dead_letter_retention_days * DAY_MS,
+        }
 
 
 def open_publisher(settings: BusSettings) -> EventPublisher:
-    _require_embedded(settings)
+    if settings.kafka_bootstrap_servers:
+        from common_messaging.bus.kafka import KafkaPublisher
+
+        return KafkaPublisher(
+            settings.kafka_bootstrap_servers,
+            settings.kafka_client_id,
+            settings.kafka_delivery_timeout_ms,
+        )
     return SqliteLogPublisher(settings.log_path)
 
 
 def open_consumer(settings: BusSettings, group_id: str, topics: Sequence[str]) -> EventConsumer:
-    _require_embedded(settings)
+    if settings.kafka_bootstrap_servers:
+        from common_messaging.bus.kafka import KafkaEventConsumer
+
+        return KafkaEventConsumer(settings.kafka_bootstrap_servers, group_id, topics)
     return SqliteLogConsumer(settings.log_path, group_id, topics)
+
+
+def prepare_bus(settings: BusSettings) -> list[str]:
+    """Create the topics on Kafka (the embedded log needs nothing); returns what was created."""
+    if not settings.kafka_bootstrap_servers:
+        return []
+    from common_messaging.bus.kafka_admin import ensure_topics
+
+    return ensure_topics(
+        settings.kafka_bootstrap_servers,
+        settings.topic_retention_ms(),
+        partitions=settings.kafka_partitions,
+        replication_factor=settings.kafka_replication_factor,
+    )

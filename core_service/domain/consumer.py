@@ -59,7 +59,12 @@ class OccurrenceConsumer:
         log.info("consumer_started")
         try:
             while not stop.is_set():
-                self.step()
+                try:
+                    self.step()
+                # The loop outlives broker hiccups: the next poll resumes from committed offsets.
+                except Exception:
+                    log.exception("consumer_step_failed")
+                    self._back_off()
         finally:
             self._consumer.close()
             log.info("consumer_stopped")
@@ -80,7 +85,12 @@ class OccurrenceConsumer:
             self._consumer.rewind_to_committed()
             self._back_off()
             return 0
-        self._consumer.commit(messages)
+        try:
+            self._consumer.commit(messages)
+        except Exception as exc:  # e.g. partitions revoked mid-batch; their new owner replays
+            log.warning("consumer_commit_failed error=%s", type(exc).__name__)
+            self._consumer.rewind_to_committed()
+            return 0
         self._failures = 0
         return len(messages)
 

@@ -53,6 +53,7 @@ def add_campaign(
         updated_at=CAMPAIGN_START,
     )
     session.add(campaign)
+    session.flush()  # no ORM relationships: the campaign row must exist before its activities
     activity_ids = []
     # Created in reverse insertion order of ids, to prove ordering is by created_at.
     for i in range(n_activities):

@@ -5,18 +5,13 @@ from sqlalchemy import func, select
 
 from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
 from core_service.domain.occurrences import EventOccurrenceService
-from migrations.engine import make_engine
 from migrations.schema import EventOccurrence, Purchase, User, UserSummary
 from servicekit.database import Database
 from tests.support.factories import NOW, occurrence, purchase, seed_site
 
 
-def _db(database_url: str) -> Database:
-    return Database(make_engine(database_url))
-
-
-def test_page_view_creates_user_and_summary(database_url: str) -> None:
-    db = _db(database_url)
+def test_page_view_creates_user_and_summary(database: Database) -> None:
+    db = database
     with db.unit_of_work() as s:
         site_id = seed_site(s).id
     event = occurrence(site_id=site_id)
@@ -29,8 +24,8 @@ def test_page_view_creates_user_and_summary(database_url: str) -> None:
         assert summary.purchase_count == 0 and summary.last_purchase_at is None
 
 
-def test_purchase_strategy_updates_summary_and_records_purchase(database_url: str) -> None:
-    db = _db(database_url)
+def test_purchase_strategy_updates_summary_and_records_purchase(database: Database) -> None:
+    db = database
     with db.unit_of_work() as s:
         site_id = seed_site(s).id
     later = NOW + timedelta(hours=1)
@@ -50,8 +45,8 @@ def test_purchase_strategy_updates_summary_and_records_purchase(database_url: st
         assert s.scalar(select(func.count()).select_from(Purchase)) == 2
 
 
-def test_replayed_events_change_nothing(database_url: str) -> None:
-    db = _db(database_url)
+def test_replayed_events_change_nothing(database: Database) -> None:
+    db = database
     with db.unit_of_work() as s:
         site_id = seed_site(s).id
     events = [occurrence(site_id=site_id), purchase(site_id=site_id)]
@@ -68,8 +63,8 @@ def test_replayed_events_change_nothing(database_url: str) -> None:
         assert summary.purchase_count == 1 and summary.event_count == 2
 
 
-def test_identified_and_anonymous_visitors_are_distinct_users(database_url: str) -> None:
-    db = _db(database_url)
+def test_identified_and_anonymous_visitors_are_distinct_users(database: Database) -> None:
+    db = database
     with db.unit_of_work() as s:
         site_id = seed_site(s).id
     events = [occurrence(site_id=site_id), occurrence(site_id=site_id, user_id="customer-7")]

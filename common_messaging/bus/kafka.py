@@ -1,0 +1,181 @@
+"""Kafka adapters of the bus port (confluent-kafka).
+
+Producer: idempotent, acks=all, lz4-compressed batches; `publish` resolves only once the broker
+acknowledged every message, so a 2xx to a client means the events are replicated per the topic's
+min.insync.replicas. Consumer: no auto-commit; the caller commits offsets synchronously after
+the batch is durably written, and rewinds to the committed offsets to retry a failed batch.
+"""
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from common_messaging.bus.ports import BusUnavailableError, OutgoingMessage, ReceivedMessage
+
+log = logging.getLogger(__name__)
+
+
+def producer_config(bootstrap_servers: str, client_id: str, timeout_ms: int) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap_servers,
+        "client.id": client_id,
+        "enable.idempotence": True,
+        "acks": "all",
+        "compression.type": "lz4",
+        "linger.ms": 5,
+        "batch.num.messages": 10_000,
+        "queue.buffering.max.messages": 200_000,
+        # A client waiting on its 202 must hear "retry" long before librdkafka's 5 min default.
+        "message.timeout.ms": timeout_ms,
+    }
+
+
+class KafkaPublisher:
+    def __init__(self, bootstrap_servers: str, client_id: str, timeout_ms: int = 15_000) -> None:
+        self._producer = Producer(producer_config(bootstrap_servers, client_id, timeout_ms))
+        self._timeout_s = timeout_ms / 1000 + 5
+        self._running = True
+        # Delivery callbacks are served by poll(); one thread keeps serving them.
+        self._poller = threading.Thread(target=self._poll_loop, name="kafka-producer-poll")
+        self._poller.daemon = True
+        self._poller.start()
+
+    def _poll_loop(self) -> None:
+        while self._running:
+            self._producer.poll(0.1)
+
+    async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+
+        def on_delivery(fut: "asyncio.Future[None]") -> Any:
+            def callback(err: KafkaError | None, _msg: Message) -> None:
+                loop.call_soon_threadsafe(_settle, fut, err)
+
+            return callback
+
+        for message in messages:
+            fut: asyncio.Future[None] = loop.create_future()
+            futures.append(fut)
+            self._produce(topic, message, on_delivery(fut))
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), self._timeout_s)
+        except (KafkaException, TimeoutError) as exc:
+            raise BusUnavailableError(f"kafka did not acknowledge the batch: {exc}") from exc
+
+    def publish_sync(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
+        errors: list[KafkaError] = []
+
+        def callback(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None:
+                errors.append(err)
+
+        for message in messages:
+            self._produce(topic, message, callback)
+        remaining = self._producer.flush(self._timeout_s)
+        if remaining or errors:
+            raise BusUnavailableError(
+                f"kafka did not acknowledge {remaining + len(errors)} message(s): "
+                f"{errors[0] if errors else 'timeout'}"
+            )
+
+    def _produce(self, topic: str, message: OutgoingMessage, callback: Any) -> None:
+        try:
+            self._producer.produce(
+                topic,
+                value=message.value,
+                key=message.key,
+                headers=list(message.headers.items()),
+                on_delivery=callback,
+            )
+        except BufferError as exc:
+            raise BusUnavailableError("kafka producer queue is full") from exc
+        except KafkaException as exc:
+            raise BusUnavailableError(f"kafka refused the message: {exc}") from exc
+
+    def close(self) -> None:
+        self._producer.flush(10)
+        self._running = False
+        self._poller.join(2)
+
+
+def _settle(fut: "asyncio.Future[None]", err: KafkaError | None) -> None:
+    if fut.done():
+        return
+    if err is None:
+        fut.set_result(None)
+    else:
+        fut.set_exception(KafkaException(err))
+
+
+class KafkaEventConsumer:
+    def __init__(self, bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> None:
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                "group.id": group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "partition.assignment.strategy": "cooperative-sticky",
+            }
+        )
+        self._consumer.subscribe(list(topics))
+
+    def poll(self, max_messages: int, timeout_s: float) -> list[ReceivedMessage]:
+        batch: list[ReceivedMessage] = []
+        for msg in self._consumer.consume(num_messages=max_messages, timeout=timeout_s):
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("kafka_consume_error code=%s reason=%s", err.code(), err.str())
+                continue
+            batch.append(_received(msg))
+        return batch
+
+    def commit(self, messages: Sequence[ReceivedMessage]) -> None:
+        next_offsets: dict[tuple[str, int], int] = {}
+        for m in messages:
+            key = (m.topic, m.partition)
+            next_offsets[key] = max(next_offsets.get(key, 0), m.offset + 1)
+        offsets = [TopicPartition(t, p, o) for (t, p), o in next_offsets.items()]
+        if offsets:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+
+    def rewind_to_committed(self) -> None:
+        assignment = self._consumer.assignment()
+        if not assignment:
+            return
+        for tp in self._consumer.committed(assignment, timeout=10):
+            offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+            self._consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def _received(msg: Message) -> ReceivedMessage:
+    raw = msg.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    headers = {k: v.decode() if isinstance(v, bytes) else str(v or "") for k, v in pairs}
+    value = msg.value()
+    key = msg.key()
+    return ReceivedMessage(
+        topic=str(msg.topic()),
+        partition=int(msg.partition() or 0),
+        offset=int(msg.offset() or 0),
+        value=value if isinstance(value, bytes) else b"",
+        key=key if isinstance(key, bytes) or key is None else str(key).encode(),
+        headers=headers,
+    )
