@@ -1,12 +1,11 @@
 """Payload models of the events topic."""
 
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class EventType(StrEnum):
@@ -56,8 +55,8 @@ class EventOccurred(BaseModel):
     activity_id: UUID | None = None
     name: str
     type: EventType
-    occurred_at: datetime
-    received_at: datetime
+    occurred_at: AwareDatetime
+    received_at: AwareDatetime
     anonymous_id: str
     user_id: str | None = None
     session_id: str | None = None

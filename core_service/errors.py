@@ -8,7 +8,8 @@ servicekit.errors.PulseError
 │   ├── SiteNotFound (site_not_found)
 │   ├── CampaignNotFound (campaign_not_found)
 │   ├── ActivityNotFound (activity_not_found)
-│   └── DefinitionNotFound (definition_not_found)
+│   ├── DefinitionNotFound (definition_not_found)
+│   └── UserNotFound (user_not_found)
 └── Conflict (409)
     └── DuplicateDefinitionName (conflict)
 """
@@ -62,6 +63,13 @@ class DefinitionNotFound(NotFound):
 
     def __init__(self, definition_id: UUID) -> None:
         super().__init__(f"no event definition with id {definition_id}")
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+    def __init__(self, site_id: UUID, user_key: str) -> None:
+        super().__init__(f"site {site_id} has no user {user_key!r}")
 
 
 class DuplicateDefinitionName(Conflict):

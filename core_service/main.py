@@ -1,12 +1,19 @@
 """core_service application: `create_app()` builds it; lifespan owns the engine and consumer."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis
 from fastapi import FastAPI
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
+from core_service.adapters.redis_summary_cache import RedisSummaryCache
+from core_service.adapters.summary_repository import SqlSummaryReader
 from core_service.api.router import api_router
+from core_service.domain.summaries import NoSummaryCache, SummaryCache
 from core_service.settings import CoreSettings, get_settings
 from core_service.worker import ConsumerThread
 from migrations.engine import make_engine
@@ -27,6 +34,20 @@ def admin_token(settings: CoreSettings) -> str:
     return settings.admin_token.get_secret_value().strip()
 
 
+def open_redis(url: str) -> redis.Redis:
+    """A client for caches with a database fallback: fail fast, retry once, never hang long.
+
+    `socket_timeout` must stay above 1 s: cache fills wait on their lock in 1 s BLPOPs.
+    """
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=2.0,
+        socket_connect_timeout=0.5,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), retries=1),
+    )
+
+
 def create_app(settings: CoreSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -34,6 +55,13 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.admin_token = admin_token(settings)
         app.state.db = Database(make_engine(settings.resolved_database_url))
+        redis_client = open_redis(settings.redis_url) if settings.redis_url else None
+        app.state.redis = redis_client
+        app.state.summary_reader = SqlSummaryReader(app.state.db)
+        summary_cache: SummaryCache = (
+            RedisSummaryCache(redis_client) if redis_client is not None else NoSummaryCache()
+        )
+        app.state.summary_cache = summary_cache
         consumer = ConsumerThread(settings, app.state.db) if settings.consumer_enabled else None
         app.state.consumer = consumer
         if consumer is not None:
@@ -43,6 +71,8 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         finally:
             if consumer is not None:
                 consumer.stop()
+            if redis_client is not None:
+                redis_client.close()
             app.state.db.dispose()
 
     app = FastAPI(
@@ -67,4 +97,11 @@ def _readiness(app: FastAPI) -> dict[str, ReadinessCheck]:
                 raise RuntimeError("consumer thread stopped")
 
         checks["consumer"] = consumer_alive
+    redis_client: redis.Redis | None = getattr(app.state, "redis", None)
+    if redis_client is not None:
+
+        async def redis_ping() -> None:
+            await asyncio.to_thread(redis_client.ping)
+
+        checks["redis"] = redis_ping
     return checks

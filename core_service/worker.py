@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from common_messaging import EVENTS_RAW, EventOccurred
-from common_messaging.bus import BusSettings, open_consumer, open_publisher
+from common_messaging.bus import open_consumer, open_publisher
+from core_service.adapters.analytics_factory import open_analytics_index
 from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
-from core_service.adapters.sql_analytics_index import SqlAnalyticsIndex
 from core_service.domain.consumer import OccurrenceConsumer
 from core_service.domain.indexing import AnalyticsIndex
 from core_service.domain.occurrences import EventOccurrenceService
@@ -40,8 +40,9 @@ class BatchWriter:
 
 class ConsumerThread:
     def __init__(self, settings: CoreSettings, database: Database) -> None:
-        bus = BusSettings(data_dir=settings.data_dir)
-        writer = BatchWriter(database, SqlAnalyticsIndex(database), EventOccurrenceService())
+        bus = settings.bus_settings()
+        index = open_analytics_index(settings, database)
+        writer = BatchWriter(database, index, EventOccurrenceService())
         self._dead_letters = open_publisher(bus)
         self._consumer = OccurrenceConsumer(
             open_consumer(bus, settings.consumer_group, [EVENTS_RAW]),

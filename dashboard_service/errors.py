@@ -1,6 +1,6 @@
 """dashboard_service errors: servicekit's hierarchy with this service's codes."""
 
-from servicekit.errors import InvalidInput, NotFound
+from servicekit.errors import InvalidInput, NotFound, Unavailable
 
 
 class CampaignNotFound(NotFound):
@@ -13,6 +13,18 @@ class ActivityNotFound(NotFound):
 
 class InvalidRange(InvalidInput):
     code = "invalid_range"
+
+
+class AnalyticsUnavailable(Unavailable):
+    """The analytics engine could not answer (down, or a new index still starting)."""
+
+    code = "analytics_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"analytics are temporarily unavailable ({reason}); retry shortly",
+            headers={"Retry-After": "2"},
+        )
 
 
 class MissingReadToken(RuntimeError):

@@ -3,11 +3,14 @@
 Run it with `uvicorn --factory dashboard_service.main:create_app`.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from elasticsearch import Elasticsearch
 from fastapi import FastAPI
 
+from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
 from dashboard_service.adapters.sql_catalog import SqlCampaignCatalog
 from dashboard_service.api.routes.metrics import router as metrics_router
@@ -16,7 +19,7 @@ from dashboard_service.settings import DashboardSettings, get_settings
 from migrations.engine import make_engine
 from servicekit.database import Database
 from servicekit.errors import install_error_handlers
-from servicekit.health import health_router
+from servicekit.health import ReadinessCheck, health_router
 from servicekit.secrets import persistent_token
 
 TOKEN_FILE = "dashboard_token"
@@ -47,15 +50,37 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         app.state.read_tokens = read_tokens(resolved)
         db = Database(make_engine(resolved.resolved_database_url))
         app.state.db = db
-        app.state.analytics_store = SqlAnalyticsStore(db.engine)
+        es: Elasticsearch | None = None
+        if resolved.elasticsearch_url:
+            # The client connects lazily: building it needs no reachable cluster.
+            es = Elasticsearch(resolved.elasticsearch_url, request_timeout=10)
+            app.state.analytics_store = ElasticsearchAnalyticsStore(
+                es, resolved.elasticsearch_index_prefix
+            )
+        else:
+            app.state.analytics_store = SqlAnalyticsStore(db.engine)
         app.state.catalog = SqlCampaignCatalog(db.engine)
         try:
             yield
         finally:
+            if es is not None:
+                es.close()
             db.dispose()
 
     app = FastAPI(title="Pulse dashboard", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    app.include_router(health_router(lambda: {"database": app.state.db.ping}))
+    app.include_router(health_router(lambda: _readiness(app)))
     app.include_router(metrics_router)
     return app
+
+
+def _readiness(app: FastAPI) -> dict[str, ReadinessCheck]:
+    checks: dict[str, ReadinessCheck] = {"database": app.state.db.ping}
+    store = app.state.analytics_store
+    if isinstance(store, ElasticsearchAnalyticsStore):
+
+        async def elasticsearch() -> None:
+            await asyncio.to_thread(store.ping)
+
+        checks["elasticsearch"] = elasticsearch
+    return checks

@@ -1,12 +1,18 @@
 """entry_service application: `create_app()` builds it; lifespan owns the engine and publisher."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import redis
 from fastapi import FastAPI
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
-from common_messaging.bus import BusSettings, open_publisher
+from common_messaging.bus import open_publisher
+from entry_service.adapters.redis_sites import RedisCachedSiteDirectory
+from entry_service.adapters.redis_visitors import RedisVisitorRegistry
 from entry_service.adapters.sql_sites import CachedSqlSiteDirectory
 from entry_service.adapters.sql_visitors import SqlVisitorRegistry
 from entry_service.adapters.user_agent import parse_user_agent
@@ -14,11 +20,15 @@ from entry_service.api.deps import IngestPorts
 from entry_service.api.openapi import install_openapi
 from entry_service.api.routes import definitions, events
 from entry_service.domain.ingestion import Limits
+from entry_service.domain.sites import SiteDirectory, VisitorRegistry
 from entry_service.settings import EntrySettings, get_settings
 from migrations.engine import make_engine
 from servicekit.database import Database
 from servicekit.errors import install_error_handlers
-from servicekit.health import health_router
+from servicekit.health import ReadinessCheck, health_router
+
+# How long Redis keeps a site's definitions; admin edits show within it (plus the local TTL).
+SITE_REDIS_TTL_S = 30
 
 
 def limits_from(settings: EntrySettings) -> Limits:
@@ -31,18 +41,48 @@ def limits_from(settings: EntrySettings) -> Limits:
     )
 
 
+def open_redis(url: str) -> redis.Redis:
+    """A client for caches with a database fallback: fail fast, retry once, never hang long.
+
+    `socket_timeout` must stay above 1 s: site cache fills wait on their lock in 1 s BLPOPs.
+    """
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=2.0,
+        socket_connect_timeout=0.5,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), retries=1),
+    )
+
+
+def ingest_ports(
+    settings: EntrySettings, database: Database, redis_client: redis.Redis | None
+) -> tuple[SiteDirectory, VisitorRegistry]:
+    """Redis adapters when Redis is configured (database as fallback), else the embedded ones."""
+    sql_visitors = SqlVisitorRegistry(database)
+    if redis_client is None:
+        return CachedSqlSiteDirectory(database, settings.site_cache_ttl_s), sql_visitors
+    sites = RedisCachedSiteDirectory(
+        redis_client, database, ttl_s=SITE_REDIS_TTL_S, local_ttl_s=settings.site_cache_ttl_s
+    )
+    return sites, RedisVisitorRegistry(redis_client, sql_visitors)
+
+
 def create_app(settings: EntrySettings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(make_engine(settings.resolved_database_url))
-        publisher = open_publisher(BusSettings(data_dir=settings.data_dir))
+        redis_client = open_redis(settings.redis_url) if settings.redis_url else None
+        publisher = open_publisher(settings.bus_settings())
+        sites, visitors = ingest_ports(settings, database, redis_client)
         app.state.settings = settings
         app.state.db = database
+        app.state.redis = redis_client
         app.state.ports = IngestPorts(
-            sites=CachedSqlSiteDirectory(database, settings.site_cache_ttl_s),
-            visitors=SqlVisitorRegistry(database),
+            sites=sites,
+            visitors=visitors,
             publisher=publisher,
             parse_user_agent=parse_user_agent,
             limits=limits_from(settings),
@@ -51,6 +91,8 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
             yield
         finally:
             publisher.close()
+            if redis_client is not None:
+                redis_client.close()
             database.dispose()
 
     app = FastAPI(
@@ -61,7 +103,19 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_openapi(app)
-    app.include_router(health_router(lambda: {"database": app.state.db.ping}))
+    app.include_router(health_router(lambda: _readiness(app)))
     app.include_router(definitions.router)
     app.include_router(events.router)
     return app
+
+
+def _readiness(app: FastAPI) -> dict[str, ReadinessCheck]:
+    checks: dict[str, ReadinessCheck] = {"database": app.state.db.ping}
+    redis_client: redis.Redis | None = app.state.redis
+    if redis_client is not None:
+
+        async def redis_ping() -> None:
+            await asyncio.to_thread(redis_client.ping)
+
+        checks["redis"] = redis_ping
+    return checks

@@ -16,8 +16,8 @@ from dashboard_service.main import create_app as create_dashboard
 from dashboard_service.settings import DashboardSettings
 from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
-from migrations.runner import upgrade
 from pulse import demo
+from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
 from servicekit.logs import configure_logging
 from servicekit.secrets import persistent_token
@@ -35,8 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     common = CommonSettings()
     configure_logging(common.log_level)
     if args.command == "migrate":
-        upgrade(common.resolved_database_url)
-        log.info("migrated database=%s", _redacted(common.resolved_database_url))
+        migrate_all(common)
         return 0
     if args.command == "run":
         return _run_all(args, common)
@@ -72,8 +71,7 @@ def _tokens(common: CommonSettings) -> tuple[str, str]:
 
 
 def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
-    if common.database_url is None:
-        upgrade(common.resolved_database_url)
+    migrate_all(common)  # idempotent, and `pulse run` is the one-command developer setup
     admin, dashboard = _tokens(common)
     services = [
         Service("core", create_core(CoreSettings(admin_token=SecretStr(admin))), args.core_port),
@@ -102,7 +100,7 @@ def _run_one(args: argparse.Namespace, common: CommonSettings) -> int:
     """One service, as deployed. Only the embedded default migrates and makes up tokens."""
     embedded = common.database_url is None
     if embedded:
-        upgrade(common.resolved_database_url)
+        migrate_all(common)
     tokens = _tokens(common) if embedded else None
     if args.command == "core":
         app = create_core(
@@ -135,12 +133,6 @@ def _announce(urls: dict[str, str], admin: str, dashboard: str, common: CommonSe
     ]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
-
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 if __name__ == "__main__":

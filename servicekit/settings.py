@@ -1,9 +1,13 @@
-"""Settings every service shares (prefix `PULSE_`); each service extends them in its settings.py."""
+"""Settings every service shares (prefix `PULSE_`); each service extends them in its settings.py.
+
+An unset engine URL selects that engine's embedded stand-in.
+"""
 
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common_messaging.bus import BusSettings
 from migrations.engine import default_sqlite_url
 
 
@@ -12,9 +16,19 @@ class CommonSettings(BaseSettings):
 
     data_dir: Path = Path(".pulse")
     database_url: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    elasticsearch_url: str | None = None
+    elasticsearch_index_prefix: str = "pulse-events"
+    redis_url: str | None = None
     log_level: str = "INFO"
 
     @property
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file under the data directory."""
         return self.database_url or default_sqlite_url(self.data_dir)
+
+    def bus_settings(self) -> BusSettings:
+        """Bus settings from the environment, with this service's data dir and brokers."""
+        return BusSettings(
+            data_dir=self.data_dir, kafka_bootstrap_servers=self.kafka_bootstrap_servers
+        )

@@ -18,6 +18,8 @@ class BusSettings(BaseSettings):
     data_dir: Path = Path(".pulse")
     kafka_bootstrap_servers: str | None = None
     kafka_client_id: str = "pulse"
+    # Prepended to every topic name on Kafka, to keep environments apart on one cluster.
+    kafka_topic_prefix: str = ""
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
     kafka_delivery_timeout_ms: int = 15_000
@@ -43,6 +45,7 @@ def open_publisher(settings: BusSettings) -> EventPublisher:
             settings.kafka_bootstrap_servers,
             settings.kafka_client_id,
             settings.kafka_delivery_timeout_ms,
+            settings.kafka_topic_prefix,
         )
     return SqliteLogPublisher(settings.log_path)
 
@@ -51,7 +54,9 @@ def open_consumer(settings: BusSettings, group_id: str, topics: Sequence[str]) -
     if settings.kafka_bootstrap_servers:
         from common_messaging.bus.kafka import KafkaEventConsumer
 
-        return KafkaEventConsumer(settings.kafka_bootstrap_servers, group_id, topics)
+        return KafkaEventConsumer(
+            settings.kafka_bootstrap_servers, group_id, topics, settings.kafka_topic_prefix
+        )
     return SqliteLogConsumer(settings.log_path, group_id, topics)
 
 
@@ -63,7 +68,7 @@ def prepare_bus(settings: BusSettings) -> list[str]:
 
     return ensure_topics(
         settings.kafka_bootstrap_servers,
-        settings.topic_retention_ms(),
+        {settings.kafka_topic_prefix + t: ms for t, ms in settings.topic_retention_ms().items()},
         partitions=settings.kafka_partitions,
         replication_factor=settings.kafka_replication_factor,
     )

@@ -43,8 +43,15 @@ def producer_config(bootstrap_servers: str, client_id: str, timeout_ms: int) -> 
 
 
 class KafkaPublisher:
-    def __init__(self, bootstrap_servers: str, client_id: str, timeout_ms: int = 15_000) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        client_id: str,
+        timeout_ms: int = 15_000,
+        topic_prefix: str = "",
+    ) -> None:
         self._producer = Producer(producer_config(bootstrap_servers, client_id, timeout_ms))
+        self._prefix = topic_prefix
         self._timeout_s = timeout_ms / 1000 + 5
         self._running = True
         # Delivery callbacks are served by poll(); one thread keeps serving them.
@@ -94,7 +101,7 @@ class KafkaPublisher:
     def _produce(self, topic: str, message: OutgoingMessage, callback: Any) -> None:
         try:
             self._producer.produce(
-                topic,
+                self._prefix + topic,
                 value=message.value,
                 key=message.key,
                 headers=list(message.headers.items()),
@@ -121,7 +128,15 @@ def _settle(fut: "asyncio.Future[None]", err: KafkaError | None) -> None:
 
 
 class KafkaEventConsumer:
-    def __init__(self, bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: Sequence[str],
+        topic_prefix: str = "",
+    ) -> None:
+        # The prefix isolates environments sharing a cluster; callers see logical topic names.
+        self._prefix = topic_prefix
         self._consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap_servers,
@@ -131,7 +146,7 @@ class KafkaEventConsumer:
                 "partition.assignment.strategy": "cooperative-sticky",
             }
         )
-        self._consumer.subscribe(list(topics))
+        self._consumer.subscribe([topic_prefix + t for t in topics])
 
     def poll(self, max_messages: int, timeout_s: float) -> list[ReceivedMessage]:
         batch: list[ReceivedMessage] = []
@@ -141,7 +156,7 @@ class KafkaEventConsumer:
                 if err.code() != KafkaError._PARTITION_EOF:
                     log.warning("kafka_consume_error code=%s reason=%s", err.code(), err.str())
                 continue
-            batch.append(_received(msg))
+            batch.append(_received(msg, self._prefix))
         return batch
 
     def commit(self, messages: Sequence[ReceivedMessage]) -> None:
@@ -149,7 +164,7 @@ class KafkaEventConsumer:
         for m in messages:
             key = (m.topic, m.partition)
             next_offsets[key] = max(next_offsets.get(key, 0), m.offset + 1)
-        offsets = [TopicPartition(t, p, o) for (t, p), o in next_offsets.items()]
+        offsets = [TopicPartition(self._prefix + t, p, o) for (t, p), o in next_offsets.items()]
         if offsets:
             self._consumer.commit(offsets=offsets, asynchronous=False)
 
@@ -165,14 +180,14 @@ class KafkaEventConsumer:
         self._consumer.close()
 
 
-def _received(msg: Message) -> ReceivedMessage:
+def _received(msg: Message, prefix: str) -> ReceivedMessage:
     raw = msg.headers() or []
     pairs = raw.items() if isinstance(raw, dict) else raw
     headers = {k: v.decode() if isinstance(v, bytes) else str(v or "") for k, v in pairs}
     value = msg.value()
     key = msg.key()
     return ReceivedMessage(
-        topic=str(msg.topic()),
+        topic=str(msg.topic()).removeprefix(prefix),
         partition=int(msg.partition() or 0),
         offset=int(msg.offset() or 0),
         value=value if isinstance(value, bytes) else b"",

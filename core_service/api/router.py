@@ -3,10 +3,11 @@
 from fastapi import APIRouter, Depends
 
 from core_service.api.deps import require_admin
-from core_service.api.routes import activities, campaigns, event_definitions, sites
+from core_service.api.routes import activities, campaigns, event_definitions, sites, summaries
 
 api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_admin)])
 api_router.include_router(sites.router)
 api_router.include_router(campaigns.router)
 api_router.include_router(activities.router)
 api_router.include_router(event_definitions.router)
+api_router.include_router(summaries.router)

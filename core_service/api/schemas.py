@@ -5,6 +5,7 @@ a field left out is kept, `null` clears it where the field is nullable.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar, cast
 from uuid import UUID
 
@@ -266,6 +267,22 @@ class DefinitionOut(ResponseModel):
     active: bool
     created_at: datetime
     updated_at: datetime
+
+
+# User summaries
+
+
+class UserSummaryOut(ResponseModel):
+    site_id: UUID
+    user_key: str = Field(description="`u:<user id>` or `a:<anonymous id>`.")
+    first_seen_at: datetime
+    last_seen_at: datetime
+    event_count: int
+    last_purchase_at: datetime | None
+    purchase_count: int
+    total_spent: Decimal = Field(
+        description='Sum of the user\'s purchase amounts, as a decimal string (e.g. "19.99").'
+    )
 
 
 def paged(out: type[T], page: Page[Any]) -> Paged[T]:

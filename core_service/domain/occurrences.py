@@ -1,7 +1,11 @@
-"""EventOccurrenceService: stores occurrences idempotently and applies per-type strategies."""
+"""EventOccurrenceService: stores a batch of occurrences idempotently, with per-type strategies.
+
+Strategies do not touch storage: they record their effects (summary changes, purchases) for the
+whole batch, and the repository applies those in a few set-based statements.
+"""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -10,46 +14,85 @@ from uuid import UUID
 from common_messaging import EventOccurred, EventType
 
 
+@dataclass(slots=True)
+class SummaryChange:
+    """What one batch adds to one user's summary."""
+
+    first_seen_at: datetime
+    last_seen_at: datetime
+    event_count: int = 0
+    purchase_count: int = 0
+    total_spent: Decimal = Decimal("0")
+    last_purchase_at: datetime | None = None
+
+    def seen(self, at: datetime) -> None:
+        self.first_seen_at = min(self.first_seen_at, at)
+        self.last_seen_at = max(self.last_seen_at, at)
+        self.event_count += 1
+
+    def purchased(self, amount: Decimal, at: datetime) -> None:
+        self.purchase_count += 1
+        self.total_spent += amount
+        if self.last_purchase_at is None or at > self.last_purchase_at:
+            self.last_purchase_at = at
+
+
+@dataclass(slots=True)
+class BatchEffects:
+    user_ids: Mapping[tuple[UUID, str], UUID]
+    summaries: dict[UUID, SummaryChange] = field(default_factory=dict)
+    purchases: list[EventOccurred] = field(default_factory=list)
+
+    def summary(self, event: EventOccurred) -> SummaryChange:
+        user_id = self.user_ids[(event.site_id, event.visitor_key)]
+        change = self.summaries.get(user_id)
+        if change is None:
+            change = self.summaries[user_id] = SummaryChange(event.occurred_at, event.occurred_at)
+        return change
+
+
 class OccurrenceRepository(Protocol):
     """Writes of one unit of work; implementations add and flush, never commit."""
 
-    def ensure_user(self, event: EventOccurred) -> UUID:
-        """The id of the event's user (created on first sight)."""
+    def ensure_users(self, events: Sequence[EventOccurred]) -> dict[tuple[UUID, str], UUID]:
+        """Ids of the events' users by (site id, visitor key), creating those first seen."""
         ...
 
-    def insert_occurrence(self, event: EventOccurred, user_id: UUID) -> bool:
-        """Insert unless the event id is already stored; True when inserted."""
+    def insert_occurrences(
+        self, events: Sequence[EventOccurred], user_ids: Mapping[tuple[UUID, str], UUID]
+    ) -> set[UUID]:
+        """Insert the events not stored yet; returns the event ids that were new."""
         ...
 
-    def touch_summary(self, user_id: UUID, seen_at: datetime) -> None:
-        """Create or update first/last seen and the event count."""
+    def insert_purchases(
+        self, events: Sequence[EventOccurred], user_ids: Mapping[tuple[UUID, str], UUID]
+    ) -> None: ...
+
+    def apply_summary_changes(self, changes: Mapping[UUID, SummaryChange]) -> None:
+        """Merge the changes into user_summaries (creating missing rows)."""
         ...
-
-    def insert_purchase(self, event: EventOccurred, user_id: UUID) -> None: ...
-
-    def add_purchase_to_summary(self, user_id: UUID, amount: Decimal, at: datetime) -> None: ...
 
 
 class OccurrenceStrategy(Protocol):
-    def apply(self, event: EventOccurred, user_id: UUID, repo: OccurrenceRepository) -> None: ...
+    def apply(self, event: EventOccurred, effects: BatchEffects) -> None: ...
 
 
 class SeenStrategy:
     """Every occurrence marks the user as seen (page views, clicks, forms, custom events)."""
 
-    def apply(self, event: EventOccurred, user_id: UUID, repo: OccurrenceRepository) -> None:
-        repo.touch_summary(user_id, event.occurred_at)
+    def apply(self, event: EventOccurred, effects: BatchEffects) -> None:
+        effects.summary(event).seen(event.occurred_at)
 
 
 class PurchaseStrategy:
     """A purchase records the order and updates last_purchase_at, count and total spent."""
 
-    def apply(self, event: EventOccurred, user_id: UUID, repo: OccurrenceRepository) -> None:
-        repo.touch_summary(user_id, event.occurred_at)
-        if event.purchase is None:
-            return
-        repo.insert_purchase(event, user_id)
-        repo.add_purchase_to_summary(user_id, event.purchase.amount, event.occurred_at)
+    def apply(self, event: EventOccurred, effects: BatchEffects) -> None:
+        change = effects.summary(event)
+        change.seen(event.occurred_at)
+        if event.purchase is not None:
+            effects.purchases.append(event)
+            change.purchased(event.purchase.amount, event.occurred_at)
 
 
 DEFAULT_STRATEGIES: Mapping[EventType, OccurrenceStrategy] = {
@@ -73,12 +116,16 @@ class EventOccurrenceService:
 
     def store(self, events: Sequence[EventOccurred], repo: OccurrenceRepository) -> StoreResult:
         """Store a batch; a replayed event id changes nothing, so strategies run once per event."""
-        stored = duplicates = 0
+        if not events:
+            return StoreResult(0, 0)
+        user_ids = repo.ensure_users(events)
+        new_ids = repo.insert_occurrences(events, user_ids)
+        effects = BatchEffects(user_ids)
+        applied: set[UUID] = set()
         for event in events:
-            user_id = repo.ensure_user(event)
-            if not repo.insert_occurrence(event, user_id):
-                duplicates += 1
-                continue
-            self._strategies.get(event.type, SeenStrategy()).apply(event, user_id, repo)
-            stored += 1
-        return StoreResult(stored=stored, duplicates=duplicates)
+            if event.event_id in new_ids and event.event_id not in applied:
+                applied.add(event.event_id)
+                self._strategies.get(event.type, SeenStrategy()).apply(event, effects)
+        repo.insert_purchases(effects.purchases, user_ids)
+        repo.apply_summary_changes(effects.summaries)
+        return StoreResult(stored=len(applied), duplicates=len(events) - len(applied))

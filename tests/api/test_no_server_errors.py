@@ -1,11 +1,14 @@
 """Generated requests never make a service answer 5xx: bad input gets a clear 4xx, never a 500.
 
 Schemathesis derives requests from each service's OpenAPI document (valid and invalid ones)
-and sends them in-process over ASGI; the only check is "not a server error". Schemathesis runs
-the application's lifespan itself (and ends it when the test ends), so `app.state` is populated
-as in production. A catalog and some events are seeded first through the real APIs, and the
-hooks below point about half of the generated ids and keys at those rows, so requests reach
-the found-resource code paths and not only the 404s.
+and sends them in-process over ASGI (`app=`); the only check is "not a server error". It runs
+the application's lifespan itself, so `app.state` is populated as in production, and its pytest
+plugin ends that lifespan when each test item ends. A catalog and some events are seeded first
+through the real APIs, and the hooks below point about half of the generated ids and keys at
+those rows, so requests reach the found-resource code paths and not only the 404s.
+
+The schemas are loaded at import from `app.openapi()` (no lifespan needed for that) rather than
+through `schemathesis.pytest.from_fixture`, which reads `node._nodeid`, gone in pytest 9.2.
 """
 
 import os
@@ -36,17 +39,19 @@ from tests.e2e.flow import create_catalog, sample_batch, wait_for_metrics
 
 ADMIN = {"Authorization": "Bearer no-5xx-admin"}
 READER = {"Authorization": "Bearer no-5xx-reader"}
-CHECKS = [not_a_server_error]
 BOUNDED = settings(
     max_examples=15,
     deadline=None,
     database=None,  # no .hypothesis/ directory in the repository
+    derandomize=True,  # the same cases every run: a red build is reproducible
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
 
-# Field names as the OpenAPI documents spell them -> ids and keys that exist (see `apps`).
-SEEDED: dict[str, str] = {}
+# Per service: field names as the OpenAPI documents spell them -> ids and keys that exist.
+# core gets a catalog of its own: its requests change and delete rows, which must not change
+# what the entry and dashboard requests find (the metrics window follows the campaign dates).
+SEEDED: dict[str, dict[str, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,8 @@ def _token(headers: dict[str, str]) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
 
-def _seed(common: dict[str, Any]) -> dict[str, str]:
-    """A site, campaign, activities, definitions and counted events, through the real APIs.
+def _seed(common: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Sites, campaigns, activities, definitions and counted events, through the real APIs.
 
     Apps of their own, whose lifespans end here, before Schemathesis starts the tested ones'.
     """
@@ -97,93 +102,120 @@ def _seed(common: dict[str, Any]) -> dict[str, str]:
         core, entry, dashboard = (
             stack.enter_context(TestClient(app)) for app in _create_apps(common)
         )
-        catalog = create_catalog(core, ADMIN)
-        assert entry.post("/v1/events", json=sample_batch(catalog)).status_code == 202
-        wait_for_metrics(dashboard, READER, catalog.campaign_id, visits=5, timeout_s=10)
-        site_id = core.get("/v1/sites", headers=ADMIN).json()["items"][0]["id"]
-    return {
-        "site_id": site_id,
-        "site_key": catalog.site_key,
-        "campaign_id": catalog.campaign_id,
-        "activity_id": catalog.activities[0],
-        "definition_id": next(iter(catalog.definitions.values())),
-    }
+        catalogs = [create_catalog(core, ADMIN) for _ in range(2)]
+        assert entry.post("/v1/events", json=sample_batch(catalogs[1])).status_code == 202
+        wait_for_metrics(dashboard, READER, catalogs[1].campaign_id, visits=5, timeout_s=10)
+        sites = core.get("/v1/sites", headers=ADMIN).json()["items"]
+    site_ids = {site["site_key"]: site["id"] for site in sites}
+    mutable, read_only = (
+        {
+            "site_id": site_ids[catalog.site_key],
+            "site_key": catalog.site_key,
+            "campaign_id": catalog.campaign_id,
+            "activity_id": catalog.activities[0],
+            "definition_id": next(iter(catalog.definitions.values())),
+        }
+        for catalog in catalogs
+    )
+    return {"core": mutable, "entry": read_only, "dashboard": read_only}
 
 
-def _aim(value: Any) -> Any:
+def _aim(value: Any, seeded: dict[str, str]) -> Any:
     """`value` with every field named like a seeded one set to the seeded id or key."""
     if isinstance(value, dict):
-        return {key: SEEDED[key] if key in SEEDED else _aim(item) for key, item in value.items()}
+        return {
+            key: seeded[key] if key in seeded else _aim(item, seeded) for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_aim(item) for item in value]
+        return [_aim(item, seeded) for item in value]
     return value
 
 
-def _sometimes_seeded(_: Any, value: Any) -> st.SearchStrategy[Any]:
-    # Shrinks towards the generated value; the other half hits existing rows.
-    return st.sampled_from([value, _aim(value)])
-
-
-def _schema(app: FastAPI) -> BaseSchema:
+def _schema(app: FastAPI, service: str) -> BaseSchema:
     """The service's OpenAPI document; `create_app` reads nothing until its lifespan starts."""
     schema = schemathesis.openapi.from_dict(app.openapi())
+
+    def sometimes_seeded(_: Any, value: Any) -> st.SearchStrategy[Any]:
+        # Shrinks towards the generated value; the other half hits existing rows.
+        return st.sampled_from([value, _aim(value, SEEDED[service])])
+
     for part in ("path_parameters", "query", "body"):
-        schema.hook(f"flatmap_{part}")(_sometimes_seeded)
+        schema.hook(f"flatmap_{part}")(sometimes_seeded)
     return schema
 
 
-core = _schema(create_core(CoreSettings.model_construct()))
-entry = _schema(create_entry(EntrySettings.model_construct()))
-dashboard = _schema(create_dashboard(DashboardSettings.model_construct()))
+core = _schema(create_core(CoreSettings.model_construct()), "core")
+entry = _schema(create_entry(EntrySettings.model_construct()), "entry")
+dashboard = _schema(create_dashboard(DashboardSettings.model_construct()), "dashboard")
 
 
 @BOUNDED
 @core.parametrize()
-def test_core_admin_api_never_answers_5xx(case: schemathesis.Case, apps: Apps) -> None:
-    r = case.call_and_validate(app=apps.core, headers=ADMIN, checks=CHECKS)
-    STATS.append(
-        (
-            case.operation.label,
-            r.status_code,
-            str(SEEDED.get("site_id")) in repr((case.path_parameters, case.query, case.body)),
-        )
-    )
+def test_core_admin_api_never_answers_5xx(case: schemathesis.Case[Any], apps: Apps) -> None:
+    case.call_and_validate(app=apps.core, headers=ADMIN, checks=[not_a_server_error])
 
 
 @BOUNDED
 @entry.parametrize()
-def test_entry_api_never_answers_5xx(case: schemathesis.Case, apps: Apps) -> None:
-    r = case.call_and_validate(app=apps.entry, checks=CHECKS)
-    STATS.append(
-        (
-            case.operation.label,
-            r.status_code,
-            str(SEEDED.get("site_id")) in repr((case.path_parameters, case.query, case.body)),
-        )
-    )
+def test_entry_api_never_answers_5xx(case: schemathesis.Case[Any], apps: Apps) -> None:
+    case.call_and_validate(app=apps.entry, checks=[not_a_server_error])
 
 
 @BOUNDED
 @dashboard.parametrize()
-def test_dashboard_api_never_answers_5xx(case: schemathesis.Case, apps: Apps) -> None:
-    r = case.call_and_validate(app=apps.dashboard, headers=READER, checks=CHECKS)
-    STATS.append(
-        (
-            case.operation.label,
-            r.status_code,
-            str(SEEDED.get("site_id")) in repr((case.path_parameters, case.query, case.body)),
+def test_dashboard_api_never_answers_5xx(case: schemathesis.Case[Any], apps: Apps) -> None:
+    case.call_and_validate(app=apps.dashboard, headers=READER, checks=[not_a_server_error])
+
+
+# 5xx the generated requests have found; each is reproduced exactly here. `strict`: once the
+# service answers 4xx, the XPASS fails the run, so the entry is removed with the fix.
+KNOWN_5XX = [
+    pytest.param(
+        "core",
+        "POST",
+        "/v1/campaigns/{campaign_id}/activities",
+        {"json": {"name": "x", "type": "fcfs", "capacity": 1, "per_user_limit": 2**63}},
+        id="activity-per_user_limit-2**63",
+    ),
+    pytest.param(
+        "core",
+        "POST",
+        "/v1/campaigns/{campaign_id}/activities",
+        {"json": {"name": "x", "type": "fcfs", "capacity": 2**63}},
+        id="activity-capacity-2**63",
+    ),
+    pytest.param(
+        "core",
+        "PATCH",
+        "/v1/activities/{activity_id}",
+        {"json": {"capacity": 2**63}},
+        id="patch-activity-capacity-2**63",
+    ),
+    pytest.param(
+        "dashboard",
+        "GET",
+        "/v1/campaigns/{campaign_id}/metrics",
+        {"params": {"from": "0001-01-01T00:00:00+14:00"}},
+        id="metrics-from-before-year-1-in-utc",
+    ),
+    pytest.param(
+        "dashboard",
+        "GET",
+        "/v1/campaigns/{campaign_id}/metrics",
+        {"params": {"from": "2020-01-01T00:00:00Z", "to": "9999-12-31T23:59:59-14:00"}},
+        id="metrics-to-after-year-9999-in-utc",
+    ),
+]
+
+
+@pytest.mark.xfail(strict=True, reason="known 5xx, reported; not fixed yet")
+@pytest.mark.parametrize(("service", "method", "path", "request_kwargs"), KNOWN_5XX)
+def test_known_5xx_inputs(
+    apps: Apps, service: str, method: str, path: str, request_kwargs: dict[str, Any]
+) -> None:
+    headers = {"core": ADMIN, "dashboard": READER}.get(service, {})
+    with TestClient(getattr(apps, service), raise_server_exceptions=False) as client:
+        response = client.request(
+            method, path.format(**SEEDED[service]), headers=headers, **request_kwargs
         )
-    )
-
-
-STATS: list = []
-
-
-def teardown_module() -> None:
-    import collections
-    import sys
-
-    c = collections.Counter((l, s) for l, s, _ in STATS)
-    for k, v in sorted(c.items()):
-        sys.__stdout__.write(f"{k} {v}\n")
-    sys.__stdout__.write(f"total {len(STATS)} aimed-site {sum(a for *_, a in STATS)}\n")
+    assert response.status_code < 500, response.text

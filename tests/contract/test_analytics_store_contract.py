@@ -1,31 +1,43 @@
 """The AnalyticsStore port's contract: every engine returns the same aggregates for the same rows.
 
-Each factory loads the given analytics rows into its engine and yields a store over them.
-Today only the embedded SQL store is listed; the Elasticsearch store joins the same list.
+Each factory loads the given analytics rows into its engine and yields a store over them: the
+embedded SQL store (on SQLite, and on the stack's Postgres) and the Elasticsearch store, whose
+factory turns each row into the occurrence it stands for and indexes it through core_service's
+writer. tests/contract/test_analytics_pipeline_contract.py checks the writers too, end to end.
 """
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
 from sqlalchemy import insert
 
+from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType
+from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
 from dashboard_service.domain.models import Measures, MetricsQuery
 from dashboard_service.domain.ports import AnalyticsStore
 from migrations.engine import make_engine
+from migrations.runner import upgrade
 from migrations.schema import AnalyticsEvent
+from tests.contract.test_analytics_pipeline_contract import es_prefix, es_writer
+from tests.engines import engine_url, scratch_postgres_database
+from tests.support.factories import occurrence, purchase
 
 Row = dict[str, Any]
-StoreFactory = Callable[[str, Sequence[Row]], AbstractContextManager[AnalyticsStore]]
+StoreFactory = Callable[[Path, Sequence[Row]], AbstractContextManager[AnalyticsStore]]
 
 
 @contextmanager
-def sql_store(database_url: str, rows: Sequence[Row]) -> Iterator[AnalyticsStore]:
+def sql_store_on(database_url: str, rows: Sequence[Row]) -> Iterator[AnalyticsStore]:
+    upgrade(database_url)
     engine = make_engine(database_url)
     try:
         with engine.begin() as conn:
@@ -35,7 +47,52 @@ def sql_store(database_url: str, rows: Sequence[Row]) -> Iterator[AnalyticsStore
         engine.dispose()
 
 
-STORE_FACTORIES = [pytest.param(sql_store, id="sql")]
+@contextmanager
+def sqlite_store(directory: Path, rows: Sequence[Row]) -> Iterator[AnalyticsStore]:
+    with sql_store_on(f"sqlite:///{directory / 'analytics.sqlite3'}", rows) as store:
+        yield store
+
+
+@contextmanager
+def postgres_store(directory: Path, rows: Sequence[Row]) -> Iterator[AnalyticsStore]:
+    with scratch_postgres_database() as url, sql_store_on(url, rows) as store:
+        yield store
+
+
+def as_event(row: Row) -> EventOccurred:
+    """The occurrence a row stands for (its visitor key becomes the anonymous id)."""
+    fields: dict[str, Any] = {
+        "event_id": row["event_id"],
+        "site_id": row["site_id"],
+        "campaign_id": row["campaign_id"],
+        "activity_id": row["activity_id"],
+        "occurred_at": datetime.fromtimestamp(row["occurred_ts"], UTC),
+        "received_at": datetime.fromtimestamp(row["occurred_ts"], UTC),
+        "anonymous_id": row["visitor_key"],
+        "device": DeviceInfo(device_type=DeviceType(row["device_type"])),
+        "is_new_user": row["is_new_user"],
+    }
+    if row["type"] == EventType.PURCHASE:
+        return purchase(str(row["revenue"]), **fields)
+    return occurrence(type=EventType(row["type"]), **fields)
+
+
+@contextmanager
+def es_store(directory: Path, rows: Sequence[Row]) -> Iterator[AnalyticsStore]:
+    client = Elasticsearch(engine_url("elasticsearch"), request_timeout=30)
+    try:
+        with es_prefix(client) as prefix:
+            es_writer(client, prefix)([as_event(r) for r in rows])
+            yield ElasticsearchAnalyticsStore(client, prefix)
+    finally:
+        client.close()
+
+
+STORE_FACTORIES = [
+    pytest.param(sqlite_store, id="sql-sqlite"),
+    pytest.param(postgres_store, id="sql-postgres", marks=pytest.mark.integration),
+    pytest.param(es_store, id="elasticsearch", marks=pytest.mark.integration),
+]
 
 CAMPAIGN = uuid.UUID("00000000-0000-4000-8000-00000000000c")
 OTHER = uuid.UUID("00000000-0000-4000-8000-00000000000d")
@@ -97,9 +154,9 @@ def query(**filters: Any) -> MetricsQuery:
 
 
 @pytest.fixture(params=STORE_FACTORIES)
-def store(request: pytest.FixtureRequest, database_url: str) -> Iterator[AnalyticsStore]:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnalyticsStore]:
     factory: StoreFactory = request.param
-    with factory(database_url, ROWS) as loaded:
+    with factory(tmp_path, ROWS) as loaded:
         yield loaded
 
 

@@ -1,77 +1,129 @@
-"""One contract for every EventPublisher/EventConsumer pair; the Kafka adapter joins the list."""
+"""One contract for every EventPublisher/EventConsumer pair: the embedded log and Kafka."""
 
 import asyncio
-from collections.abc import Callable, Sequence
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from common_messaging import EventConsumer, EventPublisher, OutgoingMessage
+from common_messaging import EventConsumer, EventPublisher, OutgoingMessage, ReceivedMessage
+from common_messaging.bus.kafka import KafkaEventConsumer, KafkaPublisher
+from common_messaging.bus.kafka_admin import ensure_topics
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
+from tests.engines import engine_url
 
-BusFactory = tuple[Callable[[], EventPublisher], Callable[[str, Sequence[str]], EventConsumer]]
+
+@dataclass
+class Bus:
+    make_publisher: Callable[[], EventPublisher]
+    make_consumer: Callable[[str, Sequence[str]], EventConsumer]
+    create_topics: Callable[[Sequence[str]], None]
+    suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    opened: list[EventPublisher | EventConsumer] = field(default_factory=list)
+
+    def topics(self, *names: str) -> list[str]:
+        real = [f"{name}-{self.suffix}" for name in names]
+        self.create_topics(real)
+        return real
+
+    def publisher(self) -> EventPublisher:
+        self.opened.append(p := self.make_publisher())
+        return p
+
+    def consumer(self, group: str, topics: Sequence[str]) -> EventConsumer:
+        self.opened.append(c := self.make_consumer(f"{group}-{self.suffix}", topics))
+        return c
 
 
-@pytest.fixture(params=["embedded"])
-def bus(request: pytest.FixtureRequest, tmp_path: Path) -> BusFactory:
-    path = tmp_path / "bus.sqlite3"
-    return (
-        lambda: SqliteLogPublisher(path),
-        lambda group, topics: SqliteLogConsumer(path, group, topics),
+@pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.integration)])
+def bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Bus]:
+    if request.param == "embedded":
+        path = tmp_path / "bus.sqlite3"
+        bus = Bus(
+            lambda: SqliteLogPublisher(path),
+            lambda group, topics: SqliteLogConsumer(path, group, topics),
+            lambda topics: None,
+        )
+    else:
+        servers = engine_url("kafka")
+
+        def create(topics: Sequence[str]) -> None:
+            ensure_topics(
+                servers, dict.fromkeys(topics, 3_600_000), partitions=1, replication_factor=1
+            )
+
+        bus = Bus(
+            lambda: KafkaPublisher(servers, "contract-test"),
+            lambda group, topics: KafkaEventConsumer(servers, group, topics),
+            create,
+        )
+    yield bus
+    for resource in reversed(bus.opened):
+        resource.close()
+
+
+def poll_until(consumer: EventConsumer, count: int, timeout_s: float = 20) -> list[ReceivedMessage]:
+    """Poll until `count` messages arrived (Kafka needs a moment to join the group)."""
+    received: list[ReceivedMessage] = []
+    deadline = time.monotonic() + timeout_s
+    while len(received) < count and time.monotonic() < deadline:
+        received += consumer.poll(count - len(received), 0.5)
+    return received
+
+
+def values(messages: Sequence[ReceivedMessage]) -> list[bytes]:
+    return [m.value for m in messages]
+
+
+def test_bus_delivers_messages_in_order_with_keys_and_headers(bus: Bus) -> None:
+    [topic] = bus.topics("order")
+    bus.publisher().publish_sync(
+        topic, [OutgoingMessage(b"1", b"k", {"h": "v"}), OutgoingMessage(b"2", b"k")]
     )
-
-
-def _values(consumer: EventConsumer, n: int = 100) -> list[bytes]:
-    return [m.value for m in consumer.poll(n, 0.2)]
-
-
-def test_bus_delivers_messages_in_order_with_keys_and_headers(bus: BusFactory) -> None:
-    publisher_factory, consumer_factory = bus
-    publisher = publisher_factory()
-    publisher.publish_sync(
-        "t", [OutgoingMessage(b"1", b"k", {"h": "v"}), OutgoingMessage(b"2", b"k")]
-    )
-    consumer = consumer_factory("g", ["t"])
-    messages = consumer.poll(10, 0.2)
-    assert [m.value for m in messages] == [b"1", b"2"]
+    messages = poll_until(bus.consumer("g", [topic]), 2)
+    assert values(messages) == [b"1", b"2"]
     assert messages[0].key == b"k" and messages[0].headers == {"h": "v"}
     assert messages[0].offset < messages[1].offset
 
 
-def test_bus_resumes_from_committed_offset_after_restart(bus: BusFactory) -> None:
-    publisher_factory, consumer_factory = bus
-    publisher = publisher_factory()
-    publisher.publish_sync("t", [OutgoingMessage(v) for v in (b"a", b"b", b"c")])
-    first = consumer_factory("g", ["t"])
-    batch = first.poll(2, 0.2)
-    first.commit(batch)
+def test_bus_resumes_from_committed_offset_after_restart(bus: Bus) -> None:
+    [topic] = bus.topics("resume")
+    bus.publisher().publish_sync(topic, [OutgoingMessage(v, b"k") for v in (b"a", b"b", b"c")])
+    first = bus.consumer("g", [topic])
+    batch = poll_until(first, 3)
+    first.commit(batch[:2])
     first.close()
-    second = consumer_factory("g", ["t"])
-    assert _values(second) == [b"c"]
+    bus.opened.remove(first)
+    assert values(poll_until(bus.consumer("g", [topic]), 1)) == [b"c"]
 
 
-def test_bus_redelivers_uncommitted_messages_at_least_once(bus: BusFactory) -> None:
-    publisher_factory, consumer_factory = bus
-    publisher_factory().publish_sync("t", [OutgoingMessage(b"a"), OutgoingMessage(b"b")])
-    consumer = consumer_factory("g", ["t"])
-    assert _values(consumer) == [b"a", b"b"]
-    assert _values(consumer) == []
+def test_bus_redelivers_uncommitted_messages_after_rewind(bus: Bus) -> None:
+    [topic] = bus.topics("rewind")
+    bus.publisher().publish_sync(topic, [OutgoingMessage(b"a", b"k"), OutgoingMessage(b"b", b"k")])
+    consumer = bus.consumer("g", [topic])
+    assert values(poll_until(consumer, 2)) == [b"a", b"b"]
+    assert consumer.poll(10, 0.5) == []
     consumer.rewind_to_committed()
-    assert _values(consumer) == [b"a", b"b"]
+    assert values(poll_until(consumer, 2)) == [b"a", b"b"]
 
 
-def test_bus_groups_and_topics_are_independent(bus: BusFactory) -> None:
-    publisher_factory, consumer_factory = bus
-    publisher = publisher_factory()
-    publisher.publish_sync("t1", [OutgoingMessage(b"x")])
-    publisher.publish_sync("t2", [OutgoingMessage(b"y")])
-    one = consumer_factory("g1", ["t1"])
-    one.commit(one.poll(10, 0.2))
-    assert _values(consumer_factory("g2", ["t1"])) == [b"x"]
-    assert _values(consumer_factory("g1", ["t1", "t2"])) == [b"y"]
+def test_bus_groups_and_topics_are_independent(bus: Bus) -> None:
+    t1, t2 = bus.topics("one", "two")
+    publisher = bus.publisher()
+    publisher.publish_sync(t1, [OutgoingMessage(b"x")])
+    publisher.publish_sync(t2, [OutgoingMessage(b"y")])
+    first = bus.consumer("g1", [t1])
+    first.commit(poll_until(first, 1))
+    first.close()
+    bus.opened.remove(first)
+    assert values(poll_until(bus.consumer("g2", [t1]), 1)) == [b"x"]
+    assert values(poll_until(bus.consumer("g1", [t1, t2]), 1)) == [b"y"]
 
 
-def test_bus_async_publish_is_durable_before_returning(bus: BusFactory) -> None:
-    publisher_factory, consumer_factory = bus
-    asyncio.run(publisher_factory().publish("t", [OutgoingMessage(b"z")]))
-    assert _values(consumer_factory("g", ["t"])) == [b"z"]
+def test_bus_async_publish_is_durable_before_returning(bus: Bus) -> None:
+    [topic] = bus.topics("async")
+    asyncio.run(bus.publisher().publish(topic, [OutgoingMessage(b"z")]))
+    assert values(poll_until(bus.consumer("g", [topic]), 1)) == [b"z"]

@@ -120,7 +120,11 @@ def wait_for_metrics(
     """Poll the metrics until `visits` show; returns them and how long it took."""
     start = time.monotonic()
     while True:
-        metrics = _ok(dashboard.get(f"/v1/campaigns/{campaign_id}/metrics", headers=token), 200)
+        response = dashboard.get(f"/v1/campaigns/{campaign_id}/metrics", headers=token)
+        if response.status_code == 503:  # the analytics engine is still opening a new index
+            time.sleep(0.2)
+            continue
+        metrics = _ok(response, 200)
         if metrics["totals"]["visits"] >= visits:
             return metrics, time.monotonic() - start
         assert time.monotonic() - start < timeout_s, f"metrics stuck at {metrics['totals']}"

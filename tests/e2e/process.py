@@ -1,4 +1,4 @@
-"""Run `pulse run` as a real process on free ports, for end-to-end tests."""
+"""Run Pulse commands as real processes on free ports, for end-to-end tests."""
 
 import os
 import re
@@ -7,11 +7,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+PULSE = str(Path(sys.executable).with_name("pulse"))
 
 
 def free_ports(n: int) -> list[int]:
@@ -24,19 +26,49 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env.update(extra or {})
+    return env
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert proc.poll() is None, f"{url} exited early:\n{log.read_text()}"
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{url} never became ready:\n{log.read_text()}"
+        time.sleep(0.1)
+
+
+@contextmanager
+def process(
+    args: Sequence[str], env: Mapping[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process whose output goes to `log`; interrupted and awaited on exit."""
+    # A file, not a pipe: an undrained pipe would block the server once its logs fill it.
+    with log.open("w") as out:
+        proc = subprocess.Popen(list(args), stdout=out, stderr=subprocess.STDOUT, env=dict(env))
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        assert code == 0, f"{args[1:]} exited with {code}:\n{log.read_text()[-4000:]}"
+
+
 @contextmanager
 def pulse_run(data_dir: Path, ports: list[int]) -> Iterator[dict[str, str]]:
     """Start `pulse run`, wait for its banner and health, yield the printed facts, stop it."""
-    pulse = Path(sys.executable).with_name("pulse")
-    args = [str(pulse), "--data-dir", str(data_dir), "run"]
+    args = [PULSE, "--data-dir", str(data_dir), "run"]
     for name, port in zip(("core", "entry", "dashboard"), ports, strict=True):
         args += [f"--{name}-port", str(port)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
-    # A file, not a pipe: an undrained pipe would block the server once its logs fill it.
     log_path = data_dir.parent / f"pulse-run-{time.monotonic_ns()}.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
+    with process(args, clean_env(), log_path) as proc:
         banner = ""
         deadline = time.monotonic() + 30
         while "Stop with Ctrl-C." not in banner:
@@ -50,15 +82,5 @@ def pulse_run(data_dir: Path, ports: list[int]) -> Iterator[dict[str, str]]:
             for n, p in zip(("core", "entry", "dashboard"), ports, strict=True)
         }
         for url in urls.values():
-            while True:
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, f"{url} never became ready"
-                time.sleep(0.1)
+            wait_ready(url, proc, log_path)
         yield {**urls, **facts}
-    finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 0

@@ -1,0 +1,82 @@
+"""The analytics index contract: Elasticsearch template, alias and document shape.
+
+core_service writes these documents and dashboard_service aggregates them; both take the names
+and the mapping from here. Indices are monthly (`pulse-events-YYYY.MM`, by occurrence time) behind
+the read alias `pulse-events`; the document id is the event id, so a replay overwrites itself.
+"""
+
+from typing import Any, Final
+
+from common_messaging.events import EventOccurred, EventType
+
+# The prefix of the monthly indices is also the name of their read alias and of the template.
+INDEX_PREFIX: Final = "pulse-events"
+
+_KEYWORD = {"type": "keyword"}
+
+MAPPING: Final[dict[str, Any]] = {
+    "dynamic": "strict",
+    "properties": {
+        "event_id": _KEYWORD,
+        "site_id": _KEYWORD,
+        "campaign_id": _KEYWORD,
+        "activity_id": _KEYWORD,
+        "definition_id": _KEYWORD,
+        "name": _KEYWORD,
+        "type": _KEYWORD,
+        "occurred_at": {"type": "date"},
+        "received_at": {"type": "date"},
+        "visitor_key": _KEYWORD,
+        "session_id": _KEYWORD,
+        "device_type": _KEYWORD,
+        "browser": _KEYWORD,
+        "os": _KEYWORD,
+        "is_new_user": {"type": "boolean"},
+        # double, not scaled_float: the integ-test distribution ships no mapper-extras module.
+        "revenue": {"type": "double"},
+        "currency": _KEYWORD,
+        "url": {"type": "keyword", "ignore_above": 2048},
+        "properties": {"type": "flattened"},
+    },
+}
+
+
+def index_template(prefix: str = INDEX_PREFIX) -> dict[str, Any]:
+    return {
+        "index_patterns": [f"{prefix}-*"],
+        "template": {
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+            "mappings": MAPPING,
+            "aliases": {prefix: {}},
+        },
+        "priority": 100,
+    }
+
+
+def index_name(event: EventOccurred, prefix: str = INDEX_PREFIX) -> str:
+    return f"{prefix}-{event.occurred_at:%Y.%m}"
+
+
+def document(event: EventOccurred) -> dict[str, Any]:
+    purchase = event.purchase if event.type is EventType.PURCHASE else None
+    return {
+        "event_id": str(event.event_id),
+        "site_id": str(event.site_id),
+        "campaign_id": str(event.campaign_id) if event.campaign_id else None,
+        "activity_id": str(event.activity_id) if event.activity_id else None,
+        "definition_id": str(event.definition_id) if event.definition_id else None,
+        "name": event.name,
+        "type": event.type.value,
+        "occurred_at": event.occurred_at.isoformat(),
+        "received_at": event.received_at.isoformat(),
+        "visitor_key": event.visitor_key,
+        "session_id": event.session_id,
+        "device_type": event.device.device_type.value,
+        "browser": event.device.browser,
+        "os": event.device.os,
+        "is_new_user": event.is_new_user,
+        "revenue": float(purchase.amount) if purchase else 0.0,
+        "currency": purchase.currency if purchase else None,
+        "url": event.url,
+        "properties": event.properties,
+    }

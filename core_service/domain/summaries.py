@@ -1,0 +1,89 @@
+"""User summaries for marketers and integrations: read from the database through a cache.
+
+The ports are synchronous (blocking); callers run `user_summary` off the event loop. The cache
+is read-through: `get_or_load` answers from the cache or calls `load` (the reader) and keeps
+its answer, "no such user" included. The consumer calls `invalidate` for the users of every
+batch it commits, so a summary is never served stale after its change is committed (within
+the cache's TTL if the cache is unreachable at that moment).
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Final, Protocol
+from uuid import UUID
+
+from core_service.errors import InvalidField, UserNotFound
+
+USER_KEY_PREFIXES: Final = ("u:", "a:")
+MAX_USER_KEY_LENGTH: Final = 200  # users.user_key is String(200)
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummaryView:
+    site_id: UUID
+    user_key: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    event_count: int
+    last_purchase_at: datetime | None
+    purchase_count: int
+    total_spent: Decimal
+
+
+class SummaryReader(Protocol):
+    def get(self, site_id: UUID, user_key: str) -> UserSummaryView | None: ...
+
+
+class SummaryCache(Protocol):
+    def get_or_load(
+        self,
+        site_id: UUID,
+        user_key: str,
+        load: Callable[[], UserSummaryView | None],
+    ) -> UserSummaryView | None:
+        """The cached answer, or `load()`'s (cached for next time)."""
+        ...
+
+    def invalidate(self, site_id: UUID, user_keys: Sequence[str]) -> None:
+        """Forget these users' summaries; never raises (a failure is logged)."""
+        ...
+
+
+class NoSummaryCache:
+    """The embedded default: every read goes to the database."""
+
+    def get_or_load(
+        self,
+        site_id: UUID,
+        user_key: str,
+        load: Callable[[], UserSummaryView | None],
+    ) -> UserSummaryView | None:
+        return load()
+
+    def invalidate(self, site_id: UUID, user_keys: Sequence[str]) -> None:
+        return None
+
+
+def check_user_key(user_key: str) -> None:
+    if (
+        not user_key.startswith(USER_KEY_PREFIXES)
+        or len(user_key) <= 2
+        or len(user_key) > MAX_USER_KEY_LENGTH
+    ):
+        raise InvalidField(
+            "user_key",
+            "must be 'u:<user id>' or 'a:<anonymous id>' (URL-encoded), "
+            f"at most {MAX_USER_KEY_LENGTH} characters",
+        )
+
+
+def user_summary(
+    site_id: UUID, user_key: str, reader: SummaryReader, cache: SummaryCache
+) -> UserSummaryView:
+    check_user_key(user_key)
+    view = cache.get_or_load(site_id, user_key, lambda: reader.get(site_id, user_key))
+    if view is None:
+        raise UserNotFound(site_id, user_key)
+    return view
