@@ -1,14 +1,11 @@
 """core_service application: `create_app()` builds it; lifespan owns the engine and consumer."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis
 from fastapi import FastAPI
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from core_service.adapters.redis_summary_cache import RedisSummaryCache
 from core_service.adapters.summary_repository import SqlSummaryReader
@@ -20,6 +17,7 @@ from migrations.engine import make_engine
 from servicekit.database import Database
 from servicekit.errors import install_error_handlers
 from servicekit.health import ReadinessCheck, health_router
+from servicekit.redis_client import open_redis, redis_ping
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +30,6 @@ def admin_token(settings: CoreSettings) -> str:
     if settings.admin_token is None or not settings.admin_token.get_secret_value().strip():
         raise ConfigurationError("PULSE_ADMIN_TOKEN must be set to start core_service")
     return settings.admin_token.get_secret_value().strip()
-
-
-def open_redis(url: str) -> redis.Redis:
-    """A client for caches with a database fallback: fail fast, retry once, never hang long.
-
-    `socket_timeout` must stay above 1 s: cache fills wait on their lock in 1 s BLPOPs.
-    """
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=2.0,
-        socket_connect_timeout=0.5,
-        health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), retries=1),
-    )
 
 
 def create_app(settings: CoreSettings | None = None) -> FastAPI:
@@ -62,7 +46,11 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
             RedisSummaryCache(redis_client) if redis_client is not None else NoSummaryCache()
         )
         app.state.summary_cache = summary_cache
-        consumer = ConsumerThread(settings, app.state.db) if settings.consumer_enabled else None
+        consumer = (
+            ConsumerThread(settings, app.state.db, summary_cache)
+            if settings.consumer_enabled
+            else None
+        )
         app.state.consumer = consumer
         if consumer is not None:
             consumer.start()
@@ -82,7 +70,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.include_router(health_router(lambda: _readiness(app)))
+    app.include_router(health_router(lambda: _readiness(app), lambda: _degradable(app)))
     app.include_router(api_router)
     return app
 
@@ -97,11 +85,9 @@ def _readiness(app: FastAPI) -> dict[str, ReadinessCheck]:
                 raise RuntimeError("consumer thread stopped")
 
         checks["consumer"] = consumer_alive
-    redis_client: redis.Redis | None = getattr(app.state, "redis", None)
-    if redis_client is not None:
-
-        async def redis_ping() -> None:
-            await asyncio.to_thread(redis_client.ping)
-
-        checks["redis"] = redis_ping
     return checks
+
+
+def _degradable(app: FastAPI) -> dict[str, ReadinessCheck]:
+    redis_client: redis.Redis | None = app.state.redis
+    return {"redis": redis_ping(redis_client)} if redis_client is not None else {}

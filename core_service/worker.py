@@ -2,15 +2,17 @@
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from common_messaging import EVENTS_RAW, EventOccurred
 from common_messaging.bus import open_consumer, open_publisher
 from core_service.adapters.analytics_factory import open_analytics_index
 from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
+from core_service.adapters.redis_summary_cache import SummaryInvalidator
 from core_service.domain.consumer import OccurrenceConsumer
 from core_service.domain.indexing import AnalyticsIndex
 from core_service.domain.occurrences import EventOccurrenceService
+from core_service.domain.summaries import NoSummaryCache, SummaryCache
 from core_service.settings import CoreSettings
 from servicekit.database import Database
 
@@ -22,10 +24,13 @@ class BatchWriter:
     database: Database
     index: AnalyticsIndex
     service: EventOccurrenceService
+    summaries: SummaryCache = field(default_factory=NoSummaryCache)
 
     def __call__(self, events: Sequence[EventOccurred]) -> None:
         with self.database.unit_of_work() as session:
             self.service.store(events, SqlOccurrenceRepository(session))
+        # After the commit, so a concurrent cache fill cannot re-cache the old summary.
+        SummaryInvalidator(self.summaries)(events)
         self.index.index(events)
 
     def healthy(self) -> bool:
@@ -39,10 +44,14 @@ class BatchWriter:
 
 
 class ConsumerThread:
-    def __init__(self, settings: CoreSettings, database: Database) -> None:
+    def __init__(
+        self, settings: CoreSettings, database: Database, summaries: SummaryCache | None = None
+    ) -> None:
         bus = settings.bus_settings()
         index = open_analytics_index(settings, database)
-        writer = BatchWriter(database, index, EventOccurrenceService())
+        writer = BatchWriter(
+            database, index, EventOccurrenceService(), summaries or NoSummaryCache()
+        )
         self._dead_letters = open_publisher(bus)
         self._consumer = OccurrenceConsumer(
             open_consumer(bus, settings.consumer_group, [EVENTS_RAW]),

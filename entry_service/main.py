@@ -1,14 +1,11 @@
 """entry_service application: `create_app()` builds it; lifespan owns the engine and publisher."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import redis
 from fastapi import FastAPI
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from common_messaging.bus import open_publisher
 from entry_service.adapters.redis_sites import RedisCachedSiteDirectory
@@ -26,9 +23,7 @@ from migrations.engine import make_engine
 from servicekit.database import Database
 from servicekit.errors import install_error_handlers
 from servicekit.health import ReadinessCheck, health_router
-
-# How long Redis keeps a site's definitions; admin edits show within it (plus the local TTL).
-SITE_REDIS_TTL_S = 30
+from servicekit.redis_client import open_redis, redis_ping
 
 
 def limits_from(settings: EntrySettings) -> Limits:
@@ -41,20 +36,6 @@ def limits_from(settings: EntrySettings) -> Limits:
     )
 
 
-def open_redis(url: str) -> redis.Redis:
-    """A client for caches with a database fallback: fail fast, retry once, never hang long.
-
-    `socket_timeout` must stay above 1 s: site cache fills wait on their lock in 1 s BLPOPs.
-    """
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=2.0,
-        socket_connect_timeout=0.5,
-        health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), retries=1),
-    )
-
-
 def ingest_ports(
     settings: EntrySettings, database: Database, redis_client: redis.Redis | None
 ) -> tuple[SiteDirectory, VisitorRegistry]:
@@ -63,7 +44,10 @@ def ingest_ports(
     if redis_client is None:
         return CachedSqlSiteDirectory(database, settings.site_cache_ttl_s), sql_visitors
     sites = RedisCachedSiteDirectory(
-        redis_client, database, ttl_s=SITE_REDIS_TTL_S, local_ttl_s=settings.site_cache_ttl_s
+        redis_client,
+        database,
+        ttl_s=settings.site_redis_ttl_s,
+        local_ttl_s=settings.site_cache_ttl_s,
     )
     return sites, RedisVisitorRegistry(redis_client, sql_visitors)
 
@@ -103,7 +87,7 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_openapi(app)
-    app.include_router(health_router(lambda: _readiness(app)))
+    app.include_router(health_router(lambda: _readiness(app), lambda: _degradable(app)))
     app.include_router(definitions.router)
     app.include_router(events.router)
     return app
@@ -111,11 +95,9 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
 
 def _readiness(app: FastAPI) -> dict[str, ReadinessCheck]:
     checks: dict[str, ReadinessCheck] = {"database": app.state.db.ping}
-    redis_client: redis.Redis | None = app.state.redis
-    if redis_client is not None:
-
-        async def redis_ping() -> None:
-            await asyncio.to_thread(redis_client.ping)
-
-        checks["redis"] = redis_ping
     return checks
+
+
+def _degradable(app: FastAPI) -> dict[str, ReadinessCheck]:
+    redis_client: redis.Redis | None = app.state.redis
+    return {"redis": redis_ping(redis_client)} if redis_client is not None else {}

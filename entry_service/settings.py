@@ -12,6 +12,8 @@ class EntrySettings(CommonSettings):
     max_batch_events: int = 500
     definitions_max_age_s: int = 60
     site_cache_ttl_s: float = 5.0
+    # How long Redis keeps a site's definitions; admin edits show within it plus the local TTL.
+    site_redis_ttl_s: int = 30
     new_user_window_minutes: int = 30
     publish_retry_after_s: int = 2
 

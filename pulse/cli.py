@@ -129,10 +129,22 @@ def _announce(urls: dict[str, str], admin: str, dashboard: str, common: CommonSe
         f"  admin token        {admin}",
         f"  dashboard token    {dashboard}",
         f"  data               {common.data_dir.resolve()}",
+        f"  engines            {_engines(common)}",
         "Stop with Ctrl-C.",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
+
+
+def _engines(common: CommonSettings) -> str:
+    return ", ".join(
+        (
+            "postgres" if common.database_url else "sqlite",
+            "kafka" if common.kafka_bootstrap_servers else "embedded log",
+            "elasticsearch" if common.elasticsearch_url else "sql analytics",
+            "redis" if common.redis_url else "no redis",
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -7,10 +7,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+Checks = Callable[[], Mapping[str, ReadinessCheck]]
 
 
-def health_router(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> APIRouter:
-    """`checks` returns named probes of the engines this service needs; each raises when down."""
+def health_router(checks: Checks, degradable: Checks | None = None) -> APIRouter:
+    """`checks` probe the engines a service cannot work without; `degradable` probe engines it
+    has a fallback for (Redis caches): they are reported but never make the service unready,
+    because pulling every pod out of the load balancer would turn a cache outage into an outage.
+    """
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
@@ -19,16 +23,14 @@ def health_router(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> APIRout
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
-        results: dict[str, str] = {}
-        for name, check in checks().items():
-            try:
-                await check()
-                results[name] = "ok"
-            except Exception as exc:  # a probe reports any failure, it never raises
-                results[name] = f"error: {type(exc).__name__}"
-        ready = all(v == "ok" for v in results.values())
+        required = await _run(checks())
+        optional = await _run(degradable() if degradable else {})
+        ready = all(v == "ok" for v in required.values())
+        status = "ready" if ready else "not_ready"
+        if ready and any(v != "ok" for v in optional.values()):
+            status = "degraded"
         return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": results},
+            {"status": status, "checks": {**required, **optional}},
             status_code=200 if ready else 503,
         )
 
@@ -37,3 +39,14 @@ def health_router(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> APIRout
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+async def _run(checks: Mapping[str, ReadinessCheck]) -> dict[str, str]:
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await check()
+            results[name] = "ok"
+        except Exception as exc:  # a probe reports any failure, it never raises
+            results[name] = f"error: {type(exc).__name__}"
+    return results

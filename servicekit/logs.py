@@ -10,3 +10,5 @@ def configure_logging(level: str = "INFO") -> None:
     )
     # One line per outgoing request would drown the demo's own output.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # python-redis-lock logs every acquire at INFO; cache fills are routine, not news.
+    logging.getLogger("redis_lock").setLevel(logging.WARNING)

@@ -28,7 +28,7 @@ from typing import Any, Final
 from uuid import UUID
 
 import redis
-import redis_lock  # type: ignore[import-untyped]
+import redis_lock
 
 from common_messaging import EventOccurred
 from core_service.domain.summaries import SummaryCache, UserSummaryView

@@ -26,7 +26,8 @@ from core_service.domain.catalog_paging import Page
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 Origin = Annotated[str, StringConstraints(min_length=1, max_length=300)]
-Positive = Annotated[StrictInt, Field(ge=1)]
+# Bounded by the INTEGER columns they are stored in (Postgres and SQLite alike).
+Positive = Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]
 
 URL_PATTERN_DOC = (
     "Glob where `*` matches any run of characters (including `/`). A pattern starting with "

@@ -24,6 +24,8 @@ from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog
 from dashboard_service.errors import ActivityNotFound, CampaignNotFound, InvalidRange
 
 DEFAULT_LOOKBACK = timedelta(days=7)
+# Day buckets over this span stay a few hundred rows; longer asks are refused, not truncated.
+MAX_RANGE = timedelta(days=400)
 MINUTE, HOUR, DAY = 60, 3600, 86400
 _EMPTY = Measures()
 
@@ -57,16 +59,23 @@ def resolve_window(
     request: MetricsRequest, campaign: CampaignInfo, now: datetime
 ) -> tuple[datetime, datetime]:
     """`from`/`to` as given; by default from the campaign start (or 7 days ago) until now."""
-    end = (request.end or now).astimezone(UTC)
-    if request.start is not None:
-        start = request.start.astimezone(UTC)
-    elif campaign.starts_at is not None and campaign.starts_at < end:
-        start = campaign.starts_at.astimezone(UTC)
-    else:
+    try:
+        end = (request.end or now).astimezone(UTC)
+        start = request.start.astimezone(UTC) if request.start is not None else None
+    except OverflowError as exc:  # e.g. year 1 at +14:00 is before the first UTC instant
+        raise InvalidRange("`from`/`to` are outside the supported dates") from exc
+    if start is None:
         start = end - DEFAULT_LOOKBACK
+        if campaign.starts_at is not None and campaign.starts_at < end:
+            start = max(campaign.starts_at.astimezone(UTC), end - MAX_RANGE)
     if end <= start:
         raise InvalidRange(
             "`to` must be after `from`",
+            details={"from": start.isoformat(), "to": end.isoformat()},
+        )
+    if end - start > MAX_RANGE:
+        raise InvalidRange(
+            f"the range may span at most {MAX_RANGE.days} days",
             details={"from": start.isoformat(), "to": end.isoformat()},
         )
     return start, end

@@ -27,7 +27,7 @@ from typing import Any, Final
 from uuid import UUID
 
 import redis
-import redis_lock  # type: ignore[import-untyped]
+import redis_lock
 from sqlalchemy.orm import Session
 
 from common_messaging import EventType

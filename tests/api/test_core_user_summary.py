@@ -230,6 +230,7 @@ def test_redis_down_the_summary_is_read_from_the_database(
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         response = client.get(f"/v1/sites/{site_id}/users/u%3A1/summary")
         assert response.status_code == 200 and response.json()["event_count"] == 1
+        # Redis has a database fallback: the service stays ready, and says it is degraded.
         ready = client.get("/readyz")
-        assert ready.status_code == 503
+        assert ready.status_code == 200 and ready.json()["status"] == "degraded"
         assert ready.json()["checks"]["redis"].startswith("error")

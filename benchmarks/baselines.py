@@ -1,0 +1,135 @@
+"""Raw baselines: what each engine does with the same N events when no Pulse code is in the way.
+
+Everything the engine does not need (encoding envelopes, building rows and documents, creating
+users and indices) is prepared before the clock starts; only the engine round trips are timed.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from confluent_kafka import KafkaError, Message, Producer
+from elasticsearch import Elasticsearch
+from elasticsearch.helpers import bulk
+from sqlalchemy.engine import make_url
+
+from benchmarks.dataset import OCCURRENCE_COLUMNS, occurrence_tuple, user_ids, user_rows
+from common_messaging import EVENTS_RAW, EventOccurred, OutgoingMessage
+from common_messaging.analytics_index import document, index_name, index_template
+from common_messaging.bus.kafka import producer_config
+
+BATCH = 500
+INSERT_PREFIX = f"INSERT INTO event_occurrences ({OCCURRENCE_COLUMNS}) VALUES "
+
+
+class BaselineError(RuntimeError):
+    """A baseline did not store exactly what it was given."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    events: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(False)
+
+
+def raw_kafka_produce(
+    bootstrap: str, topic_prefix: str, messages: list[OutgoingMessage]
+) -> Measurement:
+    """librdkafka with Pulse's producer_config: produce every envelope, then flush()."""
+    producer = Producer(producer_config(bootstrap, "pulse-bench-raw", 15_000))
+    topic = topic_prefix + EVENTS_RAW
+    errors: list[KafkaError] = []
+
+    def delivered(err: KafkaError | None, _msg: Message) -> None:
+        if err is not None:
+            errors.append(err)
+
+    start = time.perf_counter()
+    for m in messages:
+        while True:
+            try:
+                producer.produce(topic, value=m.value, key=m.key, on_delivery=delivered)
+                break
+            except BufferError:  # local queue full: serve deliveries, then retry
+                producer.poll(0.05)
+    remaining = producer.flush(60)
+    seconds = time.perf_counter() - start
+    if remaining or errors:
+        raise BaselineError(f"kafka: {remaining} undelivered, {len(errors)} errors {errors[:1]}")
+    return Measurement("raw Kafka produce (librdkafka)", len(messages), seconds)
+
+
+def raw_postgres_insert(database_url: str, events: list[EventOccurred]) -> Measurement:
+    """One multi-row INSERT per 500 rows of event_occurrences, one commit per batch."""
+    ids = user_ids(events)
+    users = user_rows(events, ids)
+    rows = [occurrence_tuple(e, ids[(e.site_id, e.visitor_key)]) for e in events]
+    width = len(rows[0])
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        with conn.cursor() as cur:  # users first, outside the timing
+            cur.executemany(
+                "INSERT INTO users (id, site_id, user_key, external_id, created_at) "
+                "VALUES (%(id)s, %(site_id)s, %(user_key)s, %(external_id)s, %(created_at)s)",
+                users,
+            )
+        conn.commit()
+        start = time.perf_counter()
+        for i in range(0, len(rows), BATCH):
+            chunk = rows[i : i + BATCH]
+            values = ",".join(["(" + ",".join(["%s"] * width) + ")"] * len(chunk))
+            params = [v for row in chunk for v in row]
+            with conn.cursor() as cur:
+                cur.execute(INSERT_PREFIX + values, params)
+            conn.commit()
+        seconds = time.perf_counter() - start
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*), count(DISTINCT event_id) FROM event_occurrences")
+            counted = cur.fetchone()
+    if counted != (len(events), len(events)):
+        raise BaselineError(f"postgres baseline stored {counted}, expected {len(events)}")
+    return Measurement("raw Postgres multi-row INSERT", len(events), seconds)
+
+
+def create_indices(es: Elasticsearch, prefix: str, events: list[EventOccurred]) -> list[str]:
+    """The template, and the monthly indices the events fall into (created from it, untimed)."""
+    es.indices.put_index_template(name=prefix, **index_template(prefix))
+    names = sorted({index_name(e, prefix) for e in events})
+    for name in names:
+        es.indices.create(index=name)
+    return names
+
+
+def es_count(es: Elasticsearch, names: list[str]) -> int:
+    es.indices.refresh(index=",".join(names))
+    return int(es.count(index=",".join(names))["count"])
+
+
+def raw_es_bulk(es: Elasticsearch, prefix: str, events: list[EventOccurred]) -> Measurement:
+    """elasticsearch.helpers.bulk of the same documents, chunks of 500, op `create` by id."""
+    names = create_indices(es, prefix, events)
+    actions: list[dict[str, Any]] = [
+        {
+            "_op_type": "create",
+            "_index": index_name(e, prefix),
+            "_id": str(e.event_id),
+            "_source": document(e),
+        }
+        for e in events
+    ]
+    start = time.perf_counter()
+    ok, errors = bulk(es, actions, chunk_size=BATCH, raise_on_error=True, max_retries=5)
+    seconds = time.perf_counter() - start
+    counted = es_count(es, names)
+    if ok != len(events) or errors or counted != len(events):
+        raise BaselineError(f"es baseline: {ok} ok, {counted} counted, expected {len(events)}")
+    return Measurement("raw Elasticsearch _bulk", len(events), seconds)

@@ -1,0 +1,170 @@
+"""Scratch resources of one benchmark run, and their removal at the end whatever happened.
+
+Two scratch Postgres databases (one for the raw insert baseline, one for the consumer and the
+entry service, so both write into equally empty tables), a unique Kafka topic prefix and
+consumer group, and two unique Elasticsearch index prefixes (raw baseline, consumer). Indices
+are deleted by name (the cluster refuses wildcard deletes), then their templates.
+"""
+
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import redis
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from elasticsearch import Elasticsearch
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from common_messaging import EVENTS_DLQ, EVENTS_RAW
+from common_messaging.bus import BusSettings, prepare_bus
+from migrations.runner import upgrade
+
+log = logging.getLogger(__name__)
+
+REQUIRED = (
+    "PULSE_DATABASE_URL",
+    "PULSE_KAFKA_BOOTSTRAP_SERVERS",
+    "PULSE_ELASTICSEARCH_URL",
+    "PULSE_REDIS_URL",
+)
+
+
+class SetupError(RuntimeError):
+    """The benchmark cannot run here (an engine or a tool is missing)."""
+
+
+@dataclass(frozen=True)
+class Engines:
+    database_url: str
+    kafka: str
+    elasticsearch: str
+    redis: str
+
+    @classmethod
+    def from_env(cls) -> "Engines":
+        missing = [name for name in REQUIRED if not os.environ.get(name)]
+        if missing:
+            raise SetupError(
+                f"{', '.join(missing)} not set: run `scripts/stack up && "
+                'eval "$(scripts/stack env)"` first'
+            )
+        return cls(*(os.environ[name] for name in REQUIRED))
+
+
+@dataclass(frozen=True)
+class Scratch:
+    engines: Engines
+    run_id: str
+    database_url: str  # consumer phase and entry service
+    baseline_database_url: str  # raw insert baseline
+    topic_prefix: str
+    consumer_group: str
+    es_prefix: str  # the consumer's analytics index (template, alias and monthly indices)
+    es_raw_prefix: str  # the raw _bulk baseline's index
+
+    def bus(self) -> BusSettings:
+        return BusSettings(
+            kafka_bootstrap_servers=self.engines.kafka, kafka_topic_prefix=self.topic_prefix
+        )
+
+
+def _create_database(admin_url: str, name: str) -> str:
+    engine = create_engine(make_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    return url
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    engine = create_engine(make_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@contextmanager
+def scratch(engines: Engines) -> Iterator[Scratch]:
+    run = uuid.uuid4().hex[:10]
+    names = (f"pulse_bench_{run}", f"pulse_bench_{run}_raw")
+    created: list[str] = []
+    es_prefix, es_raw = f"pulse-bench-{run}", f"pulse-benchraw-{run}"
+    s = Scratch(
+        engines=engines,
+        run_id=run,
+        database_url="",
+        baseline_database_url="",
+        topic_prefix=f"bench-{run}.",
+        consumer_group=f"pulse-bench-{run}",
+        es_prefix=es_prefix,
+        es_raw_prefix=es_raw,
+    )
+    try:
+        urls = []
+        for name in names:
+            created.append(name)
+            urls.append(_create_database(engines.database_url, name))
+        s = Scratch(**{**s.__dict__, "database_url": urls[0], "baseline_database_url": urls[1]})
+        prepare_bus(s.bus())
+        yield s
+    finally:
+        _cleanup(s, created)
+
+
+def _cleanup(s: Scratch, databases: list[str]) -> None:
+    """Best effort, step by step: one failing step must not leave the others undone."""
+    steps = [
+        *((f"drop database {n}", lambda n=n: _drop_database(s.engines.database_url, n))
+          for n in databases),
+        ("delete kafka topics and group", lambda: _delete_kafka(s)),
+        ("delete es indices and templates", lambda: _delete_es(s)),
+    ]
+    for what, step in steps:
+        try:
+            step()
+        except Exception as exc:  # report and go on with the other steps
+            sys.stderr.write(f"cleanup: {what} failed: {type(exc).__name__}: {exc}\n")
+
+
+def _delete_kafka(s: Scratch) -> None:
+    admin = AdminClient({"bootstrap.servers": s.engines.kafka})
+    topics = [s.topic_prefix + EVENTS_RAW, s.topic_prefix + EVENTS_DLQ]
+    existing = set(admin.list_topics(timeout=10).topics)
+    doomed = [t for t in topics if t in existing]
+    for future in admin.delete_topics(doomed, operation_timeout=30).values():
+        future.result(30)
+    groups = admin.delete_consumer_groups([s.consumer_group], request_timeout=10)
+    for future in groups.values():
+        try:
+            future.result(10)
+        except Exception as exc:  # a group never joined does not exist; nothing to delete
+            log.debug("consumer group not deleted: %s", exc)
+
+
+def _delete_es(s: Scratch) -> None:
+    es = Elasticsearch(s.engines.elasticsearch, request_timeout=30)
+    try:
+        for prefix in (s.es_prefix, s.es_raw_prefix):
+            found = es.indices.get(index=f"{prefix}-*", allow_no_indices=True)
+            for index in found:
+                es.indices.delete(index=index)
+            es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+    finally:
+        es.close()
+
+
+def delete_redis_keys(url: str, keys: list[str]) -> None:
+    """The entry service's cache entries of the benchmark site (they also expire by TTL)."""
+    client = redis.Redis.from_url(url, socket_timeout=2)
+    try:
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
