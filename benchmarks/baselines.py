@@ -49,6 +49,7 @@ def raw_kafka_produce(
     producer = Producer(producer_config(bootstrap, "pulse-bench-raw", 15_000))
     topic = topic_prefix + EVENTS_RAW
     errors: list[KafkaError] = []
+    producer.list_topics(topic, timeout=10)  # connect and fetch metadata before the clock
 
     def delivered(err: KafkaError | None, _msg: Message) -> None:
         if err is not None:

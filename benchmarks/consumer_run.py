@@ -129,8 +129,12 @@ def run_consumer(
     dead_letters = open_publisher(bus)
     raw = open_consumer(bus, s.consumer_group, [EVENTS_RAW])
     consumer = OccurrenceConsumer(
-        _TimedBus(raw, phases), dead_letters, _WriterTimer(writer, phases), writer.healthy,
-        batch_size=batch_size, poll_timeout_s=0.5,
+        _TimedBus(raw, phases),
+        dead_letters,
+        _WriterTimer(writer, phases),
+        writer.healthy,
+        batch_size=batch_size,
+        poll_timeout_s=0.5,
     )
     committed, started = 0, time.perf_counter()
     first: float | None = None

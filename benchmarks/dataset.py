@@ -163,9 +163,7 @@ def _session_events(
                 "activity_id": catalog.activities[slug],
                 "url": f"https://shop.example/{slug}?utm_source=bench",
             }
-        events.append(
-            EventOccurred(event_id=uuid.uuid4(), occurred_at=at, **common, **extra)  # type: ignore[arg-type]
-        )
+        events.append(EventOccurred(event_id=uuid.uuid4(), occurred_at=at, **common, **extra))
     return events
 
 

@@ -81,11 +81,6 @@ def require_wrk() -> str:
     return path
 
 
-def wrk_version(path: str) -> str:
-    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
-    return (out.stdout or out.stderr).splitlines()[0].split(" Copyright")[0]
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,16 +6,17 @@ consumer group, and two unique Elasticsearch index prefixes (raw baseline, consu
 are deleted by name (the cluster refuses wildcard deletes), then their templates.
 """
 
+import functools
 import logging
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -120,12 +121,12 @@ def scratch(engines: Engines) -> Iterator[Scratch]:
 
 def _cleanup(s: Scratch, databases: list[str]) -> None:
     """Best effort, step by step: one failing step must not leave the others undone."""
-    steps = [
-        *((f"drop database {n}", lambda n=n: _drop_database(s.engines.database_url, n))
-          for n in databases),
-        ("delete kafka topics and group", lambda: _delete_kafka(s)),
-        ("delete es indices and templates", lambda: _delete_es(s)),
+    steps: list[tuple[str, Callable[[], None]]] = [
+        (f"drop database {n}", functools.partial(_drop_database, s.engines.database_url, n))
+        for n in databases
     ]
+    steps.append(("delete kafka topics and group", functools.partial(_delete_kafka, s)))
+    steps.append(("delete es indices and templates", functools.partial(_delete_es, s)))
     for what, step in steps:
         try:
             step()

@@ -4,7 +4,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
@@ -65,46 +66,44 @@ class SqlOccurrenceRepository:
         insert_ignoring_conflicts(self._session, Purchase.__table__, rows)  # type: ignore[arg-type]
 
     def apply_summary_changes(self, changes: Mapping[UUID, SummaryChange]) -> None:
+        """One upsert for the whole batch, merging each change into the stored summary."""
         if not changes:
             return
-        # Locked in id order, so concurrent consumers can never deadlock on two summaries.
-        existing = {
-            s.user_id: s
-            for s in self._session.scalars(
-                select(UserSummary)
-                .where(UserSummary.user_id.in_(list(changes)))
-                .order_by(UserSummary.user_id)
-                .with_for_update()
-            )
-        }
-        for user_id, change in changes.items():
-            summary = existing.get(user_id)
-            if summary is None:
-                self._session.add(_new_summary(user_id, change))
-                continue
-            summary.first_seen_at = min(summary.first_seen_at, change.first_seen_at)
-            summary.last_seen_at = max(summary.last_seen_at, change.last_seen_at)
-            summary.event_count += change.event_count
-            summary.purchase_count += change.purchase_count
-            summary.total_spent += change.total_spent
-            if change.last_purchase_at is not None and (
-                summary.last_purchase_at is None
-                or change.last_purchase_at > summary.last_purchase_at
-            ):
-                summary.last_purchase_at = change.last_purchase_at
-        self._session.flush()
+        postgres = self._session.get_bind().dialect.name == "postgresql"
+        module: Any = postgresql if postgres else sqlite
+        lowest, highest = (func.least, func.greatest) if postgres else (func.min, func.max)
+        stmt = module.insert(UserSummary)
+        new, old = stmt.excluded, UserSummary.__table__.c
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[old.user_id],
+            set_={
+                "first_seen_at": lowest(old.first_seen_at, new.first_seen_at),
+                "last_seen_at": highest(old.last_seen_at, new.last_seen_at),
+                "event_count": old.event_count + new.event_count,
+                "purchase_count": old.purchase_count + new.purchase_count,
+                "total_spent": old.total_spent + new.total_spent,
+                # Either side may be NULL (no purchase yet); the later known time wins.
+                "last_purchase_at": highest(
+                    func.coalesce(old.last_purchase_at, new.last_purchase_at),
+                    func.coalesce(new.last_purchase_at, old.last_purchase_at),
+                ),
+            },
+        )
+        # Sorted, so concurrent consumers always lock summaries in the same order.
+        rows = [_summary_row(user_id, changes[user_id]) for user_id in sorted(changes)]
+        self._session.execute(stmt, rows)
 
 
-def _new_summary(user_id: UUID, change: SummaryChange) -> UserSummary:
-    return UserSummary(
-        user_id=user_id,
-        first_seen_at=change.first_seen_at,
-        last_seen_at=change.last_seen_at,
-        event_count=change.event_count,
-        purchase_count=change.purchase_count,
-        total_spent=change.total_spent,
-        last_purchase_at=change.last_purchase_at,
-    )
+def _summary_row(user_id: UUID, change: SummaryChange) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "first_seen_at": change.first_seen_at,
+        "last_seen_at": change.last_seen_at,
+        "event_count": change.event_count,
+        "purchase_count": change.purchase_count,
+        "total_spent": change.total_spent,
+        "last_purchase_at": change.last_purchase_at,
+    }
 
 
 def _occurrence_row(event: EventOccurred, user_id: UUID) -> dict[str, Any]:

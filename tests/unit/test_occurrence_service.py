@@ -73,3 +73,25 @@ def test_identified_and_anonymous_visitors_are_distinct_users(database: Database
     with db.reader() as s:
         keys = set(s.scalars(select(User.user_key)))
     assert keys == {"a:anon-1", "u:customer-7"}
+
+
+def test_summaries_merge_across_batches_whatever_the_arrival_order(database: Database) -> None:
+    db = database
+    with db.unit_of_work() as s:
+        site_id = seed_site(s).id
+    later = NOW + timedelta(days=1)
+    with db.unit_of_work() as s:
+        EventOccurrenceService().store(
+            [purchase("10.00", site_id=site_id, occurred_at=later)], SqlOccurrenceRepository(s)
+        )
+    with db.unit_of_work() as s:
+        EventOccurrenceService().store(
+            [occurrence(site_id=site_id, occurred_at=NOW), purchase("2.50", site_id=site_id)],
+            SqlOccurrenceRepository(s),
+        )
+    with db.reader() as s:
+        summary = s.scalars(select(UserSummary)).one()
+    assert (summary.first_seen_at, summary.last_seen_at) == (NOW, later)
+    assert summary.last_purchase_at == later
+    assert (summary.event_count, summary.purchase_count) == (3, 2)
+    assert summary.total_spent == Decimal("12.50")

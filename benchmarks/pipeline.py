@@ -1,0 +1,149 @@
+"""Benchmark of the event pipeline on the full stack: `python -m benchmarks.pipeline`.
+
+In one run, on scratch resources removed at the end (see benchmarks/scratch.py):
+1. raw baselines of the same N events: librdkafka produce, Postgres multi-row INSERT,
+   Elasticsearch _bulk;
+2. the real occurrence consumer (OccurrenceConsumer + BatchWriter on Kafka, Postgres and ES);
+3. HTTP: the real entry_service against a bare FastAPI app, same uvicorn settings, same wrk load.
+It prints figures and ratios with PASS/MISS per target, and exits non-zero only on errors.
+"""
+
+import argparse
+import logging
+import sys
+import tempfile
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.baselines import raw_es_bulk, raw_kafka_produce, raw_postgres_insert
+from benchmarks.consumer_run import run_consumer
+from benchmarks.dataset import Catalog, generate_events, http_batch, kafka_messages, seed_catalog
+from benchmarks.http_load import Target, compare, require_wrk, server_env
+from benchmarks.report import Figures, machine_facts, out, print_report
+from benchmarks.scratch import Engines, Scratch, SetupError, delete_redis_keys, scratch
+from core_service.adapters.analytics_factory import elasticsearch_client
+from migrations.engine import make_engine
+from servicekit.database import Database
+
+HTTP_BATCH_EVENTS = 10
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.pipeline", description=__doc__)
+    p.add_argument("--events", type=int, default=20_000, help="events per phase (default 20000)")
+    p.add_argument("--http-seconds", type=float, default=10.0, help="load per server (default 10)")
+    p.add_argument("--http-warmup", type=float, default=2.0, help="wrk warm-up per server (s)")
+    p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    p.add_argument("--skip-http", action="store_true", help="pipeline phases only")
+    args = p.parse_args(argv)
+    if not 1_000 <= args.events <= 1_000_000:
+        p.error("--events must be between 1000 and 1000000")
+    if not 1 <= args.http_seconds <= 120:
+        p.error("--http-seconds must be between 1 and 120")
+    return args
+
+
+def seed(database_url: str, catalog: Catalog, now: datetime) -> None:
+    database = Database(make_engine(database_url))
+    with database.unit_of_work() as session:
+        seed_catalog(session, catalog, now)
+    database.dispose()
+
+
+def run(args: argparse.Namespace, engines: Engines, figures: Figures) -> None:
+    catalog = Catalog()
+    out(f"generating {args.events:,} events ...")
+    events = generate_events(catalog, args.events)
+    messages = kafka_messages(events)
+    with scratch(engines) as s, tempfile.TemporaryDirectory(prefix="pulse-bench-") as tmp:
+        now = datetime.now(UTC)
+        for url in (s.database_url, s.baseline_database_url):
+            seed(url, catalog, now)
+        out(f"scratch: databases pulse_bench_{s.run_id}[_raw], topics {s.topic_prefix}*, "
+            f"indices {s.es_prefix}-*, {s.es_raw_prefix}-*")  # fmt: skip
+        out("1/4 raw Kafka produce (these envelopes are also the consumer's input) ...")
+        figures.kafka = raw_kafka_produce(engines.kafka, s.topic_prefix, messages)
+        out("2/4 raw Postgres insert and raw Elasticsearch _bulk ...")
+        figures.postgres = raw_postgres_insert(s.baseline_database_url, events)
+        es = elasticsearch_client(engines.elasticsearch)
+        try:
+            figures.elasticsearch = raw_es_bulk(es, s.es_raw_prefix, events)
+        finally:
+            es.close()
+        out("3/4 consumer: OccurrenceConsumer + BatchWriter until all events are committed ...")
+        figures.consumer = run_consumer(s, events)
+        if not args.skip_http:
+            out(f"4/4 HTTP: wrk {args.http_seconds:.0f} s per server ...")
+            try:
+                _http(args, s, catalog, Path(tmp), figures)
+            finally:
+                keys = [f"pulse:site:{{{catalog.site_key}}}"]
+                keys += [
+                    f"pulse:visitor:{{{catalog.site_id}}}:a:http-visitor-{i}" for i in range(4)
+                ]
+                delete_redis_keys(engines.redis, keys)
+
+
+def _http(
+    args: argparse.Namespace, s: Scratch, catalog: Catalog, tmp: Path, figures: Figures
+) -> None:
+    entry_env = server_env(
+        {
+            "PULSE_DATABASE_URL": s.database_url,
+            "PULSE_KAFKA_BOOTSTRAP_SERVERS": s.engines.kafka,
+            "PULSE_KAFKA_TOPIC_PREFIX": s.topic_prefix,
+            "PULSE_REDIS_URL": s.engines.redis,
+            "PULSE_DATA_DIR": str(tmp / "data"),
+            "PULSE_LOG_LEVEL": "WARNING",
+        }
+    )
+    targets = [
+        Target("bare FastAPI", "benchmarks.bare_app:create_app", server_env({})),
+        Target("entry_service", "entry_service.main:create_app", entry_env),
+    ]
+    figures.http_settings = (
+        f"wrk -t{args.threads} -c{args.connections} -d{args.http_seconds:.0f}s (after "
+        f"{args.http_warmup:.0f} s warm-up), POST /v1/events with a fixed batch of "
+        f"{HTTP_BATCH_EVENTS} events; uvicorn 1 worker, uvloop, httptools, no access log"
+    )
+    figures.http = compare(
+        targets,
+        http_batch(catalog, HTTP_BATCH_EVENTS),
+        HTTP_BATCH_EVENTS,
+        seconds=args.http_seconds,
+        warmup_s=args.http_warmup,
+        connections=args.connections,
+        threads=args.threads,
+        workdir=tmp,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    try:
+        wrk = "" if args.skip_http else require_wrk()
+        engines = Engines.from_env()
+    except SetupError as exc:
+        sys.stderr.write(f"benchmark cannot run: {exc}\n")
+        return 2
+    figures = Figures(events=args.events, facts=machine_facts(engines, wrk or "wrk"))
+    try:
+        run(args, engines, figures)
+    except Exception:
+        traceback.print_exc()
+        sys.stderr.write("benchmark failed; the figures measured so far follow\n")
+        print_report(figures)
+        return 1
+    print_report(figures)
+    bad = sum(h.non_2xx + h.socket_errors for h in figures.http)
+    if bad:
+        sys.stderr.write(f"error: {bad} HTTP responses were not 2xx (or failed): see the table\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The benchmark's printed report: figures, ratios with PASS/MISS, and facts about the machine."""
+
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import confluent_kafka
+import redis
+from elasticsearch import Elasticsearch
+from sqlalchemy import create_engine, text
+
+from benchmarks.baselines import Measurement
+from benchmarks.consumer_run import ConsumerResult
+from benchmarks.http_load import LoadResult
+from benchmarks.scratch import Engines
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+@dataclass
+class Figures:
+    events: int
+    kafka: Measurement | None = None
+    postgres: Measurement | None = None
+    elasticsearch: Measurement | None = None
+    consumer: ConsumerResult | None = None
+    http: list[LoadResult] = field(default_factory=list)
+    http_settings: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+def _safe(fn: "object") -> str:
+    try:
+        return str(fn() if callable(fn) else fn)
+    except Exception as exc:  # a fact we cannot read is reported as such, never fatal
+        return f"unknown ({type(exc).__name__})"
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _postgres(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        value = str(conn.execute(text("SHOW server_version")).scalar_one())
+    engine.dispose()
+    return value
+
+
+def _elasticsearch(url: str) -> str:
+    with Elasticsearch(url, request_timeout=10) as es:
+        # This cluster answers no `GET /` (es.info()): ask the nodes instead.
+        nodes = es.nodes.info(filter_path="nodes.*.version")["nodes"]
+        return ", ".join(sorted({str(n["version"]) for n in nodes.values()}))
+
+
+def _redis(url: str) -> str:
+    client = redis.Redis.from_url(url, socket_timeout=2)
+    try:
+        return str(client.info("server")["redis_version"])
+    finally:
+        client.close()
+
+
+def _kafka_broker() -> str:
+    """Best effort: the broker jar `scripts/stack` installed (its version is in the name)."""
+    jars = sorted((REPO / ".cache/stack/kafka/libs").glob("kafka_*-*.jar"))
+    names = [j.name for j in jars if j.name.count("-") == 1 and j.name.endswith(".jar")]
+    return names[0].split("-", 1)[1].removesuffix(".jar") if names else "unknown"
+
+
+def machine_facts(engines: Engines, wrk: str) -> dict[str, str]:
+    load = os.getloadavg()
+    return {
+        "date (UTC)": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "nproc": str(os.cpu_count()),
+        "cpu": _safe(_cpu_model),
+        "load average at start (1/5/15 min)": " ".join(f"{x:.2f}" for x in load),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgres": _safe(lambda: _postgres(engines.database_url)),
+        "kafka broker": _safe(_kafka_broker),
+        "librdkafka / confluent-kafka": f"{confluent_kafka.libversion()[0]} / "
+        f"{confluent_kafka.version()}",
+        "elasticsearch": _safe(lambda: _elasticsearch(engines.elasticsearch)),
+        "redis": _safe(lambda: _redis(engines.redis)),
+        "uvicorn / fastapi / uvloop / httptools": " / ".join(
+            _safe(lambda p=p: version(p)) for p in ("uvicorn", "fastapi", "uvloop", "httptools")
+        ),
+        "wrk": _safe(lambda: _wrk_version(wrk)),
+    }
+
+
+def _wrk_version(wrk: str) -> str:
+    done = subprocess.run([wrk, "--version"], capture_output=True, text=True, timeout=10)
+    return (done.stdout or done.stderr).splitlines()[0].split(" Copyright")[0]
+
+
+def verdict(ratio: float, target: float) -> str:
+    return "PASS" if ratio >= target else "MISS"
+
+
+def ratios(f: Figures) -> list[tuple[str, float, str]]:
+    """(name, value, target note) for every ratio the run can compute."""
+    rows: list[tuple[str, float, str]] = []
+    c, k, p, e = f.consumer, f.kafka, f.postgres, f.elasticsearch
+    if c and p and e:
+        r = c.per_second / min(p.per_second, e.per_second)
+        rows.append(
+            ("consumer / min(raw Postgres, raw ES)", r, f"target >= 0.50  {verdict(r, 0.5)}")
+        )
+    if c and k:
+        rows.append(("consumer / raw Kafka produce", c.per_second / k.per_second, "context only"))
+    by_name = {h.name: h for h in f.http}
+    entry, bare = by_name.get("entry_service"), by_name.get("bare FastAPI")
+    if entry and bare and bare.per_second:
+        r = entry.per_second / bare.per_second
+        rows.append(
+            ("entry_service / bare FastAPI (req/s)", r, f"target >= 0.50  {verdict(r, 0.5)}")
+        )
+    return rows
+
+
+def print_report(f: Figures) -> None:
+    out()
+    out(f"Pulse pipeline benchmark: {f.events:,} events")
+    out("-" * 78)
+    out(f"{'figure':<44}{'events/s':>12}{'seconds':>10}")
+    for m in (f.kafka, f.postgres, f.elasticsearch):
+        if m:
+            out(f"{m.name:<44}{m.per_second:>12,.0f}{m.seconds:>10.2f}")
+    if f.consumer:
+        c = f.consumer
+        out(f"{'consumer (OccurrenceConsumer + BatchWriter)':<44}{c.per_second:>12,.0f}"
+            f"{c.seconds:>10.2f}")  # fmt: skip
+        out(f"  group join before the first message (untimed): {c.join_seconds:.2f} s")
+        for phase, seconds in c.phases.split().items():
+            share = seconds / c.seconds if c.seconds else 0.0
+            out(f"  {phase:<42}{seconds:>8.2f} s {share:>6.0%}")
+    if f.http:
+        out()
+        out(f"HTTP: {f.http_settings}")
+        out(f"{'server':<16}{'req/s':>9}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+            f"{'non-2xx':>9}{'sock err':>9}{'requests':>10}")  # fmt: skip
+        for h in f.http:
+            out(f"{h.name:<16}{h.per_second:>9,.0f}{h.per_second * 10:>10,.0f}{h.p50_ms:>9.2f}"
+                f"{h.p99_ms:>9.2f}{h.non_2xx:>9}{h.socket_errors:>9}{h.requests:>10,}")  # fmt: skip
+    out()
+    out("Ratios (same run, same machine)")
+    for name, value, note in ratios(f):
+        out(f"  {name:<42}{_ratio(value):>7}   {note}")
+    out()
+    out("Summary")
+    for key, text_value in summary(f).items():
+        out(f"  {key} = {text_value}")
+    out()
+    out("Machine")
+    for key, fact in f.facts.items():
+        out(f"  {key:<40}{fact}")
+
+
+def summary(f: Figures) -> dict[str, str]:
+    s: dict[str, str] = {"events": str(f.events)}
+    for key, m in (
+        ("raw_kafka", f.kafka),
+        ("raw_postgres", f.postgres),
+        ("raw_es", f.elasticsearch),
+    ):
+        if m:
+            s[f"{key}_events_per_s"] = f"{m.per_second:.0f}"
+    if f.consumer:
+        s["consumer_events_per_s"] = f"{f.consumer.per_second:.0f}"
+    for h in f.http:
+        slug = "entry" if h.name == "entry_service" else "bare"
+        s[f"http_{slug}_req_per_s"] = f"{h.per_second:.0f}"
+        s[f"http_{slug}_p50_ms"] = f"{h.p50_ms:.2f}"
+        s[f"http_{slug}_p99_ms"] = f"{h.p99_ms:.2f}"
+        s[f"http_{slug}_non_2xx"] = str(h.non_2xx + h.socket_errors)
+    for name, value, note in ratios(f):
+        s[f"ratio {name}"] = f"{_ratio(value)} ({note.split('  ')[-1]})"
+    return s
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
