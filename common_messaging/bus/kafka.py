@@ -9,7 +9,7 @@ the batch is durably written, and rewinds to the committed offsets to retry a fa
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import (
@@ -65,20 +65,16 @@ class KafkaPublisher:
 
     async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[None]] = []
-
-        def on_delivery(fut: "asyncio.Future[None]") -> Any:
-            def callback(err: KafkaError | None, _msg: Message) -> None:
-                loop.call_soon_threadsafe(_settle, fut, err)
-
-            return callback
-
+        done: asyncio.Future[None] = loop.create_future()
+        # One wake-up of the event loop per batch, not per message: the delivery callbacks
+        # (on the poll thread) count down and settle the batch's future once.
+        pending = _Countdown(
+            len(messages), lambda err: loop.call_soon_threadsafe(_settle, done, err)
+        )
         for message in messages:
-            fut: asyncio.Future[None] = loop.create_future()
-            futures.append(fut)
-            self._produce(topic, message, on_delivery(fut))
+            self._produce(topic, message, pending.delivered)
         try:
-            await asyncio.wait_for(asyncio.gather(*futures), self._timeout_s)
+            await asyncio.wait_for(done, self._timeout_s)
         except (KafkaException, TimeoutError) as exc:
             raise BusUnavailableError(f"kafka did not acknowledge the batch: {exc}") from exc
 
@@ -116,6 +112,28 @@ class KafkaPublisher:
         self._producer.flush(10)
         self._running = False
         self._poller.join(2)
+
+
+class _Countdown:
+    """Counts delivery reports; reports once: at the first error, or when all are delivered."""
+
+    def __init__(self, count: int, report: Callable[[KafkaError | None], object]) -> None:
+        self._left = count
+        self._report = report
+        self._lock = threading.Lock()
+        self._reported = count == 0
+        if self._reported:
+            report(None)
+
+    def delivered(self, err: KafkaError | None, _msg: Message) -> None:
+        with self._lock:
+            if self._reported:
+                return
+            self._left -= 1
+            if err is None and self._left > 0:
+                return
+            self._reported = True
+        self._report(err)
 
 
 def _settle(fut: "asyncio.Future[None]", err: KafkaError | None) -> None:

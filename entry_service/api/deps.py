@@ -20,12 +20,12 @@ class IngestPorts:
     limits: Limits
 
 
-def get_ports(request: Request) -> IngestPorts:
+async def get_ports(request: Request) -> IngestPorts:
     ports: IngestPorts = request.app.state.ports
     return ports
 
 
-def get_entry_settings(request: Request) -> EntrySettings:
+async def get_entry_settings(request: Request) -> EntrySettings:
     settings: EntrySettings = request.app.state.settings
     return settings
 
