@@ -27,6 +27,13 @@ class InvalidField(InvalidInput):
         self.field = field
 
 
+class InvalidRuleInput(InvalidInput):
+    """Eligibility conditions that are not a valid rule; details hold every fault's JSON path."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("conditions are not a valid eligibility rule", details=errors)
+
+
 class InvalidCursor(InvalidInput):
     code = "invalid_cursor"
 

@@ -165,7 +165,10 @@ class ActivityCreate(RequestModel):
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     conditions: dict[str, Any] | None = Field(
-        default=None, description="Eligibility conditions: a JSON object, or null for none."
+        default=None,
+        description=(
+            "Eligibility rule (see README: all/any/not over field comparisons), or null for none."
+        ),
     )
 
     def command(self) -> m.NewActivity:

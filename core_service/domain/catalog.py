@@ -22,7 +22,12 @@ from core_service.domain.catalog_models import (
 )
 from core_service.domain.catalog_paging import Page, decode_cursor, page_of
 from core_service.domain.ports import Catalog, SiteRepository
-from core_service.domain.validation import check_capacity, check_window, normalize_origins
+from core_service.domain.validation import (
+    check_capacity,
+    check_conditions,
+    check_window,
+    normalize_origins,
+)
 from core_service.errors import ActivityNotFound, CampaignNotFound, SiteNotFound
 from servicekit.clock import Clock
 
@@ -140,6 +145,7 @@ def create_activity(
     get_campaign(catalog, campaign_id)
     check_capacity(new.type, new.capacity, new.per_user_limit)
     check_window(new.starts_at, new.ends_at)
+    check_conditions(new.conditions)
     now = clock()
     activity = Activity(
         id=uuid.uuid4(),
@@ -194,6 +200,7 @@ def update_activity(
     )
     check_capacity(updated.type, updated.capacity, updated.per_user_limit)
     check_window(updated.starts_at, updated.ends_at)
+    check_conditions(updated.conditions)
     catalog.activities.save(updated)
     return updated
 

@@ -1,11 +1,14 @@
 """Pure rules of the catalog: origins, time windows, activity capacity, triggers, URL globs."""
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
+from common_messaging.conditions import InvalidRule, parse_rule
 from core_service.domain.catalog_models import ActivityType, Trigger
-from core_service.errors import InvalidField
+from core_service.errors import InvalidField, InvalidRuleInput
 
 _HOST = re.compile(
     r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
@@ -94,3 +97,13 @@ def url_matches(pattern: str | None, url: str) -> bool:
         target = urlsplit(url).path or "/"
     regex = ".*".join(re.escape(piece) for piece in pattern.split("*"))
     return re.fullmatch(regex, target) is not None
+
+
+def check_conditions(conditions: Mapping[str, Any] | None) -> None:
+    """Eligibility rules are refused when saved, never discovered broken at entry time."""
+    if conditions is None:
+        return
+    try:
+        parse_rule(conditions)
+    except InvalidRule as exc:
+        raise InvalidRuleInput(exc.errors) from exc

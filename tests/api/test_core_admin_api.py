@@ -228,10 +228,14 @@ def test_campaign_window_rules(client: TestClient) -> None:
 def test_activity_lifecycle_and_listing(client: TestClient) -> None:
     campaign = make_campaign(client, make_site(client)["id"])["id"]
     activity = make_activity(
-        client, campaign, starts_at=START, ends_at=END, conditions={"min_purchases": 1}
+        client,
+        campaign,
+        starts_at=START,
+        ends_at=END,
+        conditions={"field": "purchase_count", "op": ">=", "value": 1},
     )
     assert activity["per_user_limit"] == 1 and activity["active"] is True
-    assert activity["conditions"] == {"min_purchases": 1}
+    assert activity["conditions"] == {"field": "purchase_count", "op": ">=", "value": 1}
     for i in range(2):
         make_activity(client, campaign, name=f"Raffle {i}", type="raffle", capacity=None)
     first = ok(client.get(f"/v1/campaigns/{campaign}/activities", params={"limit": 2}))
@@ -378,3 +382,25 @@ def test_duplicate_definition_name_conflicts(client: TestClient) -> None:
     resp = client.patch(f"/v1/event-definitions/{second['id']}", json={"name": "Visit"})
     error(resp, 409, "conflict")
     assert ok(client.patch(f"/v1/event-definitions/{first['id']}", json={"name": "Visit"}))
+
+
+def test_activity_with_a_bad_eligibility_rule_is_refused_on_save(client: TestClient) -> None:
+    site = ok(client.post("/v1/sites", json={"name": "S", "allowed_origins": []}), 201)
+    campaign = ok(client.post("/v1/campaigns", json={"site_id": site["id"], "name": "C"}), 201)
+    rule = {"all": [{"field": "last_purchase_at", "op": "within_days", "value": -3}]}
+    response = client.post(
+        f"/v1/campaigns/{campaign['id']}/activities",
+        json={"name": "A", "type": "raffle", "conditions": rule},
+    )
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert detail["field"] == "conditions.all.all.0.field"
+    assert "whole number of days" in detail["message"]
+    good = {"not": {"field": "last_purchase_at", "op": "exists"}}
+    created = client.post(
+        f"/v1/campaigns/{campaign['id']}/activities",
+        json={"name": "New users only", "type": "raffle", "conditions": good},
+    )
+    assert created.status_code == 201 and created.json()["conditions"] == good
+    patched = client.patch(f"/v1/activities/{created.json()['id']}", json={"conditions": rule})
+    assert patched.status_code == 422
