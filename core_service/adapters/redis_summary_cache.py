@@ -7,12 +7,9 @@ Keys share one hash tag per user, `{<site_id>:<user_key>}`:
 - `<prefix>:summary-gen:{…}` — a counter `invalidate` bumps; a fill WATCHes it from before its
   database read to its write, so a fill that raced an invalidation is not cached (no stale
   value can outlive an invalidation, whatever the interleaving).
-- lock `<prefix>:summary-fill:{…}` — the holder re-checks the cache, reads the database once
-  and writes the cache; waiters re-check the cache when they get the lock. A stampede on one
-  cold summary makes one database read.
-
-Redis failures never fail a read: the reader answers (`summary_cache_redis_unavailable` is
-logged, Redis is skipped for `cooldown_s`). `invalidate` never raises either: it logs
+- lock `<prefix>:summary-fill:{…}` — fills go through `servicekit.redis_fill.LockGuardedFill`,
+  so a stampede on one cold summary makes one database read, and Redis failures never fail a
+  read (the database answers). `invalidate` never raises either: it logs
 `summary_cache_invalidate_failed`, and the entries it could not delete expire within `ttl_s`.
 
 `SummaryInvalidator(cache)(events)` is what the consumer calls after a batch is committed.
@@ -20,7 +17,6 @@ logged, Redis is skipped for `cooldown_s`). `invalidate` never raises either: it
 
 import json
 import logging
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -28,21 +24,16 @@ from typing import Any, Final
 from uuid import UUID
 
 import redis
-import redis_lock
 
 from common_messaging import EventOccurred
 from core_service.domain.summaries import SummaryCache, UserSummaryView
+from servicekit.redis_fill import LockGuardedFill
 
 log = logging.getLogger(__name__)
 
 _FORMAT: Final = 1
 
 
-class _Miss:
-    pass
-
-
-MISS: Final = _Miss()
 Loader = Callable[[], UserSummaryView | None]
 
 
@@ -59,30 +50,30 @@ class RedisSummaryCache:
         key_prefix: str = "pulse",
     ) -> None:
         self._redis = redis_client
-        self._ttl_s = max(1, int(ttl_s))
-        self._negative_ttl_s = max(1, int(negative_ttl_s))
-        self._lock_expire_s = max(1, int(lock_expire_s))
-        self._lock_wait_s = lock_wait_s
-        self._cooldown_s = cooldown_s
+        self._cache = LockGuardedFill[UserSummaryView](
+            redis_client,
+            "summary_cache",
+            encode_summary,
+            decode_summary,
+            ttl_s=max(1, int(ttl_s)),
+            negative_ttl_s=max(1, int(negative_ttl_s)),
+            lock_expire_s=max(1, int(lock_expire_s)),
+            lock_wait_s=lock_wait_s,
+            cooldown_s=cooldown_s,
+        )
         self._prefix = key_prefix
-        self._redis_down_until = 0.0
 
     def _tag(self, site_id: UUID, user_key: str) -> str:
         return f"{{{site_id}:{user_key}}}"
 
     def get_or_load(self, site_id: UUID, user_key: str, load: Loader) -> UserSummaryView | None:
-        if time.monotonic() < self._redis_down_until:
-            return load()
-        try:
-            return self._through_redis(self._tag(site_id, user_key), load)
-        except redis.RedisError as exc:
-            self._redis_down_until = time.monotonic() + self._cooldown_s
-            log.warning(
-                "summary_cache_redis_unavailable error=%s fallback=database cooldown_s=%s",
-                type(exc).__name__,
-                self._cooldown_s,
-            )
-            return load()
+        tag = self._tag(site_id, user_key)
+        return self._cache.read(
+            f"{self._prefix}:summary:{tag}",
+            f"{self._prefix}:summary-fill:{tag}",
+            load,
+            watch_key=f"{self._prefix}:summary-gen:{tag}",
+        )
 
     def invalidate(self, site_id: UUID, user_keys: Sequence[str]) -> None:
         if not user_keys:
@@ -93,7 +84,7 @@ class RedisSummaryCache:
                     tag = self._tag(site_id, user_key)
                     gen = f"{self._prefix}:summary-gen:{tag}"
                     pipe.incr(gen)
-                    pipe.expire(gen, self._ttl_s + self._lock_expire_s)
+                    pipe.expire(gen, self._cache.ttl_s + self._cache.lock_expire_s)
                     pipe.delete(f"{self._prefix}:summary:{tag}")
                 pipe.execute()
         except redis.RedisError as exc:
@@ -102,65 +93,8 @@ class RedisSummaryCache:
                 site_id,
                 len(user_keys),
                 type(exc).__name__,
-                self._ttl_s,
+                self._cache.ttl_s,
             )
-
-    def _through_redis(self, tag: str, load: Loader) -> UserSummaryView | None:
-        key = f"{self._prefix}:summary:{tag}"
-        cached = self._cached(key)
-        if not isinstance(cached, _Miss):
-            return cached
-        lock = redis_lock.Lock(
-            self._redis, f"{self._prefix}:summary-fill:{tag}", expire=self._lock_expire_s
-        )
-        deadline = time.monotonic() + self._lock_wait_s
-        while time.monotonic() < deadline:
-            if lock.acquire(blocking=True, timeout=1):
-                try:
-                    return self._fill(key, f"{self._prefix}:summary-gen:{tag}", load)
-                finally:
-                    self._release(lock, tag)
-            cached = self._cached(key)
-            if not isinstance(cached, _Miss):
-                return cached
-        log.warning("summary_cache_fill_wait_timeout key=%s fallback=database", tag)
-        return load()
-
-    def _fill(self, key: str, gen_key: str, load: Loader) -> UserSummaryView | None:
-        cached = self._cached(key)
-        if not isinstance(cached, _Miss):
-            return cached
-        with self._redis.pipeline(transaction=True) as pipe:
-            pipe.watch(gen_key)  # type: ignore[no-untyped-call]
-            view = load()
-            ttl = self._ttl_s if view is not None else self._negative_ttl_s
-            try:
-                pipe.multi()
-                pipe.set(key, encode_summary(view), ex=ttl)
-                pipe.execute()
-            except redis.WatchError:
-                log.debug("summary_cache_fill_discarded key=%s reason=invalidated", key)
-            except redis.RedisError as exc:  # the answer is good; only caching it failed
-                log.warning("summary_cache_write_failed key=%s error=%s", key, exc)
-        return view
-
-    def _release(self, lock: redis_lock.Lock, tag: str) -> None:
-        try:
-            lock.release()
-        except redis_lock.NotAcquired:
-            log.warning("summary_cache_fill_lock_expired key=%s", tag)
-        except redis.RedisError as exc:
-            log.warning("summary_cache_fill_unlock_failed key=%s error=%s", tag, exc)
-
-    def _cached(self, key: str) -> UserSummaryView | None | _Miss:
-        raw = self._redis.get(key)
-        if raw is None:
-            return MISS
-        try:
-            return decode_summary(raw)
-        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
-            log.warning("summary_cache_entry_unreadable key=%s error=%s", key, exc)
-            return MISS
 
 
 class SummaryInvalidator:

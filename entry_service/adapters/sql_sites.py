@@ -1,12 +1,12 @@
 """SiteDirectory over the database, with a short in-process cache (admin edits show within it)."""
 
 import asyncio
-import time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common_messaging import EventType
+from entry_service.adapters.local_site_cache import LocalSiteCache
 from entry_service.domain.sites import Definition, SiteConfig
 from migrations.schema import EventDefinition, Site
 from servicekit.database import Database
@@ -42,20 +42,13 @@ def _definition(row: EventDefinition) -> Definition:
 class CachedSqlSiteDirectory:
     def __init__(self, database: Database, ttl_s: float) -> None:
         self._database = database
-        self._ttl_s = ttl_s
-        self._cache: dict[str, tuple[float, SiteConfig | None]] = {}
+        self._local = LocalSiteCache(self._fetch, ttl_s)
 
     async def by_key(self, site_key: str) -> SiteConfig | None:
-        hit = self._cache.get(site_key)
-        now = time.monotonic()
-        if hit is not None and now - hit[0] < self._ttl_s:
-            return hit[1]
-        site = await asyncio.to_thread(self._load, site_key)
-        if len(self._cache) > 10_000:
-            # Unknown keys are cached too (against floods); bound the memory they take.
-            self._cache.clear()
-        self._cache[site_key] = (now, site)
-        return site
+        return await self._local.by_key(site_key)
+
+    async def _fetch(self, site_key: str) -> SiteConfig | None:
+        return await asyncio.to_thread(self._load, site_key)
 
     def _load(self, site_key: str) -> SiteConfig | None:
         with self._database.reader() as session:
