@@ -12,6 +12,7 @@ from common_messaging.bus.ports import (
     ReceivedMessage,
 )
 from common_messaging.codec import MessageDecodeError, decode, encode
+from common_messaging.entries import EntryDecided, EntryReason, EntryRequested, EntryStatus
 from common_messaging.envelope import Envelope
 from common_messaging.events import (
     DeviceInfo,
@@ -20,14 +21,27 @@ from common_messaging.events import (
     EventType,
     PurchaseInfo,
 )
-from common_messaging.topics import EVENTS_DLQ, EVENTS_RAW
+from common_messaging.topics import (
+    ENTRIES_DECIDED,
+    ENTRIES_DLQ,
+    ENTRIES_REQUESTED,
+    EVENTS_DLQ,
+    EVENTS_RAW,
+)
 
 __all__ = [
+    "ENTRIES_DECIDED",
+    "ENTRIES_DLQ",
+    "ENTRIES_REQUESTED",
     "EVENTS_DLQ",
     "EVENTS_RAW",
     "BusUnavailableError",
     "DeviceInfo",
     "DeviceType",
+    "EntryDecided",
+    "EntryReason",
+    "EntryRequested",
+    "EntryStatus",
     "Envelope",
     "EventConsumer",
     "EventOccurred",

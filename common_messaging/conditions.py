@@ -6,9 +6,10 @@ the user's facts (summary and traits) when the user enters. A rule is JSON:
     {"all": [rule, ...]}   {"any": [rule, ...]}   {"not": rule}
     {"field": "<name>", "op": "<op>", "value": <value>}
 
-Fields: `first_seen_at`, `last_seen_at`, `last_purchase_at` (times), `event_count`,
-`purchase_count` (integers), `total_spent` (a number), `traits.<name>` (a site's user
-attribute). Operators: `exists` (no value), `==`, `!=`, `<`, `<=`, `>`, `>=`, `in` (a list),
+Fields: `first_seen_at`, `last_seen_at`, `last_purchase_at`, `last_entry_at` (times),
+`event_count`, `purchase_count`, `entry_count` (integers), `total_spent` (a number),
+`traits.<name>` (a user attribute the site vouches for in the signed user token).
+Operators: `exists` (no value), `==`, `!=`, `<`, `<=`, `>`, `>=`, `in` (a list),
 `within_days` (times only: at most that many days ago). A missing value satisfies only
 `not exists`.
 """
@@ -30,8 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-TIME_FIELDS = frozenset({"first_seen_at", "last_seen_at", "last_purchase_at"})
-NUMBER_FIELDS = frozenset({"event_count", "purchase_count", "total_spent"})
+TIME_FIELDS = frozenset({"first_seen_at", "last_seen_at", "last_purchase_at", "last_entry_at"})
+NUMBER_FIELDS = frozenset({"event_count", "purchase_count", "total_spent", "entry_count"})
 ORDER_OPS = frozenset({"<", "<=", ">", ">="})
 MAX_RULES = 50
 

@@ -14,6 +14,8 @@ class EventType(StrEnum):
     FORM_SUBMIT = "form_submit"
     PURCHASE = "purchase"
     CUSTOM = "custom"
+    # A confirmed campaign entry: written by core_service on confirmation, never posted by clients.
+    ENTRY = "entry"
 
 
 class DeviceType(StrEnum):

@@ -5,10 +5,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from common_messaging.entries import EntryDecided, EntryRequested
 from common_messaging.envelope import Envelope
 from common_messaging.events import EventOccurred
 
-MESSAGES = (EventOccurred,)
+MESSAGES = (EventOccurred, EntryRequested, EntryDecided)
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -8,10 +8,22 @@ PulseError
 ├── SiteInactive (403 site_inactive)
 ├── OriginNotAllowed (403 origin_not_allowed)
 ├── BatchTooLarge (413 batch_too_large / too_many_events)
-└── BusUnavailable (503 bus_unavailable, Retry-After)
+├── BusUnavailable (503 bus_unavailable, Retry-After)
+├── ActivityNotFound (404 unknown_activity) / EntryNotFound (404 unknown_entry)
+├── MissingIdempotencyKey (400 idempotency_key_required)
+├── UserTokenInvalid (401 invalid_token)
+├── RateLimited (429 rate_limited, Retry-After)
+└── GateUnavailable (503 entry_gate_unavailable, Retry-After)
 """
 
-from servicekit.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, PulseError
+from servicekit.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PulseError,
+    Unauthorized,
+)
 from servicekit.errors import Unavailable as _Unavailable
 
 
@@ -47,3 +59,29 @@ class BatchTooLarge(PayloadTooLarge):
 
 class BusUnavailable(_Unavailable):
     code = "bus_unavailable"
+
+
+class ActivityNotFound(NotFound):
+    code = "unknown_activity"
+
+
+class EntryNotFound(NotFound):
+    code = "unknown_entry"
+
+
+class MissingIdempotencyKey(PulseError):
+    status_code = 400
+    code = "idempotency_key_required"
+
+
+class UserTokenInvalid(Unauthorized):
+    code = "invalid_token"
+
+
+class RateLimited(PulseError):
+    status_code = 429
+    code = "rate_limited"
+
+
+class GateUnavailable(_Unavailable):
+    code = "entry_gate_unavailable"

@@ -1,13 +1,14 @@
 """entry_service application: `create_app()` builds it; lifespan owns the engine and publisher."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 import redis
 from fastapi import FastAPI
 
 from common_messaging.bus import open_publisher
+from entry_service.adapters.decision_waiter import DecisionWaiter
 from entry_service.adapters.redis_sites import RedisCachedSiteDirectory
 from entry_service.adapters.redis_visitors import RedisVisitorRegistry
 from entry_service.adapters.sql_sites import CachedSqlSiteDirectory
@@ -15,9 +16,10 @@ from entry_service.adapters.sql_visitors import SqlVisitorRegistry
 from entry_service.adapters.user_agent import parse_user_agent
 from entry_service.api.deps import IngestPorts
 from entry_service.api.openapi import install_openapi
-from entry_service.api.routes import definitions, events
+from entry_service.api.routes import definitions, entries, events
 from entry_service.domain.ingestion import Limits
 from entry_service.domain.sites import SiteDirectory, VisitorRegistry
+from entry_service.entry_wiring import entry_ports
 from entry_service.settings import EntrySettings, get_settings
 from migrations.engine import make_engine
 from servicekit.database import Database
@@ -72,7 +74,11 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
             limits=limits_from(settings),
         )
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                app.state.entry_ports, app.state.decision_waiter = await entry_ports(
+                    settings, database, redis_client, publisher, stack
+                )
+                yield
         finally:
             publisher.close()
             if redis_client is not None:
@@ -81,7 +87,8 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Pulse entry_service",
-        summary="Public edge: event definitions for the snippet, event batches in.",
+        summary="Public edge: event definitions for the snippet, event batches in, "
+        "campaign entries.",
         version="0.1.0",
         lifespan=lifespan,
     )
@@ -90,11 +97,20 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
     app.include_router(health_router(lambda: _readiness(app), lambda: _degradable(app)))
     app.include_router(definitions.router)
     app.include_router(events.router)
+    app.include_router(entries.router)
     return app
 
 
 def _readiness(app: FastAPI) -> dict[str, ReadinessCheck]:
     checks: dict[str, ReadinessCheck] = {"database": app.state.db.ping}
+    waiter: DecisionWaiter | None = app.state.decision_waiter
+    if waiter is not None:
+
+        async def waiter_alive() -> None:
+            if not waiter.is_alive():
+                raise RuntimeError("entry decision listener stopped")
+
+        checks["entry_decisions"] = waiter_alive
     return checks
 
 

@@ -16,6 +16,13 @@ class EntrySettings(CommonSettings):
     site_redis_ttl_s: int = 30
     new_user_window_minutes: int = 30
     publish_retry_after_s: int = 2
+    # Campaign entries: how long POST waits for Postgres's decision before answering
+    # `reserved`, per-user and per-IP attempts per window, and the activity cache's TTL.
+    entry_confirm_wait_s: float = 2.0
+    entry_rate_limit_per_user: int = 10
+    entry_rate_limit_per_ip: int = 600
+    entry_rate_limit_window_s: int = 10
+    activity_cache_ttl_s: float = 2.0
 
 
 @lru_cache

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 models of every table. Alembic revisions in `versions/` must match them."""
 
+import secrets
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -69,6 +70,10 @@ class Site(Base):
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The HMAC key the site's backend signs shoppers' user tokens with (HS256 JWTs).
+    signing_secret: Mapped[str] = mapped_column(
+        String(128), default=lambda: secrets.token_urlsafe(32)
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -102,6 +107,8 @@ class Activity(Base):
     ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     conditions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The capacity guard: raised only by `... WHERE confirmed_count < capacity`.
+    confirmed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -148,6 +155,8 @@ class UserSummary(Base):
     last_purchase_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     purchase_count: Mapped[int] = mapped_column(Integer, default=0)
     total_spent: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
+    entry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_entry_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class EventOccurrence(Base):
@@ -221,3 +230,35 @@ class AnalyticsEvent(Base):
     device_type: Mapped[str] = mapped_column(String(16))
     is_new_user: Mapped[bool] = mapped_column(Boolean)
     revenue: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+
+
+class Entry(Base):
+    """One shopper's try at an activity and Postgres's decision on it: the source of truth.
+
+    `user_slot` (1..per_user_limit) is set on confirmed rows only: the unique constraint on
+    (activity, user, slot) makes the per-user limit hold even when Redis forgot who entered.
+    """
+
+    __tablename__ = "entries"
+    __table_args__ = (
+        UniqueConstraint("activity_id", "user_id", "user_slot", name="uq_entries_user_slot"),
+        UniqueConstraint(
+            "activity_id", "user_id", "idempotency_key", name="uq_entries_idempotency"
+        ),
+        Index("ix_entries_activity_status", "activity_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    activity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("activities.id"))
+    user_id: Mapped[str] = mapped_column(String(128))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    user_slot: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    device_type: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -4,6 +4,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import redis
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -17,6 +19,18 @@ def open_redis(url: str) -> redis.Redis:
         socket_connect_timeout=0.5,
         health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), retries=1),
+    )
+
+
+def open_async_redis(url: str) -> aioredis.Redis:
+    """The event loop's client, for the hot paths (entry gate, rate limits)."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=2.0,
+        socket_connect_timeout=0.5,
+        health_check_interval=30,
+        max_connections=200,
+        retry=AsyncRetry(ExponentialBackoff(cap=0.1, base=0.02), retries=1),
     )
 
 

@@ -7,7 +7,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common_messaging.bus.ports import EventConsumer, EventPublisher
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
-from common_messaging.topics import EVENTS_DLQ, EVENTS_RAW
+from common_messaging.topics import (
+    ENTRIES_DECIDED,
+    ENTRIES_DLQ,
+    ENTRIES_REQUESTED,
+    EVENTS_DLQ,
+    EVENTS_RAW,
+)
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -34,6 +40,9 @@ class BusSettings(BaseSettings):
         return {
             EVENTS_RAW: self.events_retention_days * DAY_MS,
             EVENTS_DLQ: self.dead_letter_retention_days * DAY_MS,
+            ENTRIES_REQUESTED: self.events_retention_days * DAY_MS,
+            ENTRIES_DLQ: self.dead_letter_retention_days * DAY_MS,
+            ENTRIES_DECIDED: self.events_retention_days * DAY_MS,
         }
 
 
@@ -50,14 +59,22 @@ def open_publisher(settings: BusSettings) -> EventPublisher:
     return SqliteLogPublisher(settings.log_path)
 
 
-def open_consumer(settings: BusSettings, group_id: str, topics: Sequence[str]) -> EventConsumer:
+def open_consumer(
+    settings: BusSettings, group_id: str, topics: Sequence[str], *, start_at_latest: bool = False
+) -> EventConsumer:
+    """A consumer in `group_id`; a group with no commits starts at the oldest message unless
+    `start_at_latest` (listeners that only care about what happens from now on)."""
     if settings.kafka_bootstrap_servers:
         from common_messaging.bus.kafka import KafkaEventConsumer
 
         return KafkaEventConsumer(
-            settings.kafka_bootstrap_servers, group_id, topics, settings.kafka_topic_prefix
+            settings.kafka_bootstrap_servers,
+            group_id,
+            topics,
+            settings.kafka_topic_prefix,
+            start_at_latest=start_at_latest,
         )
-    return SqliteLogConsumer(settings.log_path, group_id, topics)
+    return SqliteLogConsumer(settings.log_path, group_id, topics, start_at_latest=start_at_latest)
 
 
 def prepare_bus(settings: BusSettings) -> list[str]:

@@ -152,6 +152,8 @@ class KafkaEventConsumer:
         group_id: str,
         topics: Sequence[str],
         topic_prefix: str = "",
+        *,
+        start_at_latest: bool = False,
     ) -> None:
         # The prefix isolates environments sharing a cluster; callers see logical topic names.
         self._prefix = topic_prefix
@@ -160,7 +162,7 @@ class KafkaEventConsumer:
                 "bootstrap.servers": bootstrap_servers,
                 "group.id": group_id,
                 "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
+                "auto.offset.reset": "latest" if start_at_latest else "earliest",
                 "partition.assignment.strategy": "cooperative-sticky",
             }
         )

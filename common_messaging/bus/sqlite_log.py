@@ -78,11 +78,14 @@ class SqliteLogPublisher:
 
 
 class SqliteLogConsumer:
-    def __init__(self, path: Path, group_id: str, topics: Sequence[str]) -> None:
+    def __init__(
+        self, path: Path, group_id: str, topics: Sequence[str], *, start_at_latest: bool = False
+    ) -> None:
         self._conn = _connect(path)
         self._group_id = group_id
         self._topics = list(topics)
         self._position: dict[str, int] = {}
+        self._start_at_latest = start_at_latest
         self.rewind_to_committed()
 
     def rewind_to_committed(self) -> None:
@@ -92,7 +95,14 @@ class SqliteLogConsumer:
                 (self._group_id,),
             ).fetchall()
         )
-        self._position = {topic: int(committed.get(topic, 0)) for topic in self._topics}
+        self._position = {
+            topic: int(committed.get(topic, self._latest(topic) if self._start_at_latest else 0))
+            for topic in self._topics
+        }
+
+    def _latest(self, topic: str) -> int:
+        row = self._conn.execute("SELECT MAX(offset) FROM log WHERE topic = ?", (topic,)).fetchone()
+        return 0 if row is None or row[0] is None else int(row[0]) + 1
 
     def poll(self, max_messages: int, timeout_s: float) -> list[ReceivedMessage]:
         deadline = time.monotonic() + timeout_s

@@ -34,6 +34,7 @@ def _site(row: schema.Site) -> Site:
         active=row.active,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        signing_secret=row.signing_secret,
     )
 
 
@@ -91,7 +92,7 @@ class SqlSiteRepository:
         self._session = session
 
     def add(self, site: Site) -> None:
-        row = schema.Site(id=site.id, site_key=site.site_key)
+        row = schema.Site(id=site.id, site_key=site.site_key, signing_secret=site.signing_secret)
         self._session.add(self._fill(row, site))
         self._session.flush()
 

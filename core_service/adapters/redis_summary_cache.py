@@ -31,7 +31,7 @@ from servicekit.redis_fill import LockGuardedFill
 
 log = logging.getLogger(__name__)
 
-_FORMAT: Final = 1
+_FORMAT: Final = 2  # 2 added entry_count and last_entry_at
 
 
 Loader = Callable[[], UserSummaryView | None]
@@ -123,6 +123,8 @@ def encode_summary(view: UserSummaryView | None) -> bytes:
             "last_purchase_at": _iso_or_none(view.last_purchase_at),
             "purchase_count": view.purchase_count,
             "total_spent": str(view.total_spent),
+            "entry_count": view.entry_count,
+            "last_entry_at": _iso_or_none(view.last_entry_at),
         }
     return json.dumps(body, separators=(",", ":")).encode()
 
@@ -145,6 +147,10 @@ def decode_summary(raw: bytes | str) -> UserSummaryView | None:
         ),
         purchase_count=int(s["purchase_count"]),
         total_spent=Decimal(s["total_spent"]),
+        entry_count=int(s["entry_count"]),
+        last_entry_at=(
+            None if s["last_entry_at"] is None else datetime.fromisoformat(s["last_entry_at"])
+        ),
     )
 
 

@@ -32,4 +32,6 @@ class SqlSummaryReader:
                 last_purchase_at=row.last_purchase_at,
                 purchase_count=row.purchase_count,
                 total_spent=row.total_spent,
+                entry_count=row.entry_count,
+                last_entry_at=row.last_entry_at,
             )

@@ -110,6 +110,9 @@ class SiteOut(ResponseModel):
     allowed_origins: list[str]
     demo: bool
     active: bool
+    signing_secret: str = Field(
+        description="HS256 key the site's backend signs shoppers' user tokens with; keep secret."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -287,6 +290,8 @@ class UserSummaryOut(ResponseModel):
     total_spent: Decimal = Field(
         description='Sum of the user\'s purchase amounts, as a decimal string (e.g. "19.99").'
     )
+    entry_count: int = Field(description="Confirmed campaign entries.")
+    last_entry_at: datetime | None
 
 
 def paged(out: type[T], page: Page[Any]) -> Paged[T]:

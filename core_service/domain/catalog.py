@@ -36,6 +36,10 @@ def new_site_key() -> str:
     return "pk_" + secrets.token_urlsafe(18)
 
 
+def new_signing_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
 def create_site(sites: SiteRepository, new: NewSite, clock: Clock) -> Site:
     now = clock()
     site = Site(
@@ -47,6 +51,7 @@ def create_site(sites: SiteRepository, new: NewSite, clock: Clock) -> Site:
         active=True,
         created_at=now,
         updated_at=now,
+        signing_secret=new_signing_secret(),
     )
     sites.add(site)
     return site

@@ -24,6 +24,8 @@ class Site:
     active: bool
     created_at: datetime
     updated_at: datetime
+    # HS256 key for the shoppers' user tokens the site's backend signs (admin API only).
+    signing_secret: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The occurrence consumer loop: decode, store durably, index, and only then commit offsets.
+"""The consumer loop: decode, store durably, index, and only then commit offsets.
 
 A message that cannot be parsed, or that fails alone while the store is healthy, goes to the
 dead-letter topic with its error and original bytes; the loop lives on. When the store itself
@@ -9,11 +9,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import ClassVar, Generic, TypeVar
 
 from prometheus_client import Counter
+from pydantic import BaseModel
 
 from common_messaging import (
+    ENTRIES_DLQ,
     EVENTS_DLQ,
+    EntryRequested,
     EventConsumer,
     EventOccurred,
     EventPublisher,
@@ -26,18 +30,23 @@ from common_messaging import (
 log = logging.getLogger(__name__)
 
 MESSAGES = Counter(
-    "pulse_consumer_messages_total", "Messages handled by the occurrence consumer", ["outcome"]
+    "pulse_consumer_messages_total", "Messages handled by the consumers", ["topic", "outcome"]
 )
 
-ProcessBatch = Callable[[Sequence[EventOccurred]], None]
+P = TypeVar("P", bound=BaseModel)
 
 
-class OccurrenceConsumer:
+class BusConsumer(Generic[P]):
+    """One loop per topic; subclasses name the payload type and their dead-letter topic."""
+
+    payload_type: ClassVar[type[BaseModel]]
+    dead_letter_topic: ClassVar[str]
+
     def __init__(
         self,
         consumer: EventConsumer,
         dead_letters: EventPublisher,
-        process: ProcessBatch,
+        process: Callable[[Sequence[P]], None],
         store_healthy: Callable[[], bool],
         *,
         batch_size: int = 500,
@@ -74,11 +83,12 @@ class OccurrenceConsumer:
         messages = self._consumer.poll(self._batch_size, self._poll_timeout_s)
         if not messages:
             return 0
-        good: list[tuple[ReceivedMessage, EventOccurred]] = []
+        good: list[tuple[ReceivedMessage, P]] = []
         poisoned: list[tuple[ReceivedMessage, str]] = []
         for message in messages:
             try:
-                good.append((message, decode(message.value, EventOccurred).payload))
+                payload: P = decode(message.value, self.payload_type).payload  # type: ignore[assignment]
+                good.append((message, payload))
             except MessageDecodeError as exc:
                 poisoned.append((message, f"decode_error: {exc}"))
         if not self._handle(good, poisoned):
@@ -96,14 +106,14 @@ class OccurrenceConsumer:
 
     def _handle(
         self,
-        good: list[tuple[ReceivedMessage, EventOccurred]],
+        good: list[tuple[ReceivedMessage, P]],
         poisoned: list[tuple[ReceivedMessage, str]],
     ) -> bool:
         events = [event for _, event in good]
         try:
             if events:
                 self._process(events)
-            MESSAGES.labels("stored").inc(len(events))
+            MESSAGES.labels(self.dead_letter_topic, "stored").inc(len(events))
         # Any failure of the store or index is caught: the loop must outlive one bad batch.
         except Exception as exc:
             log.warning("consumer_batch_failed size=%d error=%s", len(events), type(exc).__name__)
@@ -114,14 +124,14 @@ class OccurrenceConsumer:
         return self._dead_letter(poisoned)
 
     def _one_by_one(
-        self, good: list[tuple[ReceivedMessage, EventOccurred]]
+        self, good: list[tuple[ReceivedMessage, P]]
     ) -> list[tuple[ReceivedMessage, str]] | None:
         """Retry singly to isolate poison; None when the store is down (retry the batch later)."""
         poisoned: list[tuple[ReceivedMessage, str]] = []
         for message, event in good:
             try:
                 self._process([event])
-                MESSAGES.labels("stored").inc()
+                MESSAGES.labels(self.dead_letter_topic, "stored").inc()
             except Exception as exc:  # classified below by asking whether the store is up
                 if not self._store_healthy():
                     log.warning("consumer_store_unavailable error=%s", type(exc).__name__)
@@ -146,11 +156,11 @@ class OccurrenceConsumer:
             for message, error in poisoned
         ]
         try:
-            self._dead_letters.publish_sync(EVENTS_DLQ, dead)
+            self._dead_letters.publish_sync(self.dead_letter_topic, dead)
         except Exception as exc:  # without the DLQ write we must not commit past the poison
             log.warning("consumer_dead_letter_failed error=%s", type(exc).__name__)
             return False
-        MESSAGES.labels("dead_lettered").inc(len(dead))
+        MESSAGES.labels(self.dead_letter_topic, "dead_lettered").inc(len(dead))
         for message, error in poisoned:
             log.warning(
                 "consumer_dead_lettered topic=%s offset=%d error=%s",
@@ -163,3 +173,13 @@ class OccurrenceConsumer:
     def _back_off(self) -> None:
         self._failures += 1
         self._sleep(min(self._max_backoff_s, 0.2 * 2 ** min(self._failures, 8)))
+
+
+class OccurrenceConsumer(BusConsumer[EventOccurred]):
+    payload_type = EventOccurred
+    dead_letter_topic = EVENTS_DLQ
+
+
+class ReservationConsumer(BusConsumer[EntryRequested]):
+    payload_type = EntryRequested
+    dead_letter_topic = ENTRIES_DLQ

@@ -30,6 +30,21 @@ class UserSummaryView:
     last_purchase_at: datetime | None
     purchase_count: int
     total_spent: Decimal
+    entry_count: int = 0
+    last_entry_at: datetime | None = None
+
+    def facts(self) -> dict[str, object]:
+        """The fields eligibility conditions test (see common_messaging.conditions)."""
+        return {
+            "first_seen_at": self.first_seen_at,
+            "last_seen_at": self.last_seen_at,
+            "event_count": self.event_count,
+            "last_purchase_at": self.last_purchase_at,
+            "purchase_count": self.purchase_count,
+            "total_spent": self.total_spent,
+            "entry_count": self.entry_count,
+            "last_entry_at": self.last_entry_at,
+        }
 
 
 class SummaryReader(Protocol):

@@ -22,7 +22,7 @@ import redis
 from sqlalchemy.orm import Session
 
 from common_messaging import EventType
-from entry_service.adapters.local_site_cache import LocalSiteCache
+from entry_service.adapters.local_cache import LocalSiteCache
 from entry_service.adapters.sql_sites import load_site
 from entry_service.domain.sites import Definition, SiteConfig
 from servicekit.database import Database

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common_messaging import EventType
-from entry_service.adapters.local_site_cache import LocalSiteCache
+from entry_service.adapters.local_cache import LocalSiteCache
 from entry_service.domain.sites import Definition, SiteConfig
 from migrations.schema import EventDefinition, Site
 from servicekit.database import Database

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from common_messaging import EventPublisher
+from entry_service.domain.entries import EntryPorts
 from entry_service.domain.ingestion import Limits, ParseUserAgent
 from entry_service.domain.sites import SiteDirectory, VisitorRegistry
 from entry_service.settings import EntrySettings
@@ -32,3 +33,11 @@ async def get_entry_settings(request: Request) -> EntrySettings:
 
 PortsDep = Annotated[IngestPorts, Depends(get_ports)]
 SettingsDep = Annotated[EntrySettings, Depends(get_entry_settings)]
+
+
+async def get_entry_ports(request: Request) -> EntryPorts:
+    ports: EntryPorts = request.app.state.entry_ports
+    return ports
+
+
+EntryPortsDep = Annotated[EntryPorts, Depends(get_entry_ports)]

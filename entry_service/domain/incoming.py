@@ -39,6 +39,8 @@ class IncomingEvent(BaseModel):
     def _named(self) -> "IncomingEvent":
         if self.definition_id is None and self.name is None:
             raise ValueError("give definition_id or name")
+        if self.type is EventType.ENTRY:
+            raise ValueError("entries are made with POST /v1/activities/{activity_id}/entries")
         return self
 
     def purchase(self) -> PurchaseInfo:

@@ -102,6 +102,8 @@ def test_summary_of_a_known_user(world: World) -> None:
         "last_purchase_at": "2026-11-23T12:00:00Z",
         "purchase_count": 2,
         "total_spent": "20.00",
+        "entry_count": 0,
+        "last_entry_at": None,
     }
     assert world.summary("u:42").json() == response.json()  # from the cache, when there is one
 

@@ -123,6 +123,7 @@ def test_partly_bad_batch_accepts_the_good_events(
             _event(type="purchase", name="Order", properties={"amount": -3}),
             _event(properties={"blob": "x" * 40_000}),
             "not an object",
+            _event(type="entry", name="Sneaky entry"),
         ],
     }
     response = client.post("/v1/events", json=batch)
@@ -138,6 +139,7 @@ def test_partly_bad_batch_accepts_the_good_events(
         5: "invalid_purchase",
         6: "event_too_large",
         7: "invalid_event",
+        8: "invalid_event",
     }
     assert len(_published(data_dir)) == 1
 

@@ -40,8 +40,13 @@ def test_codec_names_the_invalid_field() -> None:
 
 def test_json_schemas_cover_every_message() -> None:
     schemas = json_schemas()
-    assert set(schemas) == {"pulse.event_occurred.v1"}
-    assert "payload" in schemas["pulse.event_occurred.v1"]["properties"]
+    assert set(schemas) == {
+        "pulse.event_occurred.v1",
+        "pulse.entry_requested.v1",
+        "pulse.entry_decided.v1",
+    }
+    for schema in schemas.values():
+        assert "payload" in schema["properties"]
 
 
 def test_published_json_schemas_are_current() -> None:

@@ -1,0 +1,163 @@
+"""EntryLedger over the `entries`, `activities` and `user_summaries` tables."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from common_messaging import EntryDecided, EntryReason, EntryRequested, EntryStatus
+from core_service.domain.entries import ActivityTerms, SlotTaken
+from migrations.schema import Activity, Entry, User, UserSummary
+from servicekit.database import Database
+from servicekit.upsert import insert_ignoring_conflicts
+
+
+def _decided(row: Entry) -> EntryDecided:
+    return EntryDecided(
+        entry_id=row.id,
+        site_id=row.site_id,
+        campaign_id=row.campaign_id,
+        activity_id=row.activity_id,
+        user_id=row.user_id,
+        status=EntryStatus(row.status),
+        reason=EntryReason(row.reason) if row.reason else None,
+        position=row.position,
+        decided_at=row.decided_at,
+    )
+
+
+class SqlEntryLedger:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def find(self, entry_id: UUID) -> EntryDecided | None:
+        row = self._session.get(Entry, entry_id)
+        return None if row is None else _decided(row)
+
+    def find_by_key(self, activity_id: UUID, user_id: str, key: str) -> EntryDecided | None:
+        row = self._session.scalar(
+            select(Entry).where(
+                Entry.activity_id == activity_id,
+                Entry.user_id == user_id,
+                Entry.idempotency_key == key,
+            )
+        )
+        return None if row is None else _decided(row)
+
+    def terms(self, activity_id: UUID) -> ActivityTerms | None:
+        row = self._session.execute(
+            select(Activity.capacity, Activity.per_user_limit).where(Activity.id == activity_id)
+        ).first()
+        return None if row is None else ActivityTerms(row.capacity, row.per_user_limit)
+
+    def confirmed_for_user(self, activity_id: UUID, user_id: str) -> int:
+        return (
+            self._session.scalar(
+                select(func.count())
+                .select_from(Entry)
+                .where(
+                    Entry.activity_id == activity_id,
+                    Entry.user_id == user_id,
+                    Entry.status == EntryStatus.CONFIRMED.value,
+                )
+            )
+            or 0
+        )
+
+    def claim_capacity(self, activity_id: UUID) -> int | None:
+        # One statement: a concurrent claimer waits on the row lock, then re-checks the WHERE
+        # clause against the committed count (READ COMMITTED), so the count never passes it.
+        stmt = (
+            update(Activity)
+            .where(
+                Activity.id == activity_id,
+                (Activity.capacity.is_(None)) | (Activity.confirmed_count < Activity.capacity),
+            )
+            .values(confirmed_count=Activity.confirmed_count + 1)
+            .returning(Activity.confirmed_count)
+        )
+        return self._session.execute(stmt).scalar_one_or_none()
+
+    def record(
+        self, request: EntryRequested, decision: EntryDecided, user_slot: int | None
+    ) -> None:
+        row = Entry(
+            id=request.entry_id,
+            site_id=request.site_id,
+            campaign_id=request.campaign_id,
+            activity_id=request.activity_id,
+            user_id=request.user_id,
+            idempotency_key=request.idempotency_key,
+            status=decision.status.value,
+            reason=decision.reason.value if decision.reason else None,
+            position=decision.position,
+            user_slot=user_slot,
+            device_type=request.device.device_type.value,
+            requested_at=request.requested_at,
+            decided_at=decision.decided_at,
+        )
+        self._session.add(row)
+        try:
+            self._session.flush()
+        except IntegrityError as exc:
+            raise SlotTaken(str(exc.orig)) from exc
+
+    def count_entry_in_summary(self, request: EntryRequested, at: datetime) -> None:
+        user_key = f"u:{request.user_id}"
+        insert_ignoring_conflicts(
+            self._session,
+            User.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "site_id": request.site_id,
+                    "user_key": user_key,
+                    "external_id": request.user_id,
+                    "created_at": at,
+                    "id": uuid.uuid4(),
+                }
+            ],
+        )
+        user_id = self._session.scalar(
+            select(User.id).where(User.site_id == request.site_id, User.user_key == user_key)
+        )
+        insert_ignoring_conflicts(
+            self._session,
+            UserSummary.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "user_id": user_id,
+                    "first_seen_at": at,
+                    "last_seen_at": at,
+                    "event_count": 0,
+                    "purchase_count": 0,
+                    "total_spent": 0,
+                    "entry_count": 0,
+                }
+            ],
+        )
+        self._session.execute(
+            update(UserSummary)
+            .where(UserSummary.user_id == user_id)
+            .values(entry_count=UserSummary.entry_count + 1, last_entry_at=at)
+        )
+
+
+def ledger_scope(database: Database) -> "_Scope":
+    return _Scope(database)
+
+
+class _Scope:
+    """`with scope() as ledger:` one unit of work; committed on success, rolled back on error."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    @contextmanager
+    def __call__(self) -> Iterator[SqlEntryLedger]:
+        with self._database.unit_of_work() as session:
+            yield SqlEntryLedger(session)

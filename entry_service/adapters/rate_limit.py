@@ -1,0 +1,49 @@
+"""Fixed-window rate limiters: per process (embedded default) and shared in Redis."""
+
+import time
+from typing import Final
+
+import redis.asyncio as aioredis
+
+_MAX_KEYS: Final = 100_000
+
+
+class MemoryRateLimiter:
+    """One process's counts; enough when one process serves everything (the embedded default)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+
+    async def hit(self, key: str, limit: int, window_s: int) -> float | None:
+        now = time.time()
+        window = int(now // window_s)
+        if len(self._counts) > _MAX_KEYS:
+            self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
+        count = self._counts.get((key, window), 0) + 1
+        self._counts[(key, window)] = count
+        return None if count <= limit else (window + 1) * window_s - now
+
+
+class RedisRateLimiter:
+    """INCR on a key per window, shared by every entry_service process.
+
+    Fails open: when Redis is unreachable, entries go on (the gate and Postgres still enforce
+    capacity and the per-user limit); only the flood protection is lost for that moment.
+    """
+
+    def __init__(self, client: aioredis.Redis, prefix: str = "pulse:rl") -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    async def hit(self, key: str, limit: int, window_s: int) -> float | None:
+        now = time.time()
+        window = int(now // window_s)
+        name = f"{self._prefix}:{key}:{window}"
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.incr(name)
+            pipe.expire(name, window_s + 1)
+            count, _ = await pipe.execute()
+        except (aioredis.ConnectionError, aioredis.TimeoutError):
+            return None
+        return None if int(count) <= limit else (window + 1) * window_s - now

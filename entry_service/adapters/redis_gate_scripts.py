@@ -1,0 +1,59 @@
+"""The Redis side of the entry gate: key names and the two Lua scripts.
+
+All keys of one activity share the hash tag `{a:<activity id>}`, so each script touches one
+slot and runs on Redis Cluster. Scripts run atomically: no lock is held per request.
+"""
+
+from typing import Final
+from uuid import UUID
+
+# KEYS: count, users, keys.  ARGV: user id, idempotency field, entry id, capacity (-1 = none),
+# per-user limit.  Returns {"ok", "<entry id>:<position>"}, {"dup", same}, {"user"}, {"full"},
+# or {"cold"} when the counter is missing (Redis restarted or was flushed: warm it first).
+ADMIT: Final = """
+local count = redis.call('GET', KEYS[1])
+if not count then return {'cold'} end
+local prior = redis.call('HGET', KEYS[3], ARGV[2])
+if prior then return {'dup', prior} end
+local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if mine >= tonumber(ARGV[5]) then return {'user'} end
+local capacity = tonumber(ARGV[4])
+if capacity >= 0 and tonumber(count) >= capacity then return {'full'} end
+local position = redis.call('INCR', KEYS[1])
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+local value = ARGV[3] .. ':' .. position
+redis.call('HSET', KEYS[3], ARGV[2], value)
+return {'ok', value}
+"""
+
+# Undo one admission that will never be confirmed (its publish failed, or Postgres refused it
+# for a reason other than capacity). Only if the admission is still there, so it is idempotent.
+# KEYS: count, users, keys.  ARGV: user id, idempotency field, "<entry id>:<position>".
+RELEASE: Final = """
+if redis.call('HGET', KEYS[3], ARGV[2]) ~= ARGV[3] then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[2])
+redis.call('DECR', KEYS[1])
+redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
+return 1
+"""
+
+KEY_TTL_S: Final = 14 * 24 * 3600  # outlives any activity's opening; refreshed when warmed
+
+
+def activity_keys(activity_id: UUID, prefix: str = "pulse") -> list[str]:
+    tag = f"{{a:{activity_id}}}"
+    return [f"{prefix}:{tag}:count", f"{prefix}:{tag}:users", f"{prefix}:{tag}:keys"]
+
+
+def lock_name(activity_id: UUID, prefix: str = "pulse") -> str:
+    # python-redis-lock prefixes "lock:" and adds a "lock-signal:" key: the tag keeps both in
+    # the activity's slot.
+    return f"{prefix}:{{a:{activity_id}}}:warm"
+
+
+def idempotency_field(user_id: str, key: str) -> str:
+    return f"{user_id}\x00{key}"
+
+
+def entry_key(entry_id: UUID, prefix: str = "pulse") -> str:
+    return f"{prefix}:entry:{entry_id}"

@@ -1,0 +1,101 @@
+"""The embedded gate: the entries ledger's conditional update, decided right in the request.
+
+Used when Redis is not configured, and as the fallback while Redis is unreachable: Postgres
+alone is correct (it is the source of truth), just slower under a spike.
+"""
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from common_messaging import EntryDecided, EntryReason, EntryRequested, EntryStatus
+from core_service.adapters.entry_ledger import ledger_scope
+from core_service.domain.entries import EntryDecider, entry_occurrence
+from core_service.domain.indexing import AnalyticsIndex
+from core_service.domain.summaries import SummaryCache
+from entry_service.domain.entries import ActivityView, EntryAnswer
+from migrations.schema import Entry
+from servicekit.database import Database
+
+log = logging.getLogger(__name__)
+
+_BUSY_RETRIES = 50
+
+
+def answer_of(decision: EntryDecided) -> EntryAnswer:
+    return EntryAnswer(
+        decision.entry_id,
+        decision.status,
+        decision.reason,
+        decision.position,
+        activity_id=decision.activity_id,
+    )
+
+
+class SqlEntryGate:
+    def __init__(
+        self,
+        database: Database,
+        index: AnalyticsIndex,
+        summaries: SummaryCache,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._database = database
+        self._decider = EntryDecider(ledger_scope(database), clock)
+        self._index = index
+        self._summaries = summaries
+        # SQLite lets one writer in at a time; queueing here beats its busy-wait.
+        self._sqlite = database.engine.dialect.name == "sqlite"
+        self._serial = threading.Lock()
+
+    async def admit(self, request: EntryRequested, activity: ActivityView) -> EntryAnswer:
+        return answer_of(await asyncio.to_thread(self.decide, request))
+
+    def decide(self, request: EntryRequested) -> EntryDecided:
+        decision = self._decide_retrying(request)
+        if decision.entry_id == request.entry_id and decision.status is EntryStatus.CONFIRMED:
+            self._summaries.invalidate(request.site_id, [f"u:{request.user_id}"])
+            try:
+                self._index.index([entry_occurrence(request, decision)])
+            # The entry is won in the ledger; the dashboard's index must not undo the answer.
+            except Exception as exc:
+                log.warning("entry_index_failed entry_id=%s error=%s", request.entry_id, exc)
+        return decision
+
+    def _decide_retrying(self, request: EntryRequested) -> EntryDecided:
+        for attempt in range(_BUSY_RETRIES):
+            try:
+                if not self._sqlite:
+                    return self._decider.decide(request)
+                with self._serial:
+                    return self._decider.decide(request)
+            except OperationalError as exc:  # SQLite "database is locked" by another writer
+                if not self._sqlite or attempt == _BUSY_RETRIES - 1:
+                    raise
+                log.debug("entry_sqlite_busy attempt=%d error=%s", attempt, exc)
+                time.sleep(random.uniform(0.005, 0.02))
+        raise AssertionError("unreachable")
+
+    async def lookup(self, entry_id: UUID) -> EntryAnswer | None:
+        return await asyncio.to_thread(self._read, entry_id)
+
+    def _read(self, entry_id: UUID) -> EntryAnswer | None:
+        with self._database.reader() as session:
+            row = session.scalar(select(Entry).where(Entry.id == entry_id))
+        if row is None:
+            return None
+        return EntryAnswer(
+            row.id,
+            EntryStatus(row.status),
+            EntryReason(row.reason) if row.reason else None,
+            row.position,
+            activity_id=row.activity_id,
+        )

@@ -1,0 +1,95 @@
+"""`POST /v1/activities/{activity_id}/entries` and `GET /v1/entries/{entry_id}`."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from entry_service.api.body import read_capped
+from entry_service.api.cors import allow_origin, cors_headers, preflight
+from entry_service.api.deps import EntryPortsDep, PortsDep
+from entry_service.api.schemas import EntryBody, EntryOut
+from entry_service.domain.entries import EntryAnswer, EntryCommand, enter, entry_state
+from entry_service.errors import InvalidBatch, InvalidJson, MissingIdempotencyKey
+from servicekit.clock import utc_now
+from servicekit.errors import PulseError
+
+router = APIRouter(tags=["public"])
+MAX_ENTRY_BODY = 8 * 1024
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+@router.post("/v1/activities/{activity_id}/entries", status_code=202, response_model=EntryOut)
+async def post_entry(
+    activity_id: UUID,
+    request: Request,
+    ports: EntryPortsDep,
+    ingest: PortsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    origin = request.headers.get("origin")
+    try:
+        body = _parse(await read_capped(request, MAX_ENTRY_BODY), idempotency_key)
+        command = EntryCommand(
+            activity_id=activity_id,
+            idempotency_key=idempotency_key or "",
+            user_token=body.user_token,
+            user_id=body.user_id,
+            site_key=body.site_key,
+            origin=origin,
+            client_ip=request.client.host if request.client else "unknown",
+            device=ingest.parse_user_agent(request.headers.get("user-agent")),
+            now=utc_now(),
+            properties=body.properties,
+        )
+        answer = await enter(command, ports)
+    except PulseError as exc:  # the page's script must be able to read why it was refused
+        exc.headers.update(cors_headers(origin))
+        raise
+    return _answer(answer, origin)
+
+
+@router.get("/v1/entries/{entry_id}", response_model=EntryOut)
+async def get_entry(entry_id: UUID, request: Request, ports: EntryPortsDep) -> Response:
+    answer = await entry_state(entry_id, ports.gate)
+    return _answer(answer, request.headers.get("origin"), status_code=200)
+
+
+@router.options("/v1/activities/{activity_id}/entries", include_in_schema=False)
+@router.options("/v1/entries/{entry_id}", include_in_schema=False)
+async def entries_preflight(request: Request) -> Response:
+    return preflight(request.headers.get("origin"))
+
+
+def _parse(raw: bytes, idempotency_key: str | None) -> EntryBody:
+    if not idempotency_key:
+        raise MissingIdempotencyKey(
+            "send an Idempotency-Key header (e.g. a UUID per entry attempt, reused on retries)"
+        )
+    try:
+        return EntryBody.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise InvalidJson("the body is not valid JSON") from exc
+        raise InvalidBatch(
+            "the entry body is not valid",
+            details={
+                "errors": [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            },
+        ) from exc
+
+
+def _answer(answer: EntryAnswer, origin: str | None, status_code: int = 202) -> Response:
+    out = EntryOut(
+        entry_id=answer.entry_id,
+        status=answer.status,
+        reason=answer.reason,
+        position=answer.position,
+        detail=answer.detail,
+        activity_id=answer.activity_id,
+    )
+    response = JSONResponse(out.model_dump(mode="json", exclude_none=True), status_code=status_code)
+    allow_origin(response, origin)
+    return response

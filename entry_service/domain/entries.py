@@ -1,0 +1,206 @@
+"""Entering a campaign activity: who, when, whether eligible, then one step through the gate.
+
+Order matters for cost under a spike: the cheap refusals (unknown activity, rate limits, bad
+token, outside the window) come before the user summary read, and that before the gate.
+Rejections decided here are final answers and are not stored; a `reserved` answer is what
+`GET /v1/entries/{id}` exists for.
+"""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from common_messaging import DeviceInfo, EntryReason, EntryRequested, EntryStatus
+from common_messaging.conditions import Rule, evaluate
+from entry_service.domain.tokens import InvalidToken, Shopper, verify_user_token
+from entry_service.errors import (
+    ActivityNotFound,
+    EntryNotFound,
+    OriginNotAllowed,
+    RateLimited,
+    SiteInactive,
+    UserTokenInvalid,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityView:
+    """An activity with what the entry path needs of its campaign and site."""
+
+    id: UUID
+    campaign_id: UUID
+    site_id: UUID
+    site_key: str
+    site_active: bool
+    site_demo: bool
+    signing_secret: str
+    allowed_origins: tuple[str, ...]
+    active: bool
+    capacity: int | None
+    per_user_limit: int
+    starts_at: datetime | None  # the later of the activity's and the campaign's start
+    ends_at: datetime | None  # the earlier of the two ends
+    conditions: Rule | None
+
+    def allows_origin(self, origin: str | None) -> bool:
+        if origin is None:  # the site's own backend calling server-to-server
+            return True
+        return "*" in self.allowed_origins or origin.rstrip("/") in self.allowed_origins
+
+
+@dataclass(frozen=True, slots=True)
+class EntryAnswer:
+    entry_id: UUID
+    status: EntryStatus
+    reason: EntryReason | None = None
+    position: int | None = None
+    detail: str | None = None
+    activity_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryCommand:
+    activity_id: UUID
+    idempotency_key: str
+    user_token: str | None
+    user_id: str | None
+    site_key: str | None
+    origin: str | None
+    client_ip: str
+    device: DeviceInfo
+    now: datetime
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    per_user: int
+    per_ip: int
+    window_s: int
+
+
+class ActivityDirectory(Protocol):
+    async def get(self, activity_id: UUID) -> ActivityView | None: ...
+
+
+class FactsSource(Protocol):
+    async def facts(self, site_id: UUID, user_key: str) -> Mapping[str, Any]:
+        """The user summary's fields (empty for a user never seen)."""
+        ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: int, window_s: int) -> float | None:
+        """Count one request; seconds until the window resets when over the limit, else None."""
+        ...
+
+
+class EntryGate(Protocol):
+    async def admit(self, request: EntryRequested, activity: ActivityView) -> EntryAnswer:
+        """Admit or refuse atomically (capacity, per-user limit, idempotency key)."""
+        ...
+
+    async def lookup(self, entry_id: UUID) -> EntryAnswer | None:
+        """The latest known state of an entry this gate answered `reserved` (or decided)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPorts:
+    activities: ActivityDirectory
+    facts: FactsSource
+    limiter: RateLimiter
+    gate: EntryGate
+    limits: RateLimits
+
+
+async def enter(cmd: EntryCommand, ports: EntryPorts) -> EntryAnswer:
+    activity = await ports.activities.get(cmd.activity_id)
+    if activity is None or (cmd.site_key is not None and cmd.site_key != activity.site_key):
+        raise ActivityNotFound(
+            f"no activity {cmd.activity_id} is open for entries",
+            details={"activity_id": str(cmd.activity_id)},
+        )
+    if not activity.site_active:
+        raise SiteInactive("this site is not active")
+    if not activity.allows_origin(cmd.origin):
+        raise OriginNotAllowed(f"origin {cmd.origin} is not allowed for this site")
+    await _limit(ports, f"ip:{cmd.client_ip}", ports.limits.per_ip)
+    shopper = _identify(cmd, activity)
+    await _limit(ports, f"user:{activity.site_id}:{shopper.user_id}", ports.limits.per_user)
+    entry_id = uuid.uuid4()
+    refusal = _outside_window(activity, cmd.now) or await _ineligible(ports, activity, shopper, cmd)
+    if refusal is not None:
+        reason, detail = refusal
+        return EntryAnswer(entry_id, EntryStatus.REJECTED, reason, detail=detail)
+    request = EntryRequested(
+        entry_id=entry_id,
+        site_id=activity.site_id,
+        campaign_id=activity.campaign_id,
+        activity_id=activity.id,
+        user_id=shopper.user_id,
+        idempotency_key=cmd.idempotency_key,
+        requested_at=cmd.now,
+        device=cmd.device,
+        properties=dict(cmd.properties),
+    )
+    return await ports.gate.admit(request, activity)
+
+
+async def entry_state(entry_id: UUID, gate: EntryGate) -> EntryAnswer:
+    answer = await gate.lookup(entry_id)
+    if answer is None:
+        raise EntryNotFound(
+            f"no entry {entry_id} is known (rejections are final in the POST answer)",
+            details={"entry_id": str(entry_id)},
+        )
+    return answer
+
+
+async def _limit(ports: EntryPorts, key: str, limit: int) -> None:
+    retry_after = await ports.limiter.hit(key, limit, ports.limits.window_s)
+    if retry_after is not None:
+        raise RateLimited(
+            "too many entry attempts; retry later",
+            headers={"Retry-After": str(max(1, round(retry_after)))},
+        )
+
+
+def _identify(cmd: EntryCommand, activity: ActivityView) -> Shopper:
+    if cmd.user_token:
+        try:
+            return verify_user_token(cmd.user_token, activity.signing_secret, cmd.now)
+        except InvalidToken as exc:
+            raise UserTokenInvalid(str(exc)) from exc
+    if cmd.user_id and activity.site_demo:
+        return Shopper(cmd.user_id)
+    raise UserTokenInvalid(
+        "send `user_token`: a JWT (HS256) with `sub` = user id and `exp`, signed by your "
+        "backend with the site's signing secret (plain `user_id` only on demo sites)"
+    )
+
+
+def _outside_window(activity: ActivityView, now: datetime) -> tuple[EntryReason, str] | None:
+    if activity.starts_at is not None and now < activity.starts_at:
+        return EntryReason.NOT_STARTED, f"opens at {activity.starts_at.isoformat()}"
+    if activity.ends_at is not None and now >= activity.ends_at:
+        return EntryReason.ENDED, f"closed at {activity.ends_at.isoformat()}"
+    if not activity.active:
+        return EntryReason.ENDED, "the activity is closed"
+    return None
+
+
+async def _ineligible(
+    ports: EntryPorts, activity: ActivityView, shopper: Shopper, cmd: EntryCommand
+) -> tuple[EntryReason, str] | None:
+    if activity.conditions is None:
+        return None
+    facts = dict(await ports.facts.facts(activity.site_id, f"u:{shopper.user_id}"))
+    facts["traits"] = shopper.traits
+    verdict = evaluate(activity.conditions, facts, cmd.now)
+    if verdict.eligible:
+        return None
+    return EntryReason.NOT_ELIGIBLE, verdict.failed or "the activity's conditions"
