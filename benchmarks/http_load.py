@@ -92,18 +92,20 @@ def server(factory: str, env: Mapping[str, str], log: Path) -> Iterator[str]:
     """Start `uvicorn --factory <factory>` and yield its base URL once /readyz answers 200."""
     port = free_port()
     args = [sys.executable, "-m", "uvicorn", "--factory", factory, *UVICORN_FLAGS]
+    with ready_process([*args, "--port", str(port)], port, env, log):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def ready_process(
+    args: list[str], port: int, env: Mapping[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `args`, yield the process once /readyz on `port` answers 200; SIGINT it after."""
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*args, "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=dict(env),
-            cwd=REPO,
-        )
-    url = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=dict(env), cwd=REPO)
     try:
-        _wait_ready(url, proc, log, timeout_s=60)
-        yield url
+        _wait_ready(f"http://127.0.0.1:{port}", proc, log, timeout_s=60)
+        yield proc
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -39,6 +39,17 @@ class SetupError(RuntimeError):
     """The benchmark cannot run here (an engine or a tool is missing)."""
 
 
+def engine_urls(names: tuple[str, ...]) -> list[str]:
+    """The stack's URLs from the environment, or a SetupError naming what is missing."""
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        raise SetupError(
+            f"{', '.join(missing)} not set: run `scripts/stack up && "
+            'eval "$(scripts/stack env)"` first'
+        )
+    return [os.environ[name] for name in names]
+
+
 @dataclass(frozen=True)
 class Engines:
     database_url: str
@@ -48,13 +59,7 @@ class Engines:
 
     @classmethod
     def from_env(cls) -> "Engines":
-        missing = [name for name in REQUIRED if not os.environ.get(name)]
-        if missing:
-            raise SetupError(
-                f"{', '.join(missing)} not set: run `scripts/stack up && "
-                'eval "$(scripts/stack env)"` first'
-            )
-        return cls(*(os.environ[name] for name in REQUIRED))
+        return cls(*engine_urls(REQUIRED))
 
 
 @dataclass(frozen=True)

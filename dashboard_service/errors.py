@@ -1,6 +1,6 @@
 """dashboard_service errors: servicekit's hierarchy with this service's codes."""
 
-from servicekit.errors import InvalidInput, NotFound, Unavailable
+from servicekit.errors import InvalidInput, NotFound, Unauthorized, Unavailable
 
 
 class CampaignNotFound(NotFound):
@@ -29,3 +29,32 @@ class AnalyticsUnavailable(Unavailable):
 
 class MissingReadToken(RuntimeError):
     """Startup refused: a configured (non-embedded) database needs an explicit token."""
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+
+
+class TooManyStreams(Unavailable):
+    """Every live-update slot of this process is taken."""
+
+    code = "too_many_streams"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"this dashboard already serves {limit} live streams; retry shortly",
+            details={"limit": limit},
+            headers={"Retry-After": "5"},
+        )
+
+
+class InvalidSession(Unauthorized):
+    code = "invalid_session"
+
+
+class UiNotBuilt(Unavailable):
+    code = "ui_not_built"
+
+
+class AssetNotFound(NotFound):
+    code = "asset_not_found"

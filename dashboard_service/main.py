@@ -13,7 +13,12 @@ from fastapi import FastAPI
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
 from dashboard_service.adapters.sql_catalog import SqlCampaignCatalog
+from dashboard_service.api.routes.campaigns import router as campaigns_router
 from dashboard_service.api.routes.metrics import router as metrics_router
+from dashboard_service.api.routes.session import router as session_router
+from dashboard_service.api.routes.stream import router as stream_router
+from dashboard_service.api.routes.web import web_router
+from dashboard_service.domain.live import LiveMetrics, StreamSlots
 from dashboard_service.errors import MissingReadToken
 from dashboard_service.settings import DashboardSettings, get_settings
 from migrations.engine import make_engine
@@ -22,6 +27,13 @@ from servicekit.errors import install_error_handlers
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.secrets import persistent_token
 
+DESCRIPTION = (
+    "Campaign metrics for marketing staff. Send `Authorization: Bearer <dashboard or admin "
+    "token>`, or sign in with `POST /v1/session` (the web UI at `/` does) for a session "
+    "cookie. Live updates: `GET /v1/campaigns/{campaign_id}/stream` sends the same body as "
+    "`.../metrics` as server-sent events (`event: metrics`) each time the campaign changes; "
+    "see docs/dashboard.md."
+)
 TOKEN_FILE = "dashboard_token"
 TOKEN_PREFIX = "dash_"
 
@@ -60,6 +72,14 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         else:
             app.state.analytics_store = SqlAnalyticsStore(db.engine)
         app.state.catalog = SqlCampaignCatalog(db.engine)
+        app.state.live = LiveMetrics(
+            app.state.catalog,
+            app.state.analytics_store,
+            interval_s=resolved.dashboard_stream_interval_s,
+            max_stream_s=resolved.dashboard_stream_max_s,
+        )
+        app.state.stream_slots = StreamSlots(resolved.dashboard_max_streams)
+        app.state.session_hours = resolved.dashboard_session_hours
         try:
             yield
         finally:
@@ -67,10 +87,17 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
                 es.close()
             db.dispose()
 
-    app = FastAPI(title="Pulse dashboard", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Pulse dashboard",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
     install_error_handlers(app)
     app.include_router(health_router(lambda: _readiness(app)))
-    app.include_router(metrics_router)
+    for router in (campaigns_router, metrics_router, stream_router, session_router):
+        app.include_router(router)
+    app.include_router(web_router())
     return app
 
 

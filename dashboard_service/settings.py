@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from servicekit.settings import CommonSettings
 
@@ -10,6 +10,12 @@ from servicekit.settings import CommonSettings
 class DashboardSettings(CommonSettings):
     dashboard_token: SecretStr | None = None
     admin_token: SecretStr | None = None
+    # Live updates (server-sent events): open streams per process, check interval, lifetime.
+    dashboard_max_streams: int = Field(default=100, ge=1, le=10_000)
+    dashboard_stream_interval_s: float = Field(default=1.0, gt=0, le=60)
+    dashboard_stream_max_s: float = Field(default=600.0, gt=0, le=86_400)
+    # How long a browser stays signed in to the web UI.
+    dashboard_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
 
 @lru_cache

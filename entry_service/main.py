@@ -16,7 +16,7 @@ from entry_service.adapters.sql_visitors import SqlVisitorRegistry
 from entry_service.adapters.user_agent import parse_user_agent
 from entry_service.api.deps import IngestPorts
 from entry_service.api.openapi import install_openapi
-from entry_service.api.routes import definitions, entries, events
+from entry_service.api.routes import definitions, entries, events, snippet
 from entry_service.domain.ingestion import Limits
 from entry_service.domain.sites import SiteDirectory, VisitorRegistry
 from entry_service.entry_wiring import entry_ports
@@ -98,6 +98,7 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
     app.include_router(definitions.router)
     app.include_router(events.router)
     app.include_router(entries.router)
+    app.include_router(snippet.snippet_router(settings))
     return app
 
 

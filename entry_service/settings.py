@@ -1,8 +1,14 @@
 """entry_service settings (env prefix `PULSE_`), read when first asked for, never at import."""
 
 from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
 
 from servicekit.settings import CommonSettings
+
+# URL paths made of plain segments (no `..`, no spaces): for the renamable public paths.
+_SEGMENTS = r"(/[A-Za-z0-9][A-Za-z0-9._~-]*)+"
 
 
 class EntrySettings(CommonSettings):
@@ -16,6 +22,13 @@ class EntrySettings(CommonSettings):
     site_redis_ttl_s: int = 30
     new_user_window_minutes: int = 30
     publish_retry_after_s: int = 2
+    # The tracking snippet (docs/snippet.md): where `npm run build` put it (default: the
+    # repository's snippet/dist), the path it is served at (its versioned copy at
+    # `<path without .js>/<version>.js`), and an extra path for POST /v1/events. Renaming both
+    # keeps ad-blocker lists, which match tracker-like names, from breaking the site's tracking.
+    snippet_dir: Path | None = None
+    snippet_path: str = Field(default="/snippet.js", pattern=rf"^{_SEGMENTS}\.js$")
+    collect_path: str = Field(default="/v1/events", pattern=rf"^{_SEGMENTS}$")
     # Campaign entries: how long POST waits for Postgres's decision before answering
     # `reserved`, per-user and per-IP attempts per window, and the activity cache's TTL.
     entry_confirm_wait_s: float = 2.0

@@ -17,6 +17,7 @@ from dashboard_service.settings import DashboardSettings
 from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
 from pulse import demo
+from pulse.demo_page import DemoPage
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
 from servicekit.logs import configure_logging
@@ -73,9 +74,11 @@ def _tokens(common: CommonSettings) -> tuple[str, str]:
 def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
     migrate_all(common)  # idempotent, and `pulse run` is the one-command developer setup
     admin, dashboard = _tokens(common)
+    entry_settings = EntrySettings()
+    entry_app = create_entry(entry_settings)
     services = [
         Service("core", create_core(CoreSettings(admin_token=SecretStr(admin))), args.core_port),
-        Service("entry", create_entry(EntrySettings()), args.entry_port),
+        Service("entry", entry_app, args.entry_port),
         Service(
             "dashboard",
             create_dashboard(
@@ -91,7 +94,10 @@ def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
     extra = []
     if args.demo:
         origins = [f"http://localhost:{args.entry_port}", f"http://127.0.0.1:{args.entry_port}"]
-        extra.append(demo.trickle(urls, admin, origins))
+        # The demo shop page lives on entry_service's port: one of the demo site's origins.
+        page = DemoPage(entry_settings.snippet_path, urls["dashboard"])
+        entry_app.include_router(page.router())
+        extra.append(demo.trickle(urls, admin, origins, on_seeded=page.show))
     asyncio.run(serve(services, args.host, common.log_level, extra, access_log=args.access_log))
     return 0
 
@@ -126,6 +132,7 @@ def _announce(urls: dict[str, str], admin: str, dashboard: str, common: CommonSe
         f"  core (admin API)   {urls['core']}/docs",
         f"  entry (public)     {urls['entry']}/docs",
         f"  dashboard          {urls['dashboard']}/docs",
+        f"  dashboard UI       {urls['dashboard']}/  (sign in with the dashboard token)",
         f"  admin token        {admin}",
         f"  dashboard token    {dashboard}",
         f"  data               {common.data_dir.resolve()}",

@@ -5,6 +5,7 @@ import logging
 import random
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +62,8 @@ async def seed(core_url: str, admin_token: str, origins: list[str]) -> DemoIds:
                 {
                     "site_id": site["id"],
                     "name": "Winter launch",
+                    # A start time gives the dashboard a "since the start" window, by minute.
+                    "starts_at": datetime.now(UTC).isoformat(),
                 },
             )
             for spec in ACTIVITIES:
@@ -154,16 +157,24 @@ def _event(
 
 
 async def trickle(
-    urls: dict[str, str], admin_token: str, origins: list[str], interval_s: float = 1.0
+    urls: dict[str, str],
+    admin_token: str,
+    origins: list[str],
+    interval_s: float = 1.0,
+    on_seeded: Callable[[DemoIds], None] | None = None,
 ) -> None:
     """Seed, then post a few synthetic events every `interval_s` until cancelled."""
     core_url, entry_url, dashboard_url = urls["core"], urls["entry"], urls["dashboard"]
     await _wait_healthy([core_url, entry_url])
     ids = await seed(core_url, admin_token, origins)
     log.info("demo_seeded site_key=%s campaign_id=%s", ids.site_key, ids.campaign_id)
+    if on_seeded is not None:
+        on_seeded(ids)
     sys.stdout.write(
         f"Demo shop seeded: site key {ids.site_key}\n"
         f"  metrics  {dashboard_url}/v1/campaigns/{ids.campaign_id}/metrics\n"
+        f"  dashboard {dashboard_url}/#/campaigns/{ids.campaign_id} (live)\n"
+        f"  demo page {entry_url}/demo/ (the tracking snippet at work)\n"
     )
     sys.stdout.flush()
     rng = random.Random()

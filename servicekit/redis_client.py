@@ -22,16 +22,24 @@ def open_redis(url: str) -> redis.Redis:
     )
 
 
-def open_async_redis(url: str) -> aioredis.Redis:
-    """The event loop's client, for the hot paths (entry gate, rate limits)."""
-    return aioredis.Redis.from_url(
+def open_async_redis(
+    url: str, *, max_connections: int = 64, pool_timeout_s: float = 5.0
+) -> aioredis.Redis:
+    """The event loop's client, for the hot paths (entry gate, rate limits).
+
+    A blocking pool: in a spike, requests queue for a connection (up to `pool_timeout_s`)
+    instead of failing with "too many connections", which would read as "Redis is down".
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=pool_timeout_s,
         socket_timeout=2.0,
         socket_connect_timeout=0.5,
         health_check_interval=30,
-        max_connections=200,
         retry=AsyncRetry(ExponentialBackoff(cap=0.1, base=0.02), retries=1),
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 def redis_ping(client: redis.Redis) -> Callable[[], Awaitable[None]]:

@@ -4,10 +4,18 @@ The search runs on the read alias (`<prefix>`, see common_messaging.analytics_in
 `size=0`: a bool filter selects the campaign's events in `[start_ts, end_ts)` (plus the optional
 activity / device / new-user filters), and the aggregations compute the measures at the top level
 (the totals) and under one terms aggregation per dimension (activity, device, new user) and a
-`date_histogram` for the timeline. Every measure is exact for the dashboards' sizes: counts are
-doc counts, unique visitors are `cardinality` with the highest precision threshold.
+`date_histogram` for the timeline. Each grouping computes only its MeasureSet: the cost of the
+search is about (events in the view) x (aggregations per event), so no measure the dashboard
+does not show is computed. Counts per event type are one `terms` on `type` per bucket; the
+funnel's unique visitors come from a `cardinality` under the top-level type buckets (viewed,
+clicked) and one filter (entered or purchased). A `global` aggregation, which ignores the query,
+adds every confirmed entry per activity (capacity is used up by every entry, whatever the view's
+filters). Counts are doc counts, hence exact; unique visitors are `cardinality` with the highest
+precision threshold, exact below it (40,000 per bucket) and approximate above.
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 from uuid import UUID
 
@@ -15,7 +23,15 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from common_messaging.analytics_index import INDEX_PREFIX
-from dashboard_service.domain.models import Measures, MetricsQuery, RawAggregates
+from dashboard_service.domain.models import (
+    GROUPING_MEASURES,
+    EntryStats,
+    FunnelCounts,
+    Measures,
+    MeasureSet,
+    MetricsQuery,
+    RawAggregates,
+)
 from dashboard_service.errors import AnalyticsUnavailable
 
 # Enough for every activity of a campaign; the catalog caps activities far below this.
@@ -23,31 +39,59 @@ MAX_ACTIVITIES: Final = 10_000
 # Distinct counts are exact (linear counting) below this threshold, the maximum ES accepts.
 PRECISION_THRESHOLD: Final = 40_000
 _DEVICE_BUCKETS: Final = 16  # DeviceType has 5 values; room for more without losing any
-_TYPE_COUNTS: Final = {
-    "visits": "page_view",
-    "clicks": "click",
-    "form_submits": "form_submit",
-}
+_TYPE_BUCKETS: Final = 16  # EventType has 6 values
+_CONVERSION_TYPES: Final = ["entry", "purchase"]
 
 
-def _measure_aggs() -> dict[str, Any]:
-    """The sub-aggregations that make one Measures, from any bucket (or the top level)."""
-    aggs: dict[str, Any] = {
-        name: {"filter": {"term": {"type": kind}}} for name, kind in _TYPE_COUNTS.items()
-    }
-    aggs["unique_visitors"] = {
-        "cardinality": {"field": "visitor_key", "precision_threshold": PRECISION_THRESHOLD}
-    }
-    aggs["purchases"] = {
-        "filter": {"term": {"type": "purchase"}},
-        "aggs": {
-            "revenue": {"sum": {"field": "revenue"}},
-            "purchasers": {
-                "cardinality": {"field": "visitor_key", "precision_threshold": PRECISION_THRESHOLD}
-            },
-        },
+def _unique_visitors() -> dict[str, Any]:
+    return {"cardinality": {"field": "visitor_key", "precision_threshold": PRECISION_THRESHOLD}}
+
+
+def measure_aggs(level: MeasureSet) -> dict[str, Any]:
+    """The sub-aggregations that make one Measures of `level`, in any bucket or at the top."""
+    aggs: dict[str, Any] = {"types": {"terms": {"field": "type", "size": _TYPE_BUCKETS}}}
+    if level >= MeasureSet.VISITORS:
+        aggs["unique_visitors"] = _unique_visitors()
+    if level >= MeasureSet.FULL:
+        aggs["purchases"] = {
+            "filter": {"term": {"type": "purchase"}},
+            "aggs": {"revenue": {"sum": {"field": "revenue"}}, "purchasers": _unique_visitors()},
+        }
+    return aggs
+
+
+def _top_aggs() -> dict[str, Any]:
+    """The totals, with the funnel: visitors per type (viewed, clicked), and who converted."""
+    aggs = measure_aggs(GROUPING_MEASURES["totals"])
+    aggs["types"]["aggs"] = {"visitors": _unique_visitors()}
+    aggs["converted"] = {
+        "filter": {"terms": {"type": _CONVERSION_TYPES}},
+        "aggs": {"visitors": _unique_visitors()},
     }
     return aggs
+
+
+def _grouping(agg: dict[str, Any], grouping: str) -> dict[str, Any]:
+    return {**agg, "aggs": measure_aggs(GROUPING_MEASURES[grouping])}
+
+
+def _entries_agg(query: MetricsQuery) -> dict[str, Any]:
+    """Every confirmed entry of the campaign per activity, outside the query's filters."""
+    entries = [{"term": {"campaign_id": str(query.campaign_id)}}, {"term": {"type": "entry"}}]
+    return {
+        "global": {},
+        "aggs": {
+            "entries": {
+                "filter": {"bool": {"filter": entries}},
+                "aggs": {
+                    "by_activity": {
+                        "terms": {"field": "activity_id", "size": MAX_ACTIVITIES},
+                        "aggs": {"last": {"max": {"field": "occurred_at"}}},
+                    }
+                },
+            }
+        },
+    }
 
 
 def build_search(query: MetricsQuery) -> dict[str, Any]:
@@ -70,27 +114,27 @@ def build_search(query: MetricsQuery) -> dict[str, Any]:
         filters.append({"term": {"device_type": query.device_type}})
     if query.new_user is not None:
         filters.append({"term": {"is_new_user": query.new_user}})
-    measures = _measure_aggs()
     aggs: dict[str, Any] = {
-        **measures,
-        "by_activity": {
-            "terms": {"field": "activity_id", "size": MAX_ACTIVITIES},
-            "aggs": measures,
-        },
-        "by_device": {
-            "terms": {"field": "device_type", "size": _DEVICE_BUCKETS},
-            "aggs": measures,
-        },
-        "by_new_user": {"terms": {"field": "is_new_user", "size": 2}, "aggs": measures},
-        "timeline": {
-            # Fixed intervals round epoch-aligned in UTC: the same `ts - ts % interval` as SQL.
-            "date_histogram": {
-                "field": "occurred_at",
-                "fixed_interval": f"{int(query.interval_seconds)}s",
-                "min_doc_count": 1,
+        **_top_aggs(),
+        "by_activity": _grouping(
+            {"terms": {"field": "activity_id", "size": MAX_ACTIVITIES}}, "by_activity"
+        ),
+        "by_device": _grouping(
+            {"terms": {"field": "device_type", "size": _DEVICE_BUCKETS}}, "by_device"
+        ),
+        "by_new_user": _grouping({"terms": {"field": "is_new_user", "size": 2}}, "by_new_user"),
+        # Fixed intervals round epoch-aligned in UTC: the same `ts - ts % interval` as SQL.
+        "timeline": _grouping(
+            {
+                "date_histogram": {
+                    "field": "occurred_at",
+                    "fixed_interval": f"{int(query.interval_seconds)}s",
+                    "min_doc_count": 1,
+                }
             },
-            "aggs": measures,
-        },
+            "by_bucket",
+        ),
+        "all_entries": _entries_agg(query),
     }
     return {
         "size": 0,
@@ -108,7 +152,7 @@ class ElasticsearchAnalyticsStore:
         self._alias = prefix
 
     def campaign_metrics(self, query: MetricsQuery) -> RawAggregates:
-        try:
+        with _unavailable_on_failure():
             response = self._client.search(
                 index=self._alias,
                 # Before the first event is indexed there is no index behind the alias: no data.
@@ -116,29 +160,19 @@ class ElasticsearchAnalyticsStore:
                 allow_no_indices=True,
                 **build_search(query),
             )
-        except TransportError as exc:  # unreachable or timed out
-            raise AnalyticsUnavailable(type(exc).__name__) from exc
-        except ApiError as exc:
-            if exc.meta.status < 500:
-                raise
-            # e.g. 503 while a just-created monthly index is still allocating its shard
-            raise AnalyticsUnavailable(f"elasticsearch answered {exc.meta.status}") from exc
-        body: dict[str, Any] = response.body
-        aggs: dict[str, Any] | None = body.get("aggregations")
-        if aggs is None:
-            return RawAggregates()
-        total = int(body["hits"]["total"]["value"])
-        result = RawAggregates(totals=_measures(total, aggs))
-        for bucket in aggs["by_activity"]["buckets"]:
-            result.by_activity[UUID(str(bucket["key"]))] = _bucket_measures(bucket)
-        for bucket in aggs["by_device"]["buckets"]:
-            result.by_device[str(bucket["key"])] = _bucket_measures(bucket)
-        for bucket in aggs["by_new_user"]["buckets"]:
-            # Booleans come back as 1/0 keys (with "true"/"false" in key_as_string).
-            result.by_new_user[bool(bucket["key"])] = _bucket_measures(bucket)
-        for bucket in aggs["timeline"]["buckets"]:
-            result.by_bucket[int(bucket["key"]) // 1000] = _bucket_measures(bucket)
-        return result
+        return parse_search(response.body)
+
+    def change_marker(self, campaign_id: UUID) -> int:
+        """How many events the campaign has (a `_count`: Lucene answers it from the terms
+        index). Documents are only ever added, so any change moves it."""
+        with _unavailable_on_failure():
+            response = self._client.count(
+                index=self._alias,
+                ignore_unavailable=True,
+                allow_no_indices=True,
+                query={"term": {"campaign_id": str(campaign_id)}},
+            )
+        return int(response.body["count"])
 
     def ping(self) -> None:
         """Raise unless the cluster answers and can serve searches (not red)."""
@@ -147,20 +181,82 @@ class ElasticsearchAnalyticsStore:
             raise ConnectionError("elasticsearch cluster status is red")
 
 
-def _bucket_measures(bucket: dict[str, Any]) -> Measures:
-    return _measures(int(bucket["doc_count"]), bucket)
+# (aggregation, RawAggregates field, bucket key -> dict key), for every grouping by a bucket key
+_GROUPINGS: Final[tuple[tuple[str, str, Callable[[Any], Any]], ...]] = (
+    ("by_activity", "by_activity", lambda key: UUID(str(key))),
+    ("by_device", "by_device", str),
+    ("by_new_user", "by_new_user", bool),  # booleans come back as 1/0 keys
+    ("timeline", "by_bucket", lambda key: int(key) // 1000),  # epoch milliseconds
+)
 
 
-def _measures(events: int, aggs: dict[str, Any]) -> Measures:
-    purchases = aggs["purchases"]
+def parse_search(body: dict[str, Any]) -> RawAggregates:
+    """The RawAggregates of a `build_search` response; a grouping it did not ask for is empty."""
+    aggs: dict[str, Any] | None = body.get("aggregations")
+    if aggs is None:  # no index behind the alias yet
+        return RawAggregates()
+    result = RawAggregates(
+        totals=parse_measures(int(body["hits"]["total"]["value"]), aggs),
+        funnel=_funnel(aggs),
+        entries_by_activity=_entries(aggs.get("all_entries")),
+    )
+    for name, field, key in _GROUPINGS:
+        target = getattr(result, field)
+        for bucket in aggs.get(name, {}).get("buckets", ()):
+            target[key(bucket["key"])] = parse_measures(int(bucket["doc_count"]), bucket)
+    return result
+
+
+def _entries(agg: dict[str, Any] | None) -> dict[UUID, EntryStats]:
+    buckets = agg["entries"]["by_activity"]["buckets"] if agg else ()
+    return {
+        UUID(str(b["key"])): EntryStats(
+            entries=int(b["doc_count"]),
+            # Epoch milliseconds as a double: whole seconds, as the SQL store keeps them.
+            last_entry_ts=int(b["last"]["value"]) // 1000,
+        )
+        for b in buckets
+    }
+
+
+@contextmanager
+def _unavailable_on_failure() -> Iterator[None]:
+    """Engine-side failures become AnalyticsUnavailable (503, retry); our own 4xx stay bugs."""
+    try:
+        yield
+    except TransportError as exc:  # unreachable or timed out
+        raise AnalyticsUnavailable(type(exc).__name__) from exc
+    except ApiError as exc:
+        if exc.meta.status < 500:
+            raise
+        # e.g. 503 while a just-created monthly index is still allocating its shard
+        raise AnalyticsUnavailable(f"elasticsearch answered {exc.meta.status}") from exc
+
+
+def parse_measures(events: int, aggs: dict[str, Any]) -> Measures:
+    """One Measures from the `measure_aggs` of a bucket (or the top level) with `events` docs;
+    the measures its level left out are 0."""
+    types = {b["key"]: int(b["doc_count"]) for b in aggs["types"]["buckets"]}
+    unique = aggs.get("unique_visitors")
+    purchases = aggs.get("purchases")
     return Measures(
         events=events,
-        visits=int(aggs["visits"]["doc_count"]),
-        clicks=int(aggs["clicks"]["doc_count"]),
-        form_submits=int(aggs["form_submits"]["doc_count"]),
-        purchases=int(purchases["doc_count"]),
+        visits=types.get("page_view", 0),
+        clicks=types.get("click", 0),
+        form_submits=types.get("form_submit", 0),
+        purchases=types.get("purchase", 0),
+        entries=types.get("entry", 0),
+        unique_visitors=int(unique["value"]) if unique else 0,
         # Rounding to cents drops the binary-sum noise of doubles.
-        revenue=round(float(purchases["revenue"]["value"] or 0.0), 2),
-        unique_visitors=int(aggs["unique_visitors"]["value"]),
-        purchasers=int(purchases["purchasers"]["value"]),
+        revenue=round(float(purchases["revenue"]["value"] or 0.0), 2) if purchases else 0.0,
+        purchasers=int(purchases["purchasers"]["value"]) if purchases else 0,
+    )
+
+
+def _funnel(aggs: dict[str, Any]) -> FunnelCounts:
+    by_type = {b["key"]: int(b["visitors"]["value"]) for b in aggs["types"]["buckets"]}
+    return FunnelCounts(
+        visited=by_type.get("page_view", 0),
+        clicked=by_type.get("click", 0),
+        converted=int(aggs["converted"]["visitors"]["value"]),
     )

@@ -1,9 +1,12 @@
 """The embedded AnalyticsStore: every grouping of a campaign in ONE SQL statement.
 
 The statement is a UNION ALL of GROUP BY branches over `analytics_events`, one per dimension
-(totals, activity, device, new/returning, time bucket). Each branch tags its rows with the
-dimension name and fills only its own key column, so the result decodes into RawAggregates
-without a second query. Built with SQLAlchemy Core: the same SQL runs on SQLite and Postgres.
+(totals, activity, device, new/returning, time bucket), plus one branch of confirmed entries per
+activity that ignores the view's filters (capacity is used up by every entry). Each branch tags
+its rows with the dimension name and fills only its own key column, and computes the measures
+of its MeasureSet (zeros for the rest, as the Elasticsearch store leaves them out), so the result
+decodes into RawAggregates without a second query. The totals branch also counts the funnel's
+unique visitors. Built with SQLAlchemy Core: the same SQL runs on SQLite and Postgres.
 """
 
 from dataclasses import replace
@@ -30,7 +33,15 @@ from sqlalchemy import (
     union_all,
 )
 
-from dashboard_service.domain.models import Measures, MetricsQuery, RawAggregates
+from dashboard_service.domain.models import (
+    GROUPING_MEASURES,
+    EntryStats,
+    FunnelCounts,
+    Measures,
+    MeasureSet,
+    MetricsQuery,
+    RawAggregates,
+)
 from migrations.schema import AnalyticsEvent
 
 _events = AnalyticsEvent.__table__
@@ -41,13 +52,29 @@ DIM_ACTIVITY = "activity"
 DIM_DEVICE = "device"
 DIM_NEW_USER = "new_user"
 DIM_BUCKET = "bucket"
+DIM_ENTRIES = "entries"
+_LEVELS = {
+    DIM_TOTAL: GROUPING_MEASURES["totals"],
+    DIM_ACTIVITY: GROUPING_MEASURES["by_activity"],
+    DIM_DEVICE: GROUPING_MEASURES["by_device"],
+    DIM_NEW_USER: GROUPING_MEASURES["by_new_user"],
+    DIM_BUCKET: GROUPING_MEASURES["by_bucket"],
+    DIM_ENTRIES: MeasureSet.COUNTS,
+}
+_ZERO = literal_column("0", BigInteger)
 
 
 def _count_type(event_type: str) -> ColumnElement[int]:
     return func.count(case((_c.type == event_type, 1)))
 
 
-def _measures() -> list[ColumnElement[Any]]:
+def _visitors_who(*types: str) -> ColumnElement[int]:
+    return func.count(case((_c.type.in_(types), _c.visitor_key)).distinct())
+
+
+def _measures(level: MeasureSet) -> list[ColumnElement[Any]]:
+    visitors = level >= MeasureSet.VISITORS
+    full = level >= MeasureSet.FULL
     purchase_revenue = case((_c.type == "purchase", _c.revenue), else_=0)
     return [
         func.count().label("events"),
@@ -55,10 +82,27 @@ def _measures() -> list[ColumnElement[Any]]:
         _count_type("click").label("clicks"),
         _count_type("form_submit").label("form_submits"),
         _count_type("purchase").label("purchases"),
+        _count_type("entry").label("entries"),
+        func.max(case((_c.type == "entry", _c.occurred_ts))).label("last_entry_ts"),
+        (func.count(_c.visitor_key.distinct()) if visitors else _ZERO).label("unique_visitors"),
+        (_visitors_who("purchase") if full else _ZERO).label("purchasers"),
         # Float on the way out: SQLite has no decimals, and 2-decimal rounding follows.
-        cast(func.coalesce(func.sum(purchase_revenue), 0), Float).label("revenue"),
-        func.count(_c.visitor_key.distinct()).label("unique_visitors"),
-        func.count(case((_c.type == "purchase", _c.visitor_key)).distinct()).label("purchasers"),
+        cast(func.coalesce(func.sum(purchase_revenue), 0) if full else _ZERO, Float).label(
+            "revenue"
+        ),
+    ]
+
+
+def _funnel(compute: bool) -> list[ColumnElement[Any]]:
+    """The funnel's unique visitors (totals branch); other branches carry NULLs (one shape)."""
+    stages = {
+        "f_visited": ("page_view",),
+        "f_clicked": ("click",),
+        "f_converted": ("entry", "purchase"),
+    }
+    return [
+        (_visitors_who(*types) if compute else cast(null(), BigInteger)).label(name)
+        for name, types in stages.items()
     ]
 
 
@@ -89,6 +133,7 @@ def build_statement(query: MetricsQuery) -> CompoundSelect[Any]:
         key: str | None = None,
         expr: ColumnElement[Any] | None = None,
         *extra: ColumnElement[bool],
+        conditions: list[ColumnElement[bool]] = where,  # the entries branch brings its own
     ) -> Select[Any]:
         keys: dict[str, ColumnElement[Any]] = {
             "k_activity": cast(null(), Uuid),
@@ -101,16 +146,26 @@ def build_statement(query: MetricsQuery) -> CompoundSelect[Any]:
         stmt = select(
             literal_column(f"'{dim}'", String).label("dim"),
             *(value.label(name) for name, value in keys.items()),
-            *_measures(),
-        ).where(*where, *extra)
+            *_measures(_LEVELS[dim]),
+            *_funnel(dim == DIM_TOTAL),
+        ).where(*conditions, *extra)
         return stmt.group_by(expr) if expr is not None else stmt
 
+    has_activity = _c.activity_id.is_not(None)
     return union_all(
         branch(DIM_TOTAL),
-        branch(DIM_ACTIVITY, "k_activity", _c.activity_id, _c.activity_id.is_not(None)),
+        branch(DIM_ACTIVITY, "k_activity", _c.activity_id, has_activity),
         branch(DIM_DEVICE, "k_device", _c.device_type),
         branch(DIM_NEW_USER, "k_new", _c.is_new_user),
         branch(DIM_BUCKET, "k_bucket", _c.occurred_ts - _c.occurred_ts % interval),
+        branch(
+            DIM_ENTRIES,
+            "k_activity",
+            _c.activity_id,
+            has_activity,
+            _c.type == "entry",
+            conditions=[_c.campaign_id == query.campaign_id],
+        ),
     )
 
 
@@ -128,7 +183,7 @@ class SqlAnalyticsStore:
             measures = _measures_of(row)
             dim = row["dim"]
             if dim == DIM_TOTAL:
-                result = replace(result, totals=measures)
+                result = replace(result, totals=measures, funnel=_funnel_of(row))
             elif dim == DIM_ACTIVITY:
                 result.by_activity[_as_uuid(row["k_activity"])] = measures
             elif dim == DIM_DEVICE:
@@ -137,7 +192,17 @@ class SqlAnalyticsStore:
                 result.by_new_user[bool(row["k_new"])] = measures
             elif dim == DIM_BUCKET:
                 result.by_bucket[int(row["k_bucket"])] = measures
+            elif dim == DIM_ENTRIES:
+                result.entries_by_activity[_as_uuid(row["k_activity"])] = EntryStats(
+                    entries=measures.entries, last_entry_ts=int(row["last_entry_ts"])
+                )
         return result
+
+    def change_marker(self, campaign_id: UUID) -> int:
+        """How many events the campaign has: rows are only ever added, so a change moves it."""
+        stmt = select(func.count()).where(_c.campaign_id == campaign_id)
+        with self._engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
 
 
 def _measures_of(row: RowMapping) -> Measures:
@@ -150,6 +215,15 @@ def _measures_of(row: RowMapping) -> Measures:
         revenue=float(row["revenue"] or 0.0),
         unique_visitors=int(row["unique_visitors"]),
         purchasers=int(row["purchasers"]),
+        entries=int(row["entries"]),
+    )
+
+
+def _funnel_of(row: RowMapping) -> FunnelCounts:
+    return FunnelCounts(
+        visited=int(row["f_visited"]),
+        clicked=int(row["f_clicked"]),
+        converted=int(row["f_converted"]),
     )
 
 

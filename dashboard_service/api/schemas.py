@@ -1,4 +1,4 @@
-"""Response models of the dashboard API, read straight from the domain's dataclasses."""
+"""Request and response models of the dashboard API, read straight from the domain's dataclasses."""
 
 from datetime import datetime
 from uuid import UUID
@@ -25,7 +25,19 @@ class RangeOut(_Out):
     interval_seconds: int
 
 
-class TotalsOut(_Out):
+class CapacityOut(_Out):
+    """Entries against capacity: counted over every confirmed entry, whatever the filters."""
+
+    capacity: int | None = Field(description="null when unlimited")
+    confirmed_entries: int
+    fill_rate: float | None = Field(description="confirmed entries / capacity; null if unlimited")
+    sold_out: bool
+    time_to_sell_out_seconds: int | None = Field(
+        description="from the start (activity's, else campaign's) to the entry that filled it"
+    )
+
+
+class TotalsOut(CapacityOut):
     visits: int
     unique_visitors: int
     clicks: int
@@ -36,13 +48,14 @@ class TotalsOut(_Out):
     conversion_rate: float
     new_users: int
     returning_users: int
+    entries: int = Field(description="confirmed entries in the view (range and filters apply)")
 
 
-class ActivityOut(_Out):
+class ActivityOut(CapacityOut):
     activity_id: UUID
     name: str
     type: str
-    capacity: int | None
+    starts_at: datetime | None
     visits: int
     unique_visitors: int
     clicks: int
@@ -50,6 +63,8 @@ class ActivityOut(_Out):
     purchases: int
     revenue: float
     conversion_rate: float
+    entries: int = Field(description="confirmed entries in the view (range and filters apply)")
+    last_entry_at: datetime | None
 
 
 class DeviceOut(_Out):
@@ -68,11 +83,19 @@ class NewVsReturningOut(_Out):
     returning: VisitorGroupOut
 
 
+class FunnelStageOut(_Out):
+    stage: str = Field(description="visited, clicked, entered_or_purchased")
+    visitors: int = Field(description="unique visitors who did this stage's action in the view")
+    rate_from_previous: float
+    rate_from_first: float
+
+
 class TimelineBucketOut(_Out):
     bucket_start: datetime
     visits: int
     clicks: int
     purchases: int
+    entries: int
 
 
 class MetricsResponse(_Out):
@@ -82,4 +105,25 @@ class MetricsResponse(_Out):
     activities: list[ActivityOut]
     devices: list[DeviceOut]
     new_vs_returning: NewVsReturningOut
+    funnel: list[FunnelStageOut]
     timeline: list[TimelineBucketOut]
+
+
+class CampaignSummaryOut(CampaignOut):
+    created_at: datetime
+    activity_count: int
+
+
+class CampaignListResponse(_Out):
+    items: list[CampaignSummaryOut]
+    next_cursor: str | None
+
+
+class SignInRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=512)
+
+
+class SessionResponse(BaseModel):
+    expires_at: datetime

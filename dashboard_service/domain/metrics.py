@@ -3,13 +3,17 @@
 import math
 from datetime import UTC, datetime, timedelta
 
+from dashboard_service.domain.capacity import activity_capacity, campaign_capacity
 from dashboard_service.domain.models import (
     DEVICE_TYPES,
     ActivityInfo,
     ActivityMetrics,
     CampaignInfo,
     CampaignMetrics,
+    CapacityFigures,
     DeviceMetrics,
+    FunnelCounts,
+    FunnelStage,
     Measures,
     MetricsQuery,
     MetricsRequest,
@@ -121,12 +125,16 @@ def assemble(
 ) -> CampaignMetrics:
     new = raw.by_new_user.get(True, _EMPTY)
     returning = raw.by_new_user.get(False, _EMPTY)
+    capacities = [
+        (a, activity_capacity(a, campaign, raw.entries_by_activity.get(a.id)))
+        for a in campaign.activities
+    ]
     return CampaignMetrics(
         campaign=campaign,
         range=TimeRange(start=start, end=end, interval_seconds=query.interval_seconds),
-        totals=_totals(raw.totals, new, returning),
+        totals=_totals(raw.totals, new, returning, campaign_capacity(campaign, capacities)),
         activities=tuple(
-            _activity(a, raw.by_activity.get(a.id, _EMPTY)) for a in campaign.activities
+            _activity(a, raw.by_activity.get(a.id, _EMPTY), figures) for a, figures in capacities
         ),
         devices=tuple(
             DeviceMetrics(device_type=d, events=m.events, unique_visitors=m.unique_visitors)
@@ -137,6 +145,7 @@ def assemble(
             new=VisitorGroup(visitors=new.unique_visitors, events=new.events),
             returning=VisitorGroup(visitors=returning.unique_visitors, events=returning.events),
         ),
+        funnel=funnel(raw.funnel),
         timeline=tuple(
             _bucket(ts, raw.by_bucket.get(ts, _EMPTY))
             for ts in bucket_starts(query.start_ts, query.end_ts, query.interval_seconds)
@@ -144,7 +153,27 @@ def assemble(
     )
 
 
-def _totals(m: Measures, new: Measures, returning: Measures) -> Totals:
+FUNNEL_STAGES = ("visited", "clicked", "entered_or_purchased")
+
+
+def funnel(counts: FunnelCounts) -> tuple[FunnelStage, ...]:
+    """Unique visitors per stage: who viewed a page, who clicked, who entered or purchased, each
+    with its share of the stage before and of the first. A stage counts everyone who did its
+    action in the view, so a visitor who entered without a tracked click counts in the third
+    stage only (nested stages would cost four more distinct counts per view)."""
+    visitors = (counts.visited, counts.clicked, counts.converted)
+    return tuple(
+        FunnelStage(
+            stage=name,
+            visitors=n,
+            rate_from_previous=1.0 if i == 0 else rate(n, visitors[i - 1]),
+            rate_from_first=1.0 if i == 0 else rate(n, visitors[0]),
+        )
+        for i, (name, n) in enumerate(zip(FUNNEL_STAGES, visitors, strict=True))
+    )
+
+
+def _totals(m: Measures, new: Measures, returning: Measures, cap: CapacityFigures) -> Totals:
     return Totals(
         visits=m.visits,
         unique_visitors=m.unique_visitors,
@@ -156,15 +185,21 @@ def _totals(m: Measures, new: Measures, returning: Measures) -> Totals:
         conversion_rate=rate(m.purchasers, m.unique_visitors),
         new_users=new.unique_visitors,
         returning_users=returning.unique_visitors,
+        entries=m.entries,
+        capacity=cap.capacity,
+        confirmed_entries=cap.confirmed_entries,
+        fill_rate=cap.fill_rate,
+        sold_out=cap.sold_out,
+        time_to_sell_out_seconds=cap.time_to_sell_out_seconds,
     )
 
 
-def _activity(info: ActivityInfo, m: Measures) -> ActivityMetrics:
+def _activity(info: ActivityInfo, m: Measures, cap: CapacityFigures) -> ActivityMetrics:
     return ActivityMetrics(
         activity_id=info.id,
         name=info.name,
         type=info.type,
-        capacity=info.capacity,
+        starts_at=info.starts_at,
         visits=m.visits,
         unique_visitors=m.unique_visitors,
         clicks=m.clicks,
@@ -172,6 +207,13 @@ def _activity(info: ActivityInfo, m: Measures) -> ActivityMetrics:
         purchases=m.purchases,
         revenue=round(m.revenue, 2),
         conversion_rate=rate(m.purchasers, m.unique_visitors),
+        entries=m.entries,
+        capacity=cap.capacity,
+        confirmed_entries=cap.confirmed_entries,
+        fill_rate=cap.fill_rate,
+        sold_out=cap.sold_out,
+        last_entry_at=cap.last_entry_at,
+        time_to_sell_out_seconds=cap.time_to_sell_out_seconds,
     )
 
 
@@ -181,4 +223,5 @@ def _bucket(ts: int, m: Measures) -> TimelineBucket:
         visits=m.visits,
         clicks=m.clicks,
         purchases=m.purchases,
+        entries=m.entries,
     )

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import IntEnum
 from typing import Literal
 from uuid import UUID
 
@@ -16,6 +17,7 @@ class ActivityInfo:
     type: str
     capacity: int | None
     created_at: datetime
+    starts_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,22 @@ class MetricsQuery:
     new_user: bool | None = None
 
 
+class MeasureSet(IntEnum):
+    """How much of Measures a grouping carries; the fields it leaves out stay 0.
+
+    Every measure is work for each event on Elasticsearch, so each grouping computes only what
+    the dashboard shows of it: the totals and the activities everything, devices and new vs
+    returning their counts and unique visitors, timeline buckets their counts.
+    """
+
+    COUNTS = 1  # events and the count of each type
+    VISITORS = 2  # ... and unique visitors
+    FULL = 3  # ... and revenue and purchasers
+
+
 @dataclass(frozen=True)
 class Measures:
-    """The counts every grouping of the store reports."""
+    """The counts a grouping of the store reports (as much as its MeasureSet says)."""
 
     events: int = 0
     visits: int = 0
@@ -66,17 +81,61 @@ class Measures:
     revenue: float = 0.0
     unique_visitors: int = 0
     purchasers: int = 0
+    entries: int = 0
+
+
+@dataclass(frozen=True)
+class FunnelCounts:
+    """Unique visitors per funnel stage in the view: who viewed a page, who clicked, who entered
+    or purchased. Each stage counts everyone who did its action (see domain/metrics.funnel)."""
+
+    visited: int = 0
+    clicked: int = 0
+    converted: int = 0
+
+
+@dataclass(frozen=True)
+class EntryStats:
+    """An activity's confirmed entries whatever the filters: how many, and the latest one's time."""
+
+    entries: int
+    last_entry_ts: int
 
 
 @dataclass(frozen=True)
 class RawAggregates:
-    """Everything the store computed in one request; missing keys mean zero."""
+    """Everything the store computed in one request; missing keys mean zero. Each grouping
+    carries the MeasureSet of GROUPING_MEASURES."""
 
     totals: Measures = Measures()
     by_activity: dict[UUID, Measures] = field(default_factory=dict)
     by_device: dict[str, Measures] = field(default_factory=dict)
     by_new_user: dict[bool, Measures] = field(default_factory=dict)
     by_bucket: dict[int, Measures] = field(default_factory=dict)
+    funnel: FunnelCounts = FunnelCounts()
+    # Not filtered by range, device or new user: capacity is used up by every entry.
+    entries_by_activity: dict[UUID, EntryStats] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CapacityFigures:
+    """Entries against capacity, from every confirmed entry (the filters do not apply)."""
+
+    capacity: int | None
+    confirmed_entries: int
+    fill_rate: float | None  # None without a capacity
+    sold_out: bool
+    last_entry_at: datetime | None
+    time_to_sell_out_seconds: int | None  # None until sold out, or without a start time
+
+
+GROUPING_MEASURES: dict[str, MeasureSet] = {
+    "totals": MeasureSet.FULL,
+    "by_activity": MeasureSet.FULL,
+    "by_device": MeasureSet.VISITORS,
+    "by_new_user": MeasureSet.VISITORS,
+    "by_bucket": MeasureSet.COUNTS,
+}
 
 
 @dataclass(frozen=True)
@@ -91,6 +150,12 @@ class Totals:
     conversion_rate: float
     new_users: int
     returning_users: int
+    entries: int
+    capacity: int | None
+    confirmed_entries: int
+    fill_rate: float | None
+    sold_out: bool
+    time_to_sell_out_seconds: int | None
 
 
 @dataclass(frozen=True)
@@ -98,7 +163,7 @@ class ActivityMetrics:
     activity_id: UUID
     name: str
     type: str
-    capacity: int | None
+    starts_at: datetime | None
     visits: int
     unique_visitors: int
     clicks: int
@@ -106,6 +171,13 @@ class ActivityMetrics:
     purchases: int
     revenue: float
     conversion_rate: float
+    entries: int
+    capacity: int | None
+    confirmed_entries: int
+    fill_rate: float | None
+    sold_out: bool
+    last_entry_at: datetime | None
+    time_to_sell_out_seconds: int | None
 
 
 @dataclass(frozen=True)
@@ -128,11 +200,20 @@ class NewVsReturning:
 
 
 @dataclass(frozen=True)
+class FunnelStage:
+    stage: str
+    visitors: int
+    rate_from_previous: float  # 1.0 for the first stage
+    rate_from_first: float
+
+
+@dataclass(frozen=True)
 class TimelineBucket:
     bucket_start: datetime
     visits: int
     clicks: int
     purchases: int
+    entries: int
 
 
 @dataclass(frozen=True)
@@ -150,4 +231,25 @@ class CampaignMetrics:
     activities: tuple[ActivityMetrics, ...]
     devices: tuple[DeviceMetrics, ...]
     new_vs_returning: NewVsReturning
+    funnel: tuple[FunnelStage, ...]
     timeline: tuple[TimelineBucket, ...]
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """A row of the campaign list."""
+
+    id: UUID
+    name: str
+    site_id: UUID
+    starts_at: datetime | None
+    ends_at: datetime | None
+    status: str
+    created_at: datetime
+    activity_count: int
+
+
+@dataclass(frozen=True)
+class CampaignPage:
+    items: tuple[CampaignSummary, ...]
+    next_cursor: str | None

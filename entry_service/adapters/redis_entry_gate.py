@@ -13,7 +13,9 @@ from typing import Final
 from uuid import UUID
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common_messaging import (
     ENTRIES_REQUESTED,
@@ -31,6 +33,7 @@ from entry_service.adapters.redis_gate_scripts import (
     ADMIT,
     RELEASE,
     activity_keys,
+    admit_args,
     entry_key,
     idempotency_field,
 )
@@ -74,7 +77,8 @@ class RedisEntryGate:
         self._loop = asyncio.get_running_loop()
         try:
             outcome = await self._run_admit(request, activity)
-        except (RedisError, CountersUnavailable) as exc:
+        # Unreachable, not merely slow to answer a script: only then is Postgres alone asked.
+        except (RedisConnectionError, RedisTimeoutError, CountersUnavailable) as exc:
             log.warning("entry_gate_fallback activity_id=%s error=%s", activity.id, exc)
             return await self._fallback.admit(request, activity)
         code = outcome[0]
@@ -90,13 +94,13 @@ class RedisEntryGate:
 
     async def _run_admit(self, request: EntryRequested, activity: ActivityView) -> list[str]:
         keys = activity_keys(activity.id)
-        args: list[str | int] = [
+        args = admit_args(
             request.user_id,
-            idempotency_field(request.user_id, request.idempotency_key),
-            str(request.entry_id),
-            -1 if activity.capacity is None else activity.capacity,
+            request.idempotency_key,
+            request.entry_id,
+            activity.capacity,
             activity.per_user_limit,
-        ]
+        )
         for _ in range(3):
             raw = await self._admit(keys=keys, args=args)
             outcome = [v.decode() if isinstance(v, bytes) else str(v) for v in raw]

@@ -8,8 +8,9 @@ from typing import Final
 from uuid import UUID
 
 # KEYS: count, users, keys.  ARGV: user id, idempotency field, entry id, capacity (-1 = none),
-# per-user limit.  Returns {"ok", "<entry id>:<position>"}, {"dup", same}, {"user"}, {"full"},
-# or {"cold"} when the counter is missing (Redis restarted or was flushed: warm it first).
+# per-user limit, key TTL in seconds.  Returns {"ok", "<entry id>:<position>"},
+# {"dup", same}, {"user"}, {"full"}, or {"cold"} when the counter is missing (Redis
+# restarted or was flushed: warm it first).
 ADMIT: Final = """
 local count = redis.call('GET', KEYS[1])
 if not count then return {'cold'} end
@@ -23,6 +24,9 @@ local position = redis.call('INCR', KEYS[1])
 redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 local value = ARGV[3] .. ':' .. position
 redis.call('HSET', KEYS[3], ARGV[2], value)
+-- The hashes may have just been created (a warm start with no entries): give them the TTL.
+if redis.call('TTL', KEYS[2]) < 0 then redis.call('EXPIRE', KEYS[2], ARGV[6]) end
+if redis.call('TTL', KEYS[3]) < 0 then redis.call('EXPIRE', KEYS[3], ARGV[6]) end
 return {'ok', value}
 """
 
@@ -53,6 +57,20 @@ def lock_name(activity_id: UUID, prefix: str = "pulse") -> str:
 
 def idempotency_field(user_id: str, key: str) -> str:
     return f"{user_id}\x00{key}"
+
+
+def admit_args(
+    user_id: str, key: str, entry_id: UUID, capacity: int | None, per_user_limit: int
+) -> list[str | int]:
+    """ADMIT's ARGV, in its order."""
+    return [
+        user_id,
+        idempotency_field(user_id, key),
+        str(entry_id),
+        -1 if capacity is None else capacity,
+        per_user_limit,
+        KEY_TTL_S,
+    ]
 
 
 def entry_key(entry_id: UUID, prefix: str = "pulse") -> str:

@@ -36,7 +36,7 @@ class RedisCounterWarmer:
         database: Database,
         *,
         lock_expire_s: int = 15,
-        wait_s: float = 5.0,
+        wait_s: float = 1.5,
     ) -> None:
         self._redis = client
         self._database = database
@@ -46,6 +46,7 @@ class RedisCounterWarmer:
     def warm(self, activity_id: UUID, *, force: bool = False) -> bool:
         """Rebuild unless already warm (or `force`); True when this call rebuilt them."""
         count_key, users_key, keys_key = activity_keys(activity_id)
+        # The wait stays under the client's 2 s socket timeout (the lock waits in a BLPOP).
         lock = redis_lock.Lock(self._redis, lock_name(activity_id), expire=self._lock_expire_s)
         if not lock.acquire(blocking=True, timeout=self._wait_s):
             raise CountersUnavailable(f"counters of activity {activity_id} are being rebuilt")

@@ -2,18 +2,29 @@
 
 from fastapi import Response
 
+from entry_service.errors import OriginNotAllowed
+from servicekit.errors import PulseError
+
 PREFLIGHT_MAX_AGE_S = 3600
+
+
+EXPOSED = "Retry-After, ETag"
 
 
 def allow_origin(response: Response, origin: str | None) -> None:
     response.headers["Vary"] = "Origin"
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED
 
 
-def cors_headers(origin: str | None) -> dict[str, str]:
-    """For error answers of public endpoints, so the page's script can read why."""
-    return {"Vary": "Origin", "Access-Control-Allow-Origin": origin} if origin else {}
+def grant_on_error(exc: PulseError, origin: str | None) -> None:
+    """Let the page's script read why it was refused (so it drops a 4xx, retries a 503),
+    except when the refusal is the origin itself: other origins get no CORS grant at all."""
+    exc.headers["Vary"] = "Origin"
+    if origin and not isinstance(exc, OriginNotAllowed):
+        exc.headers["Access-Control-Allow-Origin"] = origin
+        exc.headers["Access-Control-Expose-Headers"] = EXPOSED
 
 
 def preflight(origin: str | None) -> Response:

@@ -13,9 +13,12 @@ from entry_service.errors import SiteInactive, UnknownSite
 class DefinitionsView:
     body: dict[str, Any]
     etag: str
+    origin_allowed: bool  # browsers on other origins get no CORS grant, hence no read
 
 
-async def active_definitions(site_key: str, sites: SiteDirectory) -> DefinitionsView:
+async def active_definitions(
+    site_key: str, sites: SiteDirectory, origin: str | None = None
+) -> DefinitionsView:
     site = await sites.by_key(site_key)
     if site is None:
         raise UnknownSite(f"no site has the key {site_key!r}")
@@ -23,7 +26,7 @@ async def active_definitions(site_key: str, sites: SiteDirectory) -> Definitions
         raise SiteInactive("this site is deactivated")
     body = {"site_key": site.site_key, "definitions": [_public(d) for d in _sorted(site)]}
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
-    return DefinitionsView(body=body, etag=f'"{digest}"')
+    return DefinitionsView(body=body, etag=f'"{digest}"', origin_allowed=site.allows_origin(origin))
 
 
 def _sorted(site: SiteConfig) -> list[Definition]:

@@ -88,6 +88,8 @@ def traffic(campaign: uuid.UUID, activities: list[uuid.UUID]) -> list[EventOccur
         events.append(occurrence(type=EventType.PAGE_VIEW, **common))
         events.append(occurrence(type=EventType.CLICK, **common))
         events.append(purchase("1.50", **common))
+        # A confirmed entry, as core_service writes it: visitor u:<user id>.
+        events.append(occurrence(type=EventType.ENTRY, user_id=f"user{i}", **common))
     return events
 
 
@@ -114,7 +116,27 @@ def test_store_sends_one_request(
     assert (method, target.split("?")[0]) == ("POST", f"/{prefix}/_search")
     assert set(raw.by_activity) == set(activities)
     assert all(m.visits == 1 and m.purchases == 1 for m in raw.by_activity.values())
-    assert raw.totals.events == 3 * n_activities
+    assert raw.totals.events == 4 * n_activities
+    assert set(raw.entries_by_activity) == set(activities)
+    assert all(e.entries == 1 for e in raw.entries_by_activity.values())
+    assert raw.funnel.visited == raw.funnel.clicked == n_activities
+
+
+def test_change_marker_is_one_count_request(
+    es: Elasticsearch, prefix: str, http_requests: Recorder
+) -> None:
+    campaign = uuid.uuid4()
+    index(es, prefix, traffic(campaign, [uuid.uuid4(), uuid.uuid4()]))
+    store = ElasticsearchAnalyticsStore(es, prefix)
+
+    http_requests.on = True
+    marker = store.change_marker(campaign)
+    http_requests.on = False
+
+    assert marker == 8
+    assert [(m, t.split("?")[0]) for m, t in http_requests.requests] == [
+        ("POST", f"/{prefix}/_count")
+    ]
 
 
 @pytest.fixture
@@ -168,16 +190,20 @@ def test_dashboard_answers_from_elasticsearch_in_one_request(
     assert [m for m, _ in http_requests.requests] == ["POST"], http_requests.requests
     body = response.json()
     assert body["totals"]["visits"] == n_activities
+    assert body["totals"]["confirmed_entries"] == body["totals"]["entries"] == n_activities
+    assert all(a["confirmed_entries"] == 1 for a in body["activities"])
+    # viewed and clicked: v<i>; bought: v<i>, entered: user<i>
+    assert [s["visitors"] for s in body["funnel"]] == [n_activities, n_activities, 2 * n_activities]
     assert body["totals"]["purchases"] == n_activities
     assert body["totals"]["revenue"] == round(1.5 * n_activities, 2)
-    assert body["totals"]["unique_visitors"] == n_activities
+    assert body["totals"]["unique_visitors"] == 2 * n_activities  # visitors and entrants
     assert body["totals"]["click_rate"] == 1.0
     assert {a["activity_id"] for a in body["activities"]} == {str(a) for a in activities}
     assert all(a["visits"] == 1 and a["clicks"] == 1 for a in body["activities"])
     assert body["devices"][0] == {
         "device_type": "mobile",
-        "events": 3 * n_activities,
-        "unique_visitors": n_activities,
+        "events": 4 * n_activities,
+        "unique_visitors": 2 * n_activities,  # each entrant is signed in: u:user<i>
     }
     assert [b["visits"] for b in body["timeline"]] == [n_activities, 0, 0]
 

@@ -183,7 +183,23 @@ def test_totals_activities_devices_and_timeline(client: TestClient, seed: Seed) 
         "conversion_rate": 0.4,
         "new_users": 3,
         "returning_users": 2,
+        "entries": 0,
+        "capacity": 600,
+        "confirmed_entries": 0,
+        "fill_rate": 0.0,
+        "sold_out": False,
+        "time_to_sell_out_seconds": None,
     }
+    assert body["funnel"] == [
+        {"stage": "visited", "visitors": 5, "rate_from_previous": 1.0, "rate_from_first": 1.0},
+        {"stage": "clicked", "visitors": 2, "rate_from_previous": 0.4, "rate_from_first": 0.4},
+        {  # v1 and v3 bought (v3 without a click: each stage counts its own visitors)
+            "stage": "entered_or_purchased",
+            "visitors": 2,
+            "rate_from_previous": 1.0,
+            "rate_from_first": 0.4,
+        },
+    ]
     assert [a["activity_id"] for a in body["activities"]] == [
         str(seed.a1),
         str(seed.a2),
@@ -194,7 +210,7 @@ def test_totals_activities_devices_and_timeline(client: TestClient, seed: Seed) 
         "activity_id": str(seed.a1),
         "name": "activity 1",
         "type": "fcfs",
-        "capacity": 100,
+        "starts_at": None,
         "visits": 2,
         "unique_visitors": 2,
         "clicks": 1,
@@ -202,6 +218,13 @@ def test_totals_activities_devices_and_timeline(client: TestClient, seed: Seed) 
         "purchases": 1,
         "revenue": 19.99,
         "conversion_rate": 0.5,
+        "entries": 0,
+        "capacity": 100,
+        "confirmed_entries": 0,
+        "fill_rate": 0.0,
+        "sold_out": False,
+        "last_entry_at": None,
+        "time_to_sell_out_seconds": None,
     }
     assert (a2["visits"], a2["unique_visitors"], a2["clicks"], a2["purchases"]) == (3, 3, 1, 2)
     assert (a2["click_rate"], a2["revenue"], a2["conversion_rate"]) == (0.3333, 105.51, 0.3333)
@@ -221,12 +244,18 @@ def test_totals_activities_devices_and_timeline(client: TestClient, seed: Seed) 
         "returning": {"visitors": 2, "events": 5},
     }
     assert [
-        (datetime.fromisoformat(b["bucket_start"]), b["visits"], b["clicks"], b["purchases"])
+        (
+            datetime.fromisoformat(b["bucket_start"]),
+            b["visits"],
+            b["clicks"],
+            b["purchases"],
+            b["entries"],
+        )
         for b in body["timeline"]
     ] == [
-        (T0, 2, 1, 1),
-        (T0 + timedelta(hours=1), 3, 1, 2),
-        (T0 + timedelta(hours=2), 1, 0, 0),
+        (T0, 2, 1, 1, 0),
+        (T0 + timedelta(hours=1), 3, 1, 2, 0),
+        (T0 + timedelta(hours=2), 1, 0, 0, 0),
     ]
 
 

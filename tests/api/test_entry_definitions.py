@@ -55,6 +55,23 @@ def test_unknown_site_key_is_404(client: TestClient) -> None:
     assert response.json()["error"]["code"] == "unknown_site"
 
 
+def test_cors_grants_only_the_sites_allowed_origins(client: TestClient, site_key: str) -> None:
+    path = f"/v1/sites/{site_key}/definitions"
+    shop = client.get(path, headers={"Origin": "https://shop.example"})
+    assert shop.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "ETag" in shop.headers["access-control-expose-headers"]
+    evil = client.get(path, headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 200 and "access-control-allow-origin" not in evil.headers
+    assert evil.headers["vary"] == "Origin"
+    # Errors are readable by the page's script, so the snippet can tell a 404 from a network
+    # error and stop retrying.
+    missing = client.get(
+        "/v1/sites/pk_missing/definitions", headers={"Origin": "https://a.example"}
+    )
+    assert missing.status_code == 404
+    assert missing.headers["access-control-allow-origin"] == "https://a.example"
+
+
 def test_health_endpoints(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")

@@ -1,11 +1,13 @@
 """The AnalyticsStore port's contract: every engine returns the same aggregates for the same rows.
 
-Each factory loads the given analytics rows into its engine and yields a store over them: the
-embedded SQL store (on SQLite, and on the stack's Postgres) and the Elasticsearch store, whose
-factory turns each row into the occurrence it stands for and indexes it through core_service's
-writer. tests/contract/test_analytics_pipeline_contract.py checks the writers too, end to end.
+Each factory turns the given rows into the occurrences they stand for and writes them through
+core_service's analytics writer for its engine, then yields a store over them: the embedded SQL
+store (on SQLite, and on the stack's Postgres) and the Elasticsearch store. Confirmed entries are
+occurrences of type `entry` (written by core_service on confirmation, visitor `u:<user id>`).
+tests/contract/test_analytics_pipeline_contract.py checks the writers too, end to end.
 """
 
+import random
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -17,16 +19,22 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
-from sqlalchemy import insert
 
 from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType
+from core_service.adapters.sql_analytics_index import SqlAnalyticsIndex
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
-from dashboard_service.domain.models import Measures, MetricsQuery
+from dashboard_service.domain.models import (
+    EntryStats,
+    FunnelCounts,
+    Measures,
+    MetricsQuery,
+    RawAggregates,
+)
 from dashboard_service.domain.ports import AnalyticsStore
 from migrations.engine import make_engine
 from migrations.runner import upgrade
-from migrations.schema import AnalyticsEvent
+from servicekit.database import Database
 from tests.contract.test_analytics_pipeline_contract import es_prefix, es_writer
 from tests.engines import engine_url, scratch_postgres_database
 from tests.support.factories import occurrence, purchase
@@ -38,13 +46,12 @@ StoreFactory = Callable[[Path, Sequence[Row]], AbstractContextManager[AnalyticsS
 @contextmanager
 def sql_store_on(database_url: str, rows: Sequence[Row]) -> Iterator[AnalyticsStore]:
     upgrade(database_url)
-    engine = make_engine(database_url)
+    database = Database(make_engine(database_url))
     try:
-        with engine.begin() as conn:
-            conn.execute(insert(AnalyticsEvent), list(rows))
-        yield SqlAnalyticsStore(engine)
+        SqlAnalyticsIndex(database).index([as_event(r) for r in rows])
+        yield SqlAnalyticsStore(database.engine)
     finally:
-        engine.dispose()
+        database.dispose()
 
 
 @contextmanager
@@ -60,7 +67,8 @@ def postgres_store(directory: Path, rows: Sequence[Row]) -> Iterator[AnalyticsSt
 
 
 def as_event(row: Row) -> EventOccurred:
-    """The occurrence a row stands for (its visitor key becomes the anonymous id)."""
+    """The occurrence a row stands for: visitor `u:x` is signed-in user x, others anonymous."""
+    visitor: str = row["visitor_key"]
     fields: dict[str, Any] = {
         "event_id": row["event_id"],
         "site_id": row["site_id"],
@@ -68,7 +76,8 @@ def as_event(row: Row) -> EventOccurred:
         "activity_id": row["activity_id"],
         "occurred_at": datetime.fromtimestamp(row["occurred_ts"], UTC),
         "received_at": datetime.fromtimestamp(row["occurred_ts"], UTC),
-        "anonymous_id": row["visitor_key"],
+        "anonymous_id": visitor,
+        "user_id": visitor.removeprefix("u:") if visitor.startswith("u:") else None,
         "device": DeviceInfo(device_type=DeviceType(row["device_type"])),
         "is_new_user": row["is_new_user"],
     }
@@ -247,5 +256,132 @@ def test_filters(
 
 def test_unknown_campaign_is_all_zero(store: AnalyticsStore) -> None:
     raw = store.campaign_metrics(MetricsQuery(uuid.uuid4(), BASE, BASE + 7200, 3600))
-    assert raw.totals == Measures()
-    assert (raw.by_activity, raw.by_device, raw.by_new_user, raw.by_bucket) == ({}, {}, {}, {})
+    assert raw == RawAggregates()
+    assert store.change_marker(uuid.uuid4()) == 0
+
+
+# Confirmed entries (type `entry`, visitor `u:<user id>`) next to the ROWS' traffic: alice visits,
+# clicks and enters; bob and carol only enter; dave's entry is before the window, erin's after.
+ENTRIES = [
+    row(A1, "page_view", 100, "u:alice", "mobile", True),
+    row(A1, "click", 110, "u:alice", "mobile", True),
+    row(A1, "entry", 120, "u:alice", "mobile", True),
+    row(A1, "entry", 3700, "u:bob", "desktop", False),
+    row(A2, "entry", 200, "u:carol", "tablet", True),
+    row(A2, "entry", -50, "u:dave", "mobile", False),
+    row(A2, "entry", 7300, "u:erin", "desktop", False),
+    row(A1, "entry", 10, "u:frank", "mobile", True, campaign=OTHER),
+]
+
+
+@pytest.fixture(params=STORE_FACTORIES)
+def with_entries(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnalyticsStore]:
+    factory: StoreFactory = request.param
+    with factory(tmp_path, ROWS + ENTRIES) as loaded:
+        yield loaded
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"device_type": "tablet"}, {"activity_id": A2}, {"new_user": True}],
+)
+def test_confirmed_entries_per_activity_ignore_the_view(
+    with_entries: AnalyticsStore, filters: dict[str, Any]
+) -> None:
+    raw = with_entries.campaign_metrics(
+        MetricsQuery(CAMPAIGN, BASE + 60, BASE + 120, 60, **filters)
+    )
+    assert raw.entries_by_activity == {
+        A1: EntryStats(entries=2, last_entry_ts=BASE + 3700),
+        A2: EntryStats(entries=3, last_entry_ts=BASE + 7300),
+    }
+
+
+def test_entries_in_the_view(with_entries: AnalyticsStore) -> None:
+    raw = with_entries.campaign_metrics(query())
+    assert (raw.totals.entries, raw.totals.events, raw.totals.unique_visitors) == (3, 15, 7)
+    assert {k: m.entries for k, m in raw.by_activity.items()} == {A1: 2, A2: 1}
+    assert {k: m.entries for k, m in raw.by_bucket.items()} == {BASE: 2, BASE + 3600: 1}
+    assert {k: m.entries for k, m in raw.by_device.items() if m.entries} == {
+        "mobile": 1,
+        "desktop": 1,
+        "tablet": 1,
+    }
+    mobile = with_entries.campaign_metrics(query(device_type="mobile"))
+    assert (mobile.totals.entries, mobile.by_activity[A1].entries) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        # viewed: v1 v2 v4 alice; clicked: v1 alice; entered or bought: v1 v3 alice bob carol
+        ({}, FunnelCounts(visited=4, clicked=2, converted=5)),
+        ({"device_type": "mobile"}, FunnelCounts(visited=2, clicked=2, converted=2)),
+        ({"activity_id": A2}, FunnelCounts(visited=1, clicked=0, converted=2)),
+        ({"new_user": False}, FunnelCounts(visited=2, clicked=0, converted=1)),
+    ],
+)
+def test_funnel_counts_unique_visitors_per_stage(
+    with_entries: AnalyticsStore, filters: dict[str, Any], expected: FunnelCounts
+) -> None:
+    assert with_entries.campaign_metrics(query(**filters)).funnel == expected
+
+
+def test_change_marker_counts_every_event_of_the_campaign(with_entries: AnalyticsStore) -> None:
+    rows = ROWS + ENTRIES
+    assert with_entries.change_marker(CAMPAIGN) == sum(r["campaign_id"] == CAMPAIGN for r in rows)
+    assert with_entries.change_marker(OTHER) == 2
+
+
+def random_rows(seed: int, n: int = 800) -> list[Row]:
+    rng = random.Random(seed)
+    activities = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(6)]
+    kinds = ["page_view"] * 4 + ["click"] * 3 + ["form_submit", "purchase", "custom", "entry"]
+    rows = []
+    for _ in range(n):
+        kind = rng.choice(kinds)
+        visitor = f"u:{rng.randrange(40)}" if kind == "entry" or rng.random() < 0.3 else None
+        rows.append(
+            row(
+                rng.choice(activities) if kind == "entry" else rng.choice([*activities, None]),
+                kind,
+                rng.randrange(-3600, 2 * 86400),
+                visitor or f"v{rng.randrange(150)}",
+                rng.choice(["mobile", "desktop", "tablet", "bot", "other"]),
+                rng.random() < 0.4,
+                f"{rng.randrange(0, 100_000) / 100:.2f}" if kind == "purchase" else "0",
+                campaign=rng.choice([CAMPAIGN, CAMPAIGN, CAMPAIGN, OTHER]),
+            )
+        )
+    return rows
+
+
+@pytest.mark.integration
+def test_sql_and_elasticsearch_agree_on_random_traffic_with_entries(tmp_path: Path) -> None:
+    rows = random_rows(seed=20261123)
+    queries = [
+        MetricsQuery(CAMPAIGN, BASE, BASE + 2 * 86400, 3600),
+        MetricsQuery(CAMPAIGN, BASE + 1234, BASE + 5000, 60),
+        MetricsQuery(CAMPAIGN, BASE - 3600, BASE + 86400, 86400, new_user=True),
+        MetricsQuery(CAMPAIGN, BASE, BASE + 86400, 3600, device_type="desktop"),
+    ]
+    with sqlite_store(tmp_path, rows) as sql, es_store(tmp_path, rows) as es:
+        first = sql.campaign_metrics(queries[0])
+        queries.append(replace(queries[0], activity_id=next(iter(first.by_activity))))
+        for q in queries:
+            expected = normalised(sql.campaign_metrics(q))
+            assert expected.totals.entries > 0 and expected.funnel.converted > 0, q
+            assert normalised(es.campaign_metrics(q)) == expected, q
+        assert sql.change_marker(CAMPAIGN) == es.change_marker(CAMPAIGN) > 0
+
+
+def normalised(raw: RawAggregates) -> RawAggregates:
+    """Every field compared, revenue to cents (engines may sum in binary floating point)."""
+    return replace(
+        raw,
+        totals=rounded(raw.totals),
+        by_activity={k: rounded(m) for k, m in raw.by_activity.items()},
+        by_device={k: rounded(m) for k, m in raw.by_device.items()},
+        by_new_user={k: rounded(m) for k, m in raw.by_new_user.items()},
+        by_bucket={k: rounded(m) for k, m in raw.by_bucket.items()},
+    )

@@ -3,10 +3,11 @@
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
-from entry_service.api.cors import allow_origin, preflight
+from entry_service.api.cors import allow_origin, grant_on_error, preflight
 from entry_service.api.deps import PortsDep, SettingsDep
 from entry_service.api.schemas import DefinitionsResponse
 from entry_service.domain.definitions import active_definitions
+from servicekit.errors import PulseError
 
 router = APIRouter(tags=["public"])
 
@@ -19,7 +20,12 @@ async def get_definitions(
     settings: SettingsDep,
     if_none_match: str | None = Header(default=None),
 ) -> Response:
-    view = await active_definitions(site_key, ports.sites)
+    origin = request.headers.get("origin")
+    try:
+        view = await active_definitions(site_key, ports.sites, origin)
+    except PulseError as exc:  # readable by the page's script, which then stops retrying
+        grant_on_error(exc, origin)
+        raise
     headers = {
         "ETag": view.etag,
         "Cache-Control": f"public, max-age={settings.definitions_max_age_s}",
@@ -29,7 +35,7 @@ async def get_definitions(
         if if_none_match == view.etag
         else JSONResponse(view.body, headers=headers)
     )
-    allow_origin(response, request.headers.get("origin"))
+    allow_origin(response, origin if view.origin_allowed else None)
     return response
 
 

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from entry_service.api.body import read_capped
-from entry_service.api.cors import allow_origin, cors_headers, preflight
+from entry_service.api.cors import allow_origin, grant_on_error, preflight
 from entry_service.api.deps import EntryPortsDep, PortsDep
 from entry_service.api.schemas import EntryBody, EntryOut
 from entry_service.domain.entries import EntryAnswer, EntryCommand, enter, entry_state
@@ -46,7 +46,7 @@ async def post_entry(
         )
         answer = await enter(command, ports)
     except PulseError as exc:  # the page's script must be able to read why it was refused
-        exc.headers.update(cors_headers(origin))
+        grant_on_error(exc, origin)
         raise
     return _answer(answer, origin)
 

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from entry_service.api.body import read_capped
-from entry_service.api.cors import allow_origin, preflight
+from entry_service.api.cors import allow_origin, grant_on_error, preflight
 from entry_service.api.deps import PortsDep, SettingsDep
 from entry_service.api.openapi import BATCH_SCHEMA_REF
 from entry_service.api.schemas import BatchAccepted
 from entry_service.domain.ingestion import RequestContext, ingest
 from servicekit.clock import utc_now
+from servicekit.errors import PulseError
 
 router = APIRouter(tags=["public"])
 
@@ -34,9 +35,19 @@ async def post_events(request: Request, ports: PortsDep, settings: SettingsDep) 
     origin = request.headers.get("origin")
     raw = await read_capped(request, settings.max_batch_bytes)
     ctx = RequestContext(origin, request.headers.get("user-agent"), utc_now())
-    result = await ingest(
-        raw, ctx, ports.limits, ports.sites, ports.visitors, ports.parse_user_agent, ports.publisher
-    )
+    try:
+        result = await ingest(
+            raw,
+            ctx,
+            ports.limits,
+            ports.sites,
+            ports.visitors,
+            ports.parse_user_agent,
+            ports.publisher,
+        )
+    except PulseError as exc:  # readable by the snippet, so it drops a 4xx and retries a 503
+        grant_on_error(exc, origin)
+        raise
     body = {"accepted": result.accepted, "rejected": [asdict(r) for r in result.rejected]}
     response = JSONResponse(body, status_code=202)
     allow_origin(response, origin)

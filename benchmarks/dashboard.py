@@ -1,0 +1,278 @@
+"""Benchmark of campaign metrics on Elasticsearch: `python -m benchmarks.dashboard`.
+
+In one run, on a scratch index prefix removed at the end whatever happens:
+1. bulk-load N analytics documents (default 1,000,000) of one campaign with A activities
+   (default 50) into monthly indices made from Pulse's template (benchmarks/dashboard_data.py);
+2. check that the production store's single search and the N+1 baseline (one search for the
+   campaign, then one per activity; benchmarks/dashboard_baseline.py) give the same answer;
+3. time both, interleaved, over the same runs, and report p50/p95 and their ratio;
+4. with --http, also time `GET /v1/campaigns/{id}/metrics` of the real dashboard app (uvicorn
+   on a loopback port, a SQLite catalog of the same campaign) for context.
+Targets: single search p95 <= 150 ms, and at least 10x faster than N+1 (p50 ratio).
+Exit code: 0 when everything ran and agreed (the report says PASS or MISS), 1 on an error (a
+count or an answer that does not match), 2 when it cannot run (no Elasticsearch configured).
+"""
+
+import argparse
+import logging
+import os
+import random
+import signal
+import statistics
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from elasticsearch.helpers import parallel_bulk
+
+from benchmarks.dashboard_baseline import n_plus_one
+from benchmarks.dashboard_data import Campaign, check_shape, traffic
+from benchmarks.report import out, verdict
+from common_messaging.analytics_index import index_template
+from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
+from dashboard_service.domain.models import MetricsQuery, RawAggregates
+
+P95_TARGET_MS = 150.0
+RATIO_TARGET = 10.0
+CHUNK = 5_000
+
+
+class BenchmarkError(RuntimeError):
+    """The run cannot be trusted: a count or an answer does not match."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.dashboard", description=__doc__)
+    p.add_argument("--events", type=int, default=1_000_000, help="documents (default 1000000)")
+    p.add_argument("--activities", type=int, default=50, help="activities (default 50)")
+    p.add_argument("--runs", type=int, default=50, help="timed runs of each way (default 50)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
+    p.add_argument("--load-timeout", type=float, default=1800, help="give up loading after (s)")
+    p.add_argument("--http", action="store_true", help="also time the HTTP endpoint")
+    p.add_argument(
+        "--shards",
+        type=int,
+        default=None,
+        help="what-if: primary shards per index (Pulse's template has 1)",
+    )
+    args = p.parse_args(argv)
+    if not 10_000 <= args.events <= 5_000_000:
+        p.error("--events must be between 10000 and 5000000")
+    if not 1 <= args.activities <= 1000 or not 5 <= args.runs <= 1000:
+        p.error("--activities must be 1..1000 and --runs 5..1000")
+    return args
+
+
+@dataclass
+class Timing:
+    name: str
+    ms: list[float]
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.ms)
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+    def row(self) -> str:
+        return (
+            f"{self.name:<34} p50 {self.pct(50):8.1f}  p95 {self.pct(95):8.1f}  "
+            f"mean {statistics.fmean(self.ms):8.1f}  min {min(self.ms):7.1f}  "
+            f"max {max(self.ms):8.1f}  ms  (n={len(self.ms)})"
+        )
+
+
+def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # unwinds through the `finally` that deletes the scratch indices
+
+
+def load(
+    es: Elasticsearch,
+    prefix: str,
+    c: Campaign,
+    events: int,
+    timeout_s: float,
+    shards: int | None = None,
+) -> float:
+    """Bulk-load the documents, refresh off; returns events per second. Bounded in time."""
+    es.indices.put_index_template(name=prefix, **index_template(prefix))
+    months = sorted({f"{prefix}-{c.start:%Y.%m}", f"{prefix}-{c.end:%Y.%m}"})
+    for name in months:
+        # Refresh off while loading; no shard request cache, so every timed search computes.
+        settings: dict[str, Any] = {"refresh_interval": "-1", "index.requests.cache.enable": False}
+        if shards is not None:
+            settings["number_of_shards"] = shards
+        es.indices.create(index=name, settings=settings)
+    deadline = time.monotonic() + timeout_s
+
+    def actions() -> Iterator[dict[str, Any]]:
+        for i, doc in enumerate(traffic(c, events)):
+            if i % CHUNK == 0 and time.monotonic() > deadline:
+                raise BenchmarkError(f"loading took longer than {timeout_s:.0f} s; stopped")
+            at: str = doc["occurred_at"]
+            yield {
+                "_op_type": "create",
+                "_index": f"{prefix}-{at[:4]}.{at[5:7]}",
+                "_id": doc["event_id"],
+                "_source": doc,
+            }
+
+    started = time.perf_counter()
+    ok = sum(
+        1
+        for success, _ in parallel_bulk(
+            es, actions(), thread_count=2, chunk_size=CHUNK, queue_size=2, raise_on_error=True
+        )
+        if success
+    )
+    seconds = time.perf_counter() - started
+    es.indices.put_settings(index=",".join(months), settings={"refresh_interval": "1s"})
+    es.indices.refresh(index=prefix)
+    counted = int(es.count(index=prefix)["count"])
+    if ok != events or counted != events:
+        raise BenchmarkError(f"loaded {ok}, counted {counted}, expected {events}")
+    return events / seconds
+
+
+def index_facts(es: Elasticsearch, prefix: str) -> str:
+    stats = es.indices.stats(index=prefix, metric="docs,store,segments").body["_all"]["primaries"]
+    return (
+        f"{stats['docs']['count']:,} docs, {stats['store']['size_in_bytes'] / 2**20:.0f} MiB, "
+        f"{stats['segments']['count']} segments"
+    )
+
+
+def normalised(raw: RawAggregates) -> RawAggregates:
+    """Revenue to cents in every grouping (sums of doubles may differ in the last bits)."""
+
+    def cents(m: Any) -> Any:
+        return replace(m, revenue=round(m.revenue, 2))
+
+    return replace(
+        raw,
+        totals=cents(raw.totals),
+        by_activity={k: cents(m) for k, m in raw.by_activity.items()},
+        by_device={k: cents(m) for k, m in raw.by_device.items()},
+        by_new_user={k: cents(m) for k, m in raw.by_new_user.items()},
+        by_bucket={k: cents(m) for k, m in raw.by_bucket.items()},
+    )
+
+
+def compare(single: Callable[[], RawAggregates], baseline: Callable[[], RawAggregates]) -> None:
+    a, b = normalised(single()), normalised(baseline())
+    if a != b:
+        diff = [f for f in a.__dataclass_fields__ if getattr(a, f) != getattr(b, f)]
+        raise BenchmarkError(f"single search and N+1 disagree on: {', '.join(diff)}")
+    if not a.by_activity or not a.entries_by_activity or not a.totals.events:
+        raise BenchmarkError("the answer is empty: the query does not match the data")
+
+
+def time_both(ways: list[tuple[str, Callable[[], Any]]], runs: int, warmup: int) -> list[Timing]:
+    """Interleaved, alternating the order, so load on the machine hits both alike."""
+    timings = {name: Timing(name, []) for name, _ in ways}
+    for i in range(warmup + runs):
+        for name, call in ways if i % 2 == 0 else ways[::-1]:
+            started = time.perf_counter()
+            call()
+            if i >= warmup:
+                timings[name].ms.append((time.perf_counter() - started) * 1000)
+    return list(timings.values())
+
+
+def run(args: argparse.Namespace, es_url: str) -> int:
+    rng = random.Random(20261123)
+    campaign = Campaign.make(args.activities, datetime.now(UTC).replace(microsecond=0), rng)
+    check_shape(campaign)
+    prefix = f"pulse-benchdash-{uuid.uuid4().hex[:10]}"
+    es = Elasticsearch(es_url, request_timeout=120)
+    try:
+        out(f"1/3 loading {args.events:,} documents, {args.activities} activities into {prefix}-*")
+        rate = load(es, prefix, campaign, args.events, args.load_timeout, args.shards)
+        out(f"    {rate:,.0f} docs/s; index: {index_facts(es, prefix)}")
+        query = MetricsQuery(
+            campaign.campaign_id,
+            int(campaign.start.timestamp()),
+            int(campaign.end.timestamp()),
+            3600,
+        )
+        store = ElasticsearchAnalyticsStore(es, prefix)
+        ids = list(campaign.activity_ids)
+        ways: list[tuple[str, Callable[[], Any]]] = [
+            ("single search (production store)", lambda: store.campaign_metrics(query)),
+            (f"N+1 baseline ({len(ids) + 1} searches)", lambda: n_plus_one(es, prefix, query, ids)),
+        ]
+        out("2/3 checking that both ways give the same answer ...")
+        compare(ways[0][1], ways[1][1])
+        out(f"3/3 timing {args.runs} runs of each (after {args.warmup} warm-up runs) ...")
+        timings = time_both(ways, args.runs, args.warmup)
+        if args.http:
+            from benchmarks.dashboard_http import time_endpoint
+
+            ms = time_endpoint(es_url, prefix, campaign, args.runs, args.warmup)
+            timings.append(Timing("HTTP GET .../metrics (context)", ms))
+        report(args, timings)
+        return 0
+    finally:
+        _delete(es, prefix)
+        es.close()
+
+
+def report(args: argparse.Namespace, timings: list[Timing]) -> None:
+    single, baseline = timings[0], timings[1]
+    out()
+    shards = f", {args.shards} shards per index (what-if)" if args.shards else ""
+    out(
+        f"Campaign metrics on Elasticsearch: {args.events:,} events, "
+        f"{args.activities} activities{shards}"
+    )
+    out(f"  load average now (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for t in timings:
+        out("  " + t.row())
+    p95 = single.pct(95)
+    ratio50 = baseline.pct(50) / single.pct(50)
+    ratio95 = baseline.pct(95) / p95
+    out(f"  single p95 {p95:.1f} ms -- target <= {P95_TARGET_MS:.0f} ms  "
+        f"{'PASS' if p95 <= P95_TARGET_MS else 'MISS'}")  # fmt: skip
+    out(f"  N+1 / single, p50 {ratio50:.1f}x (p95 {ratio95:.1f}x) -- target >= "
+        f"{RATIO_TARGET:.0f}x  {verdict(ratio50, RATIO_TARGET)}")  # fmt: skip
+
+
+def _delete(es: Elasticsearch, prefix: str) -> None:
+    """Indices by name (this cluster refuses wildcard deletes), then the template."""
+    try:
+        for name in es.indices.get(index=f"{prefix}-*", allow_no_indices=True):
+            es.indices.delete(index=name)
+        es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+        out(f"scratch indices {prefix}-* and template deleted")
+    except Exception as exc:  # report and leave: the run's outcome is already decided
+        sys.stderr.write(f"cleanup of {prefix}-* failed: {type(exc).__name__}: {exc}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    es_url = os.environ.get("PULSE_ELASTICSEARCH_URL")
+    if not es_url:
+        sys.stderr.write(
+            "PULSE_ELASTICSEARCH_URL not set: run "
+            '`scripts/stack up && eval "$(scripts/stack env)"` first\n'
+        )
+        return 2
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return run(args, es_url)
+    except BenchmarkError as exc:
+        sys.stderr.write(f"benchmark error: {exc}\n")
+        return 1
+    except Exception:
+        traceback.print_exc()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

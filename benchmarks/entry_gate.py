@@ -1,0 +1,219 @@
+"""Benchmark of the campaign entry gate on the full stack: `python -m benchmarks.entry_gate`.
+
+In one run, on scratch resources removed at the end (see benchmarks/entry_gate_scratch.py):
+1. the admission step alone, in this process (benchmarks/entry_gate_steps.py): the ADMIT script
+   against a python-redis-lock around read-check-increment, as context;
+2. HTTP: one entry_service worker (uvicorn, same settings for both variants) and one
+   core_service (`pulse core`) confirming in Postgres; wrk with 1,000 connections posts entries,
+   each with its own shopper and Idempotency-Key (5% repeat shoppers), first against the
+   lock-per-request baseline (benchmarks/entry_gate_baseline.py), then against the production
+   atomic Lua gate. After each variant, once core_service has decided every reservation, it
+   checks that nothing was over-booked.
+It prints entries/s, p50/p99 and the ratio atomic/baseline (target >= 5). Exit code: 0 when
+both variants ran and nothing was over-booked (even if the target is missed), 1 on an error,
+a non-202 answer or any over-booking, 2 when the benchmark cannot run here.
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import redis
+
+from benchmarks.entry_gate_checks import count_seats, wait_drained
+from benchmarks.entry_gate_load import check_sample, run_wrk, write_lua
+from benchmarks.entry_gate_report import Report, Variant, VariantResult, print_report
+from benchmarks.entry_gate_scratch import ActivitySpec, EntryEngines, EntryScratch, entry_scratch
+from benchmarks.entry_gate_services import (
+    core_env,
+    core_process,
+    cpu_seconds,
+    entry_env,
+    uvicorn_pid,
+)
+from benchmarks.entry_gate_steps import StepResult, atomic_step, locked_step
+from benchmarks.http_load import require_wrk, server
+from benchmarks.report import machine_facts, out
+from benchmarks.scratch import Engines, SetupError
+from entry_service.adapters.redis_warmer import RedisCounterWarmer
+from migrations.engine import make_engine
+from servicekit.database import Database
+
+WARMUP_CAPACITY = 100
+STEP_CAPACITY = 100_000_000  # no caller of the step phase reaches it: every call admits
+# Lines of the entry server's log worth counting: the gate fell back to the SQL gate (then it is
+# not the gate alone that is measured), an entry record was not written, the baseline's lock
+# expired while held (mutual exclusion lost), or anything crashed.
+LOG_MARKERS = ("entry_gate_fallback", "entry_record_failed", "baseline_lock_expired", "Traceback")
+
+
+VARIANTS = (
+    Variant("baseline", "lock per request", "benchmarks.entry_gate_baseline:create_app"),
+    Variant("atomic", "atomic Lua gate", "entry_service.main:create_app"),
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.entry_gate", description=__doc__)
+    p.add_argument("--seconds", type=int, default=15, help="timed load per variant (default 15)")
+    p.add_argument("--warmup", type=int, default=3, help="warm-up per variant, s (default 3)")
+    p.add_argument("--connections", type=int, default=1000, help="wrk connections (1000)")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    p.add_argument("--capacity", type=int, default=1000, help="seats per activity (1000)")
+    p.add_argument("--timeout", type=int, default=30, help="wrk request timeout, s (30)")
+    p.add_argument(
+        "--step-seconds", type=int, default=5, help="admission step alone, s (default 5; 0: skip)"
+    )
+    p.add_argument(
+        "--step-concurrency", type=int, default=200, help="callers in the step phase (200)"
+    )
+    args = p.parse_args(argv)
+    if not 5 <= args.seconds <= 60:
+        p.error("--seconds must be between 5 and 60")
+    if not 0 <= args.warmup <= 10:
+        p.error("--warmup must be between 0 and 10")
+    if not 1 <= args.threads <= args.connections <= 5000:
+        p.error("need 1 <= --threads <= --connections <= 5000")
+    if not 1 <= args.capacity <= 1_000_000:
+        p.error("--capacity must be between 1 and 1000000")
+    if not 0 <= args.step_seconds <= 30:
+        p.error("--step-seconds must be between 0 and 30")
+    if not 1 <= args.step_concurrency <= 200:  # the service's async Redis pool holds 200
+        p.error("--step-concurrency must be between 1 and 200")
+    return args
+
+
+def specs(capacity: int) -> list[ActivitySpec]:
+    """Per variant, an activity for the step phase, a warm-up one and the timed one, so every
+    phase starts from empty counters."""
+    out_specs = []
+    for v in VARIANTS:
+        out_specs.append(ActivitySpec(f"{v.slug}-step", STEP_CAPACITY, per_user_limit=1))
+        out_specs.append(ActivitySpec(f"{v.slug}-warmup", WARMUP_CAPACITY, per_user_limit=1))
+        out_specs.append(ActivitySpec(v.slug, capacity, per_user_limit=1))
+    return out_specs
+
+
+def run_steps(args: argparse.Namespace, s: EntryScratch) -> list[StepResult]:
+    steps = {"baseline": locked_step, "atomic": atomic_step}
+    results = []
+    for v in VARIANTS:
+        out(f"{v.name}: admission step alone, {args.step_seconds} s ...")
+        measure = steps[v.slug](
+            s.engines.redis,
+            s.activities[f"{v.slug}-step"],
+            STEP_CAPACITY,
+            args.step_concurrency,
+            args.step_seconds,
+        )
+        results.append(asyncio.run(measure))
+    return results
+
+
+def warm_counters(s: EntryScratch) -> None:
+    """Steady state before any load: every activity's gate counters are in Redis."""
+    client = redis.Redis.from_url(s.engines.redis, socket_timeout=5)
+    database = Database(make_engine(s.database_url))
+    try:
+        warmer = RedisCounterWarmer(client, database)
+        for activity_id in s.activities.values():
+            warmer.warm(activity_id)
+    finally:
+        database.dispose()
+        client.close()
+
+
+def run_variant(
+    v: Variant, s: EntryScratch, args: argparse.Namespace, wrk: str, tmp: Path, core_pid: int
+) -> VariantResult:
+    tag = f"{v.slug}-{s.run_id}"
+    warm_id, timed_id = s.activities[f"{v.slug}-warmup"], s.activities[v.slug]
+    log = tmp / f"entry-{v.slug}.log"
+    common = {"connections": args.connections, "threads": args.threads, "timeout_s": args.timeout}
+    with server(v.factory, entry_env(s, tmp / "data"), log) as url:
+        pid = uvicorn_pid(url)
+        check_sample(url, warm_id, f"{tag}-sample")
+        if args.warmup:
+            out(f"  {v.name}: {args.warmup} s warm-up on its own activity ...")
+            lua = write_lua(tmp, warm_id, f"w{tag}")
+            run_wrk(wrk, v.name, url, lua, seconds=args.warmup, **common)
+        wait_drained(s)  # core_service idle again before the clock starts
+        out(f"  {v.name}: {args.seconds} s timed load ...")
+        lua = write_lua(tmp, timed_id, tag)
+        server0, core0, t0 = cpu_seconds(pid), cpu_seconds(core_pid), time.monotonic()
+        load = run_wrk(wrk, v.name, url, lua, seconds=args.seconds, **common)
+        elapsed = time.monotonic() - t0
+        server_cores = (cpu_seconds(pid) - server0) / elapsed
+        core_cores = (cpu_seconds(core_pid) - core0) / elapsed
+    out(f"  {v.name}: waiting for core_service to decide every reservation ...")
+    drain_s = wait_drained(s)
+    text = log.read_text(errors="replace")
+    return VariantResult(
+        variant=v,
+        load=load,
+        seats=count_seats(s, timed_id),
+        warmup_seats=count_seats(s, warm_id),
+        server_cores=server_cores,
+        core_cores=core_cores,
+        drain_s=drain_s,
+        log_counts={m: text.count(m) for m in LOG_MARKERS},
+    )
+
+
+def run(args: argparse.Namespace, engines: EntryEngines, wrk: str, report: Report) -> None:
+    with (
+        entry_scratch(engines, specs(args.capacity)) as s,
+        tempfile.TemporaryDirectory(prefix="pulse-bench-entry-") as tmp_name,
+    ):
+        tmp = Path(tmp_name)
+        out(f"scratch: database pulse_bench_entry_{s.run_id}, topics {s.topic_prefix}*")
+        warm_counters(s)
+        if args.step_seconds:
+            report.steps = run_steps(args, s)
+        with core_process(core_env(s, tmp / "data"), tmp / "core.log") as core_pid:
+            for v in VARIANTS:
+                out(f"{v.name} ({v.factory}) ...")
+                report.results.append(run_variant(v, s, args, wrk, tmp, core_pid))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    try:
+        wrk = require_wrk()
+        engines = EntryEngines.from_env()
+    except SetupError as exc:
+        sys.stderr.write(f"benchmark cannot run: {exc}\n")
+        return 2
+    es = os.environ.get("PULSE_ELASTICSEARCH_URL", "")
+    facts = machine_facts(Engines(engines.database_url, engines.kafka, es, engines.redis), wrk)
+    facts.pop("elasticsearch", None)  # not used here
+    report = Report(args, facts)
+    try:
+        run(args, engines, wrk, report)
+    except Exception:
+        traceback.print_exc()
+        sys.stderr.write("benchmark failed; the figures measured so far follow\n")
+        print_report(report)
+        return 1
+    print_report(report)
+    bad = [f"{r.variant.name}: {v}" for r in report.results for v in r.violations()]
+    bad += [f"{r.name} (step phase): {v}" for r in report.steps for v in r.violations()]
+    bad += [
+        f"{r.variant.name}: {r.load.non_202} responses were not 202"
+        for r in report.results
+        if r.load.non_202
+    ]
+    for line in bad:
+        sys.stderr.write(f"error: {line}\n")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""The entry benchmark's baseline: a lock per request around read-check-increment in Redis.
+
+This is the gate as first designed: per request, take a python-redis-lock `Lock` named for the
+activity (hash tag `{a:<id>}`, so it lives in the activity's slot), read the count, the user's
+entries and the idempotency key, check capacity and the per-user limit, increment, release.
+python-redis-lock is synchronous, so the critical section runs in a worker thread
+(`asyncio.to_thread`), as it would have to in the service.
+
+Everything else is the production gate's: `LockPerRequestGate` subclasses `RedisEntryGate` and
+replaces only the admission step (`_run_admit`, the atomic Lua script), so the outcome codes,
+the reservation's publish and delivery wait, the entry record and the SQL fallback are the
+same code in both variants. `create_app` is entry_service's own app with this gate swapped in
+after its lifespan started; production code has no switch for it.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Final
+from uuid import UUID
+
+import redis
+import redis.asyncio as aioredis
+import redis_lock
+from fastapi import FastAPI
+
+from common_messaging import EntryRequested, EventPublisher
+from core_service.adapters.analytics_factory import open_analytics_index
+from core_service.adapters.redis_summary_cache import RedisSummaryCache
+from entry_service.adapters.decision_waiter import DecisionWaiter
+from entry_service.adapters.redis_entry_gate import RedisEntryGate
+from entry_service.adapters.redis_gate_scripts import activity_keys, idempotency_field
+from entry_service.adapters.redis_warmer import CountersUnavailable, RedisCounterWarmer
+from entry_service.adapters.sql_entry_gate import SqlEntryGate
+from entry_service.domain.entries import ActivityView, EntryPorts
+from entry_service.main import create_app as create_entry_app
+from entry_service.settings import EntrySettings, get_settings
+from servicekit.database import Database
+from servicekit.redis_client import open_async_redis
+
+log = logging.getLogger(__name__)
+
+LOCK_EXPIRE_S: Final = 5  # far above the critical section (a few round trips)
+LOCK_WAIT_S: Final = 10.0  # then CountersUnavailable: the production SQL fallback answers
+
+
+def admit_lock_name(activity_id: UUID, prefix: str = "pulse") -> str:
+    """The per-activity admission lock (python-redis-lock adds `lock:` / `lock-signal:`)."""
+    return f"{prefix}:{{a:{activity_id}}}:admit"
+
+
+class LockedAdmission:
+    """Read-check-increment under a python-redis-lock per activity (synchronous client)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+
+    def admit(
+        self,
+        activity_id: UUID,
+        user_id: str,
+        idempotency_key: str,
+        entry_id: UUID,
+        capacity: int,
+        per_user_limit: int,
+    ) -> list[str]:
+        """The ADMIT script's contract (same arguments, capacity -1 = none, same answers:
+        ok/dup with "<entry id>:<position>", user, full, cold), under a lock. Blocking."""
+        count_key, users_key, keys_key = activity_keys(activity_id)
+        field = idempotency_field(user_id, idempotency_key)
+        lock = redis_lock.Lock(self._client, admit_lock_name(activity_id), expire=LOCK_EXPIRE_S)
+        deadline = time.monotonic() + LOCK_WAIT_S
+        # One-second steps, as servicekit.redis_fill does: the BLPOP stays under the client's
+        # 2 s socket timeout.
+        while not lock.acquire(blocking=True, timeout=1):
+            if time.monotonic() >= deadline:
+                raise CountersUnavailable(f"admission lock of activity {activity_id} is busy")
+        try:
+            # The baseline's best shot: one round trip to read, one to write.
+            reads = self._client.pipeline(transaction=False)
+            reads.get(count_key)
+            reads.hget(keys_key, field)
+            reads.hget(users_key, user_id)
+            count, prior, mine = reads.execute()
+            if count is None:
+                return ["cold"]
+            if prior is not None:
+                return ["dup", prior.decode()]
+            if int(mine or 0) >= per_user_limit:
+                return ["user"]
+            if capacity >= 0 and int(count) >= capacity:
+                return ["full"]
+            position = int(count) + 1
+            value = f"{entry_id}:{position}"
+            writes = self._client.pipeline(transaction=False)
+            writes.incr(count_key)
+            writes.hincrby(users_key, user_id, 1)
+            writes.hset(keys_key, field, value)
+            writes.execute()
+            return ["ok", value]
+        finally:
+            try:
+                lock.release()
+            except redis_lock.NotAcquired:  # held longer than it lives: mutual exclusion lost
+                log.warning("baseline_lock_expired activity_id=%s", activity_id)
+
+
+class LockPerRequestGate(RedisEntryGate):
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        lock_client: redis.Redis,
+        warmer: RedisCounterWarmer,
+        publisher: EventPublisher,
+        waiter: DecisionWaiter,
+        fallback: SqlEntryGate,
+        *,
+        confirm_wait_s: float,
+        retry_after_s: int,
+    ) -> None:
+        super().__init__(
+            client,
+            warmer,
+            publisher,
+            waiter,
+            fallback,
+            confirm_wait_s=confirm_wait_s,
+            retry_after_s=retry_after_s,
+        )
+        self._locked = LockedAdmission(lock_client)
+        self._counter_warmer = warmer
+
+    async def _run_admit(self, request: EntryRequested, activity: ActivityView) -> list[str]:
+        return await asyncio.to_thread(self._admit_blocking, request, activity)
+
+    def _admit_blocking(self, request: EntryRequested, activity: ActivityView) -> list[str]:
+        capacity = -1 if activity.capacity is None else activity.capacity
+        args = (request.user_id, request.idempotency_key, request.entry_id)
+        for _ in range(3):
+            outcome = self._locked.admit(activity.id, *args, capacity, activity.per_user_limit)
+            if outcome[0] != "cold":
+                return outcome
+            self._counter_warmer.warm(activity.id)
+        raise CountersUnavailable(f"counters of activity {activity.id} keep going cold")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lock_per_request_gate(
+    app: FastAPI, settings: EntrySettings, stack: AsyncExitStack
+) -> LockPerRequestGate:
+    """The baseline gate on the adapters entry_service's lifespan built (same publisher,
+    decision waiter, sync Redis client and database), with its own async client as the
+    production gate has."""
+    if not settings.redis_url or app.state.redis is None or app.state.decision_waiter is None:
+        raise RuntimeError("the lock-per-request baseline needs PULSE_REDIS_URL and Kafka")
+    database: Database = app.state.db
+    sync_client: redis.Redis = app.state.redis
+    client = open_async_redis(settings.redis_url)
+    stack.push_async_callback(client.aclose)
+    fallback = SqlEntryGate(
+        database,
+        open_analytics_index(settings, database),
+        RedisSummaryCache(sync_client),
+        _now,
+    )
+    return LockPerRequestGate(
+        client,
+        sync_client,
+        RedisCounterWarmer(sync_client, database),
+        app.state.ports.publisher,
+        app.state.decision_waiter,
+        fallback,
+        confirm_wait_s=settings.entry_confirm_wait_s,
+        retry_after_s=settings.publish_retry_after_s,
+    )
+
+
+def create_app() -> FastAPI:
+    """entry_service as `entry_service.main:create_app` builds it, with the baseline gate."""
+    settings = get_settings()
+    app = create_entry_app(settings)
+    inner: Callable[[FastAPI], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
+        async with inner(app_) as state, AsyncExitStack() as stack:
+            ports: EntryPorts = app_.state.entry_ports
+            gate = lock_per_request_gate(app_, settings, stack)
+            app_.state.entry_ports = replace(ports, gate=gate)
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return app

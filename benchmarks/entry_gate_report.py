@@ -1,0 +1,189 @@
+"""The entry-gate benchmark's printed report: figures per variant, seat checks, the ratio."""
+
+import argparse
+from dataclasses import dataclass, field
+
+from benchmarks.entry_gate_checks import Seats
+from benchmarks.entry_gate_load import REPEAT_EVERY, REPEAT_POOL, GateLoad
+from benchmarks.entry_gate_services import RATE_LIMIT_PER_IP, RATE_LIMIT_PER_USER
+from benchmarks.entry_gate_steps import StepResult
+from benchmarks.report import out, verdict
+
+TARGET = 5.0
+
+
+@dataclass(frozen=True)
+class Variant:
+    slug: str
+    name: str
+    factory: str
+
+
+@dataclass
+class VariantResult:
+    variant: Variant
+    load: GateLoad
+    seats: Seats
+    warmup_seats: Seats
+    server_cores: float
+    core_cores: float
+    drain_s: float
+    log_counts: dict[str, int]
+
+    def violations(self) -> list[str]:
+        bad = [f"timed activity: {v}" for v in self.seats.violations()]
+        return bad + [f"warm-up activity: {v}" for v in self.warmup_seats.violations()]
+
+
+@dataclass
+class Report:
+    args: argparse.Namespace
+    facts: dict[str, str]
+    results: list[VariantResult] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
+
+
+def ratio(results: list[VariantResult]) -> float | None:
+    by = {r.variant.slug: r for r in results}
+    atomic, base = by.get("atomic"), by.get("baseline")
+    if atomic is None or base is None or not base.load.per_second:
+        return None
+    return atomic.load.per_second / base.load.per_second
+
+
+def step_ratio(steps: list[StepResult]) -> float | None:
+    by = {r.name: r for r in steps}
+    atomic, base = by.get("atomic Lua gate"), by.get("lock per request")
+    if atomic is None or base is None or not base.per_second:
+        return None
+    return atomic.per_second / base.per_second
+
+
+def print_report(r: Report) -> None:
+    a = r.args
+    out()
+    out(f"Pulse entry gate benchmark: {a.connections:,} connections, one entry_service worker")
+    out("-" * 86)
+    if r.results:
+        out(f"load: {r.results[0].load.command}, per variant,")
+        out(f"  after a {a.warmup} s warm-up on a separate activity of the same server")
+    out("  POST /v1/activities/<id>/entries on a demo site: every request its own user_id and")
+    out(
+        f"  Idempotency-Key; 1 in {REPEAT_EVERY} from one of the thread's first {REPEAT_POOL} users"
+    )
+    out(f"  activity: capacity {a.capacity:,}, per-user limit 1")
+    out("  uvicorn 1 worker, uvloop, httptools, no access log; same env for both variants:")
+    out("  PULSE_ENTRY_CONFIRM_WAIT_S=0 (answer `reserved` without waiting for core_service),")
+    out(f"  rate limits {RATE_LIMIT_PER_IP:,} per IP and {RATE_LIMIT_PER_USER:,} per user per 10 s")
+    out()
+    out(
+        f"{'variant':<18}{'entries/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'requests':>10}{'non-202':>9}{'sock err':>9}"
+    )
+    for res in r.results:
+        x = res.load
+        out(
+            f"{res.variant.name:<18}{x.per_second:>10,.0f}{x.p50_ms:>9.1f}{x.p90_ms:>9.1f}"
+            f"{x.p99_ms:>9.1f}{x.max_ms:>9.1f}{x.requests:>10,}{x.non_202:>9}"
+            f"{x.socket_errors:>9}"
+        )
+    for res in r.results:
+        _print_variant(res)
+    if r.steps:
+        _print_steps(r)
+    value = ratio(r.results)
+    out()
+    out("Ratio (same run, same machine)")
+    if value is not None:
+        out(
+            f"  atomic / lock per request, HTTP entries/s     {value:>6.2f}   "
+            f"target >= {TARGET:.0f}  {verdict(value, TARGET)}"
+        )
+    steps = step_ratio(r.steps)
+    if steps is not None:
+        out(f"  atomic / lock per request, step alone calls/s {steps:>6.2f}   context only")
+    out()
+    out("Summary")
+    for key, text in summary(r).items():
+        out(f"  {key} = {text}")
+    out()
+    out("Machine")
+    for key, fact in r.facts.items():
+        out(f"  {key:<40}{fact}")
+
+
+def _print_steps(r: Report) -> None:
+    out()
+    out(
+        f"Admission step alone (no HTTP, Kafka or Postgres): {r.args.step_concurrency} callers "
+        f"in one process, {r.args.step_seconds} s each,"
+    )
+    out("  every call a new user into an activity it never fills (the write path every time)")
+    out(f"{'variant':<18}{'calls/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'calls':>10}  no lost update")
+    for x in r.steps:
+        bad = x.violations()
+        check = "yes" if not bad else "NO: " + "; ".join(bad)
+        out(
+            f"{x.name:<18}{x.per_second:>10,.0f}{x.p50_ms:>9.2f}{x.p99_ms:>9.2f}{x.calls:>10,}"
+            f"  {check} (counter {x.counter}, {x.distinct_positions:,} distinct positions)"
+        )
+
+
+def _print_variant(res: VariantResult) -> None:
+    ans = res.load.answers
+    out()
+    out(f"{res.variant.name} ({res.variant.factory})")
+    out(
+        f"  answers: reserved {ans.get('reserved', 0):,}, sold_out {ans.get('sold_out', 0):,}, "
+        f"already_entered {ans.get('already_entered', 0):,}, "
+        f"confirmed {ans.get('confirmed', 0):,}, other {ans.get('other', 0):,}; "
+        f"429 {ans.get('s429', 0)}, 5xx {ans.get('s5xx', 0)}"
+    )
+    out(
+        f"  CPU under load: entry_service {res.server_cores:.2f} cores, core_service "
+        f"{res.core_cores:.2f} cores"
+    )
+    out("  entry_service log: " + ", ".join(f"{k} {n}" for k, n in res.log_counts.items()))
+    fallbacks = res.log_counts.get("entry_gate_fallback", 0)
+    if fallbacks:
+        out(
+            f"  WARNING: {fallbacks:,} requests fell back to the SQL gate (Redis errors): these "
+            "figures are not the gate's alone"
+        )
+    out(f"  core_service decided every reservation {res.drain_s:.1f} s after the load")
+    for label, seats in (("timed", res.seats), ("warm-up", res.warmup_seats)):
+        bad = seats.violations()
+        refused = ", ".join(f"{k} {n}" for k, n in sorted(seats.rejected.items())) or "none"
+        out(
+            f"  {label} activity, capacity {seats.capacity:,}: Postgres confirmed "
+            f"{seats.confirmed_rows:,} (confirmed_count {seats.confirmed_count:,}, "
+            f"{seats.distinct_positions:,} distinct positions),"
+        )
+        out(
+            f"    max per user {seats.max_per_user}, Redis gate count {seats.redis_count}, "
+            f"refused by Postgres: {refused}"
+        )
+        out(f"    over-booking: {'none' if not bad else 'VIOLATED: ' + '; '.join(bad)}")
+
+
+def summary(r: Report) -> dict[str, str]:
+    s = {"connections": str(r.args.connections), "seconds": str(r.args.seconds)}
+    for res in r.results:
+        k, x = res.variant.slug, res.load
+        s[f"{k}_entries_per_s"] = f"{x.per_second:.0f}"
+        s[f"{k}_p50_ms"] = f"{x.p50_ms:.1f}"
+        s[f"{k}_p99_ms"] = f"{x.p99_ms:.1f}"
+        s[f"{k}_non_202"] = str(x.non_202)
+        s[f"{k}_socket_errors"] = str(x.socket_errors)
+        s[f"{k}_confirmed"] = f"{res.seats.confirmed_rows}/{res.seats.capacity}"
+        s[f"{k}_overbooked"] = "no" if not res.violations() else "YES"
+    for step in r.steps:
+        k = "atomic" if step.name == "atomic Lua gate" else "baseline"
+        s[f"step_{k}_calls_per_s"] = f"{step.per_second:.0f}"
+    value = ratio(r.results)
+    if value is not None:
+        s["ratio_atomic_over_baseline"] = f"{value:.2f} ({verdict(value, TARGET)})"
+    steps = step_ratio(r.steps)
+    if steps is not None:
+        s["step_ratio_atomic_over_baseline"] = f"{steps:.2f} (context)"
+    return s

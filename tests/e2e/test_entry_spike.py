@@ -1,0 +1,238 @@
+"""Campaign openings on the full stack: two entry_service processes, one core_service, real
+Redis, Kafka and Postgres. Spikes of concurrent entries end with exactly `capacity` winners,
+no duplicates and an answer for every request, also when Redis loses its data mid-spike.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import select
+
+from common_messaging.bus import BusSettings, prepare_bus
+from entry_service.adapters.redis_gate_scripts import activity_keys
+from migrations.engine import make_engine
+from migrations.runner import upgrade
+from migrations.schema import Entry
+from servicekit.database import Database
+from tests.e2e.process import PULSE, clean_env, free_ports, process, wait_ready
+from tests.engines import engine_url, scratch_postgres_database
+from tests.support.entries import (
+    Shop,
+    add_activity,
+    confirmed,
+    confirmed_count,
+    seed_shop,
+    token,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+# A Redis database of its own, so flushing it mid-spike touches nothing else.
+SPIKE_REDIS_DB = 7
+
+
+@dataclass
+class Opening:
+    entries: list[str]
+    db: Database
+    shop: Shop
+    redis: redis.Redis
+
+
+@pytest.fixture(scope="module")
+def opening(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Opening]:
+    tmp = tmp_path_factory.mktemp("spike")
+    run = uuid.uuid4().hex[:8]
+    redis_url = engine_url("redis").rsplit("/", 1)[0] + f"/{SPIKE_REDIS_DB}"
+    with scratch_postgres_database() as url, ExitStack() as stack:
+        upgrade(url)
+        env = clean_env(
+            {
+                "PULSE_DATABASE_URL": url,
+                "PULSE_KAFKA_BOOTSTRAP_SERVERS": engine_url("kafka"),
+                "PULSE_KAFKA_TOPIC_PREFIX": f"spike-{run}.",
+                "PULSE_REDIS_URL": redis_url,
+                "PULSE_DATA_DIR": str(tmp / "data"),
+                "PULSE_ADMIN_TOKEN": "adm-spike",
+                "PULSE_CONSUMER_GROUP": f"core-{run}",
+                "PULSE_ENTRIES_CONSUMER_GROUP": f"entries-{run}",
+                "PULSE_ENTRY_RATE_LIMIT_PER_IP": "1000000",
+                "PULSE_ENTRY_RATE_LIMIT_PER_USER": "1000",
+                "PULSE_LOG_LEVEL": "WARNING",
+            }
+        )
+        prepare_bus(
+            BusSettings(
+                kafka_bootstrap_servers=engine_url("kafka"),
+                kafka_topic_prefix=f"spike-{run}.",
+                kafka_partitions=2,
+            )
+        )
+        services = [("core", p) for p in free_ports(1)] + [("entry", p) for p in free_ports(2)]
+        urls = []
+        for i, (name, port) in enumerate(services):
+            log = tmp / f"{name}-{i}.log"
+            args = [PULSE, name, "--host", "127.0.0.1", "--port", str(port)]
+            proc = stack.enter_context(process(args, env, log))
+            wait_ready(f"http://127.0.0.1:{port}", proc, log, timeout_s=60)
+            if name == "entry":
+                urls.append(f"http://127.0.0.1:{port}")
+        db = Database(make_engine(url))
+        client = redis.Redis.from_url(redis_url)
+        try:
+            yield Opening(urls, db, seed_shop(db), client)
+        finally:
+            client.close()
+            db.dispose()
+
+
+async def _spike(
+    opening: Opening,
+    activity: uuid.UUID,
+    users: list[str],
+    keys: list[str] | None = None,
+    *,
+    halfway: Any = None,
+) -> list[dict[str, Any]]:
+    """All requests at once, spread over the entry processes; all the answers.
+
+    The requests share 500 connections (250 per process), the way a load balancer's pool
+    would; the semaphore keeps httpx's pool queue short (its queue scans are quadratic).
+    """
+    tokens = {u: token(u) for u in set(users)}
+    limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
+    clients = [
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=60) for url in opening.entries
+    ]
+    done = 0
+    in_flight = asyncio.Semaphore(1_000)
+
+    async def one(i: int, user: str) -> dict[str, Any]:
+        nonlocal done
+        client = clients[i % len(clients)]
+        key = keys[i] if keys else str(uuid.uuid4())
+        async with in_flight:
+            response = await _post_with_retries(
+                client,
+                f"/v1/activities/{activity}/entries",
+                {"user_token": tokens[user]},
+                key,
+            )
+        done += 1
+        if halfway is not None and done == len(users) // 3:
+            halfway()
+        assert response.status_code == 202, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    try:
+        return await asyncio.gather(*(one(i, u) for i, u in enumerate(users)))
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def _post_with_retries(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str
+) -> httpx.Response:
+    """A shopper's browser retries a dropped connection with the same Idempotency-Key."""
+    for attempt in range(5):
+        try:
+            return await client.post(path, json=body, headers={"Idempotency-Key": key})
+        except httpx.TransportError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _final(opening: Opening, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Resolve `reserved` answers through GET, as a shopper's page would."""
+    final = []
+    with httpx.Client(base_url=opening.entries[0], timeout=10) as client:
+        for answer in answers:
+            deadline = time.monotonic() + 60
+            while answer["status"] == "reserved":
+                assert time.monotonic() < deadline, f"never decided: {answer}"
+                time.sleep(0.2)
+                answer = client.get(f"/v1/entries/{answer['entry_id']}").json()
+            final.append(answer)
+    return final
+
+
+def test_ten_thousand_concurrent_entries_for_one_hundred_seats(opening: Opening) -> None:
+    activity = add_activity(opening.db, opening.shop.campaign_id, capacity=100)
+    # 9,000 shoppers, 1,000 of whom try twice (with a new idempotency key each time).
+    users = [f"shopper-{i}" for i in range(9_000)] + [f"shopper-{i}" for i in range(1_000)]
+    answers = _final(opening, asyncio.run(_spike(opening, activity, users)))
+
+    assert len(answers) == 10_000  # every request answered
+    won = [a for a in answers if a["status"] == "confirmed"]
+    assert len(won) == 100
+    assert {a["status"] for a in answers} == {"confirmed", "rejected"}
+    assert {a.get("reason") for a in answers if a["status"] == "rejected"} <= {
+        "sold_out",
+        "already_entered",
+    }
+    ledger = confirmed(opening.db, activity)
+    assert len(ledger) == 100 == confirmed_count(opening.db, activity)
+    assert len({user for user, _ in ledger}) == 100  # no duplicates
+    assert sorted(p for _, p in ledger) == list(range(1, 101))
+    assert {a["entry_id"] for a in won} == _confirmed_ids(opening, activity)
+
+
+def test_same_user_retrying_concurrently_never_exceeds_the_limit(opening: Opening) -> None:
+    activity = add_activity(opening.db, opening.shop.campaign_id, capacity=100)
+    users = ["eager"] * 60
+    keys = ["same-key"] * 30 + [f"key-{i}" for i in range(30)]
+    answers = _final(opening, asyncio.run(_spike(opening, activity, users, keys)))
+
+    assert confirmed(opening.db, activity) == [("eager", 1)]
+    won = {a["entry_id"] for a in answers if a["status"] == "confirmed"}
+    assert len(won) == 1
+    same_key = [a for a, k in zip(answers, keys, strict=True) if k == "same-key"]
+    # The same key always names the same entry, unless another key of the user won first.
+    assert len({a["entry_id"] for a in same_key if a["status"] == "confirmed"}) <= 1
+    assert all(a["status"] == "confirmed" or a.get("reason") == "already_entered" for a in answers)
+
+
+def test_redis_flushed_mid_spike_never_overbooks_and_counters_recover(opening: Opening) -> None:
+    activity = add_activity(opening.db, opening.shop.campaign_id, capacity=100)
+    users = [f"flush-{i}" for i in range(3_000)]
+    flushed = []
+
+    def flush() -> None:
+        opening.redis.flushdb()
+        flushed.append(time.monotonic())
+
+    answers = _final(opening, asyncio.run(_spike(opening, activity, users, halfway=flush)))
+
+    assert flushed, "the flush never happened"
+    ledger = confirmed(opening.db, activity)
+    assert len(ledger) <= 100
+    assert len({user for user, _ in ledger}) == len(ledger)
+    won = [a for a in answers if a["status"] == "confirmed"]
+    assert {a["entry_id"] for a in won} == _confirmed_ids(opening, activity)
+    assert len(ledger) == 100  # enough demand was left after the flush to fill every seat
+    # The counters were rebuilt from Postgres and hold the line again.
+    count_key = activity_keys(activity)[0]
+    assert opening.redis.exists(count_key)
+    assert int(opening.redis.get(count_key) or 0) <= 100
+    late = asyncio.run(_spike(opening, activity, ["latecomer"]))
+    assert (late[0]["status"], late[0].get("reason")) == ("rejected", "sold_out")
+
+
+def _confirmed_ids(opening: Opening, activity: uuid.UUID) -> set[str]:
+    with opening.db.reader() as s:
+        rows = s.scalars(
+            select(Entry.id).where(Entry.activity_id == activity, Entry.status == "confirmed")
+        ).all()
+    return {str(r) for r in rows}
