@@ -84,11 +84,13 @@ class EntryBatchDecider:
     def __call__(self, requests: Sequence[EntryRequested]) -> None:
         decider = EntryDecider(ledger_scope(self.database), self.clock)
         decided = [(request, decider.decide(request)) for request in requests]
-        for site_id in {r.site_id for r, _ in decided}:
+        won = list(confirmed_occurrences(decided))
+        # Only a confirmed entry changes a summary (entry_count, last_entry_at).
+        for site_id in {event.site_id for event in won}:
             self.summaries.invalidate(
-                site_id, [f"u:{r.user_id}" for r, _ in decided if r.site_id == site_id]
+                site_id, [event.visitor_key for event in won if event.site_id == site_id]
             )
-        self.index.index(list(confirmed_occurrences(decided)))
+        self.index.index(won)
         self.results.publish_sync(ENTRIES_DECIDED, [decision_message(d) for _, d in decided])
 
     def healthy(self) -> bool:

@@ -47,7 +47,7 @@ async def entry_ports(
     gate: EntryGate = sql_gate
     limiter: RateLimiter = MemoryRateLimiter()
     waiter: DecisionWaiter | None = None
-    if settings.redis_url and redis_client is not None:
+    if redis_client is not None and settings.redis_url:  # both set together by lifespan
         client = open_async_redis(settings.redis_url)
         stack.push_async_callback(client.aclose)
         bus = settings.bus_settings()

@@ -1,50 +1,19 @@
-"""The campaign list's keyset pages: newest first, with cursors that clients treat as opaque."""
-
-import base64
-import binascii
-import json
-from dataclasses import dataclass
-from datetime import datetime
-from uuid import UUID
+"""The campaign list's keyset pages (servicekit.keyset): newest first, opaque cursors."""
 
 from dashboard_service.domain.models import CampaignPage, CampaignSummary
 from dashboard_service.errors import InvalidCursor
+from servicekit.keyset import DEFAULT_LIMIT, MAX_LIMIT, CursorKey
+from servicekit.keyset import decode_cursor as _decode
+from servicekit.keyset import page_of as _page_of
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
-
-
-@dataclass(frozen=True, slots=True)
-class CursorKey:
-    """The last campaign a page showed; the next page starts strictly after (older than) it."""
-
-    created_at: datetime
-    id: UUID
-
-
-def encode_cursor(key: CursorKey) -> str:
-    raw = json.dumps([key.created_at.isoformat(), str(key.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "CursorKey", "decode_cursor", "page_of"]
 
 
 def decode_cursor(cursor: str | None) -> CursorKey | None:
-    if cursor is None:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        key = CursorKey(datetime.fromisoformat(created), UUID(ident))
-    except (ValueError, TypeError, AttributeError, binascii.Error) as exc:
-        raise InvalidCursor("the cursor is not one this API handed out") from exc
-    if key.created_at.tzinfo is None:
-        raise InvalidCursor("the cursor is not one this API handed out")
-    return key
+    return _decode(cursor, lambda: InvalidCursor("the cursor is not one this API handed out"))
 
 
 def page_of(rows: list[CampaignSummary], limit: int) -> CampaignPage:
     """`rows` were fetched with `limit + 1`: the extra one only says another page exists."""
-    items = tuple(rows[:limit])
-    if len(rows) <= limit or not items:
-        return CampaignPage(items, None)
-    last = items[-1]
-    return CampaignPage(items, encode_cursor(CursorKey(last.created_at, last.id)))
+    page = _page_of(rows, limit)
+    return CampaignPage(tuple(page.items), page.next_cursor)
