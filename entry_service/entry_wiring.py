@@ -48,7 +48,9 @@ async def entry_ports(
     limiter: RateLimiter = MemoryRateLimiter()
     waiter: DecisionWaiter | None = None
     if redis_client is not None and settings.redis_url:  # both set together by lifespan
-        client = open_async_redis(settings.redis_url)
+        client = open_async_redis(
+            settings.redis_url, max_connections=settings.entry_redis_max_connections
+        )
         stack.push_async_callback(client.aclose)
         bus = settings.bus_settings()
         waiter = DecisionWaiter(

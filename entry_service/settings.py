@@ -36,6 +36,10 @@ class EntrySettings(CommonSettings):
     entry_rate_limit_per_ip: int = 600
     entry_rate_limit_window_s: int = 10
     activity_cache_ttl_s: float = 2.0
+    # Redis connections of one worker's event loop (gate and limits). A spike queues requests
+    # for a connection; too few make the queue, hence the latency tail, long. Mind Redis's
+    # `maxclients` (10,000 by default) across all workers of all pods.
+    entry_redis_max_connections: int = Field(default=128, ge=8, le=2048)
 
 
 @lru_cache

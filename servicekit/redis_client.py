@@ -7,6 +7,7 @@ import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
+from redis.driver_info import DriverInfo
 from redis.retry import Retry
 
 
@@ -19,11 +20,12 @@ def open_redis(url: str) -> redis.Redis:
         socket_connect_timeout=0.5,
         health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), retries=1),
+        driver_info=DriverInfo(),
     )
 
 
 def open_async_redis(
-    url: str, *, max_connections: int = 64, pool_timeout_s: float = 5.0
+    url: str, *, max_connections: int = 128, pool_timeout_s: float = 5.0
 ) -> aioredis.Redis:
     """The event loop's client, for the hot paths (entry gate, rate limits).
 
@@ -38,6 +40,9 @@ def open_async_redis(
         socket_connect_timeout=0.5,
         health_check_interval=30,
         retry=AsyncRetry(ExponentialBackoff(cap=0.1, base=0.02), retries=1),
+        # One shared instance: by default every new connection looks the package version up
+        # again (about 9 ms of CPU each), which a spike's pool growth pays on the event loop.
+        driver_info=DriverInfo(),
     )
     return aioredis.Redis(connection_pool=pool)
 

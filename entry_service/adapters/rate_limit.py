@@ -1,6 +1,7 @@
 """Fixed-window rate limiters: per process (embedded default) and shared in Redis."""
 
 import time
+from collections.abc import Sequence
 from typing import Final
 
 import redis.asyncio as aioredis
@@ -14,14 +15,17 @@ class MemoryRateLimiter:
     def __init__(self) -> None:
         self._counts: dict[tuple[str, int], int] = {}
 
-    async def hit(self, key: str, limit: int, window_s: int) -> float | None:
+    async def hit(self, limits: Sequence[tuple[str, int]], window_s: int) -> float | None:
         now = time.time()
         window = int(now // window_s)
         if len(self._counts) > _MAX_KEYS:
             self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
-        count = self._counts.get((key, window), 0) + 1
-        self._counts[(key, window)] = count
-        return None if count <= limit else (window + 1) * window_s - now
+        over = False
+        for key, limit in limits:
+            count = self._counts.get((key, window), 0) + 1
+            self._counts[(key, window)] = count
+            over = over or count > limit
+        return (window + 1) * window_s - now if over else None
 
 
 class RedisRateLimiter:
@@ -35,15 +39,18 @@ class RedisRateLimiter:
         self._redis = client
         self._prefix = prefix
 
-    async def hit(self, key: str, limit: int, window_s: int) -> float | None:
+    async def hit(self, limits: Sequence[tuple[str, int]], window_s: int) -> float | None:
         now = time.time()
         window = int(now // window_s)
-        name = f"{self._prefix}:{key}:{window}"
         try:
             pipe = self._redis.pipeline(transaction=False)
-            pipe.incr(name)
-            pipe.expire(name, window_s + 1)
-            count, _ = await pipe.execute()
+            for key, _ in limits:
+                name = f"{self._prefix}:{key}:{window}"
+                pipe.incr(name)
+                pipe.expire(name, window_s + 1)
+            replies = await pipe.execute()
         except (aioredis.ConnectionError, aioredis.TimeoutError):
             return None
-        return None if int(count) <= limit else (window + 1) * window_s - now
+        counts = replies[::2]
+        over = any(int(count) > limit for count, (_, limit) in zip(counts, limits, strict=True))
+        return (window + 1) * window_s - now if over else None

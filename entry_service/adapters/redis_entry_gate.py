@@ -132,9 +132,8 @@ class RedisEntryGate:
                 headers={"Retry-After": str(self._retry_after_s)},
             ) from exc
         await self._note_reserved(request)
-        try:
-            decision = await asyncio.wait_for(asyncio.shield(decided), self._confirm_wait_s)
-        except TimeoutError:
+        decision = await self._await_decision(decided)
+        if decision is None:
             self._waiter.forget(request.entry_id)
             return EntryAnswer(
                 request.entry_id,
@@ -143,6 +142,15 @@ class RedisEntryGate:
                 activity_id=request.activity_id,
             )
         return answer_of(decision)
+
+    async def _await_decision(self, decided: "asyncio.Future[EntryDecided]") -> EntryDecided | None:
+        # Without a wait there is no timer (and no task) to pay for: a spike's hot path.
+        if decided.done() or self._confirm_wait_s <= 0:
+            return decided.result() if decided.done() else None
+        try:
+            return await asyncio.wait_for(asyncio.shield(decided), self._confirm_wait_s)
+        except TimeoutError:
+            return None
 
     async def _note_reserved(self, request: EntryRequested) -> None:
         # Only a hint for GET before the decision lands; losing it loses no entry.

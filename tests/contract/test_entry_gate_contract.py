@@ -264,13 +264,7 @@ def test_entry_state_and_the_user_summary(world: GateWorld) -> None:
 
 def test_rate_limit_per_ip_is_429_with_retry_after(world: GateWorld) -> None:
     activity = add_activity(world.db, world.shop.campaign_id)
-    app = world.entry.app
-    ports: EntryPorts = app.state.entry_ports  # type: ignore[attr-defined]
-    strict = replace(ports, limits=RateLimits(per_user=100, per_ip=3, window_s=60))
-    app.dependency_overrides[get_entry_ports] = lambda: strict  # type: ignore[attr-defined]
-    # A client address of this test's own, on the world's running client (its event loop).
-    transport = world.entry._transport  # type: ignore[attr-defined]
-    transport.client = (f"10.9.{uuid.uuid4().int % 250}.7", 1234)
+    _strict_limits(world, RateLimits(per_user=100, per_ip=3, window_s=60))
     codes = [
         world.entry.post(
             f"/v1/activities/{activity}/entries",
@@ -282,3 +276,32 @@ def test_rate_limit_per_ip_is_429_with_retry_after(world: GateWorld) -> None:
     assert [c.status_code for c in codes] == [202, 202, 202, 429, 429]
     assert codes[3].json()["error"]["code"] == "rate_limited"
     assert 1 <= int(codes[3].headers["retry-after"]) <= 60
+
+
+def test_rate_limit_per_user_is_429_and_bad_tokens_count_against_the_address(
+    world: GateWorld,
+) -> None:
+    activity = add_activity(world.db, world.shop.campaign_id, per_user_limit=5)
+    _strict_limits(world, RateLimits(per_user=2, per_ip=6, window_s=60))
+    shopper = f"eager-{uuid.uuid4().hex[:8]}"
+
+    def post(body: dict[str, object], key: str) -> int:
+        url = f"/v1/activities/{activity}/entries"
+        return world.entry.post(url, json=body, headers={"Idempotency-Key": key}).status_code
+
+    same_user = [post({"user_token": token(shopper)}, f"u{i}") for i in range(3)]
+    assert same_user == [202, 202, 429]  # the third attempt of one shopper in the window
+    assert post({"user_token": token("someone-else")}, "other") == 202  # others go on
+    # Forged tokens are refused, and still use up the address's allowance (6 per window).
+    forged = [post({"user_token": "not-a-jwt"}, f"f{i}") for i in range(3)]
+    assert forged == [401, 401, 429]
+
+
+def _strict_limits(world: GateWorld, limits: RateLimits) -> None:
+    app = world.entry.app
+    ports: EntryPorts = app.state.entry_ports  # type: ignore[attr-defined]
+    strict = replace(ports, limits=limits)
+    app.dependency_overrides[get_entry_ports] = lambda: strict  # type: ignore[attr-defined]
+    # A client address of the test's own, on the world's running client (its event loop).
+    transport = world.entry._transport  # type: ignore[attr-defined]
+    transport.client = (f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7", 1234)
