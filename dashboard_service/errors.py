@@ -1,6 +1,6 @@
 """dashboard_service errors: servicekit's hierarchy with this service's codes."""
 
-from servicekit.errors import InvalidInput, NotFound, Unauthorized, Unavailable
+from servicekit.errors import InvalidInput, NotFound, PulseError, Unauthorized, Unavailable
 
 
 class CampaignNotFound(NotFound):
@@ -58,3 +58,10 @@ class UiNotBuilt(Unavailable):
 
 class AssetNotFound(NotFound):
     code = "asset_not_found"
+
+
+class TooManySignIns(PulseError):
+    """An address kept presenting wrong tokens (a guessing guard, see domain/sign_in_guard)."""
+
+    status_code = 429
+    code = "rate_limited"

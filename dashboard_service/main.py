@@ -6,6 +6,7 @@ Run it with `uvicorn --factory dashboard_service.main:create_app`.
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from elasticsearch import Elasticsearch
 from fastapi import FastAPI
@@ -19,6 +20,7 @@ from dashboard_service.api.routes.session import router as session_router
 from dashboard_service.api.routes.stream import router as stream_router
 from dashboard_service.api.routes.web import web_router
 from dashboard_service.domain.live import LiveMetrics, StreamSlots
+from dashboard_service.domain.sign_in_guard import SignInGuard
 from dashboard_service.errors import MissingReadToken
 from dashboard_service.settings import DashboardSettings, get_settings
 from migrations.engine import make_engine
@@ -80,6 +82,9 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         )
         app.state.stream_slots = StreamSlots(resolved.dashboard_max_streams)
         app.state.session_hours = resolved.dashboard_session_hours
+        app.state.sign_in_guard = SignInGuard(
+            resolved.dashboard_sign_in_failures, timedelta(minutes=15)
+        )
         try:
             yield
         finally:

@@ -16,6 +16,8 @@ class DashboardSettings(CommonSettings):
     dashboard_stream_max_s: float = Field(default=600.0, gt=0, le=86_400)
     # How long a browser stays signed in to the web UI.
     dashboard_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # Failed sign-ins one address may make per 15 minutes before it is answered 429.
+    dashboard_sign_in_failures: int = Field(default=10, ge=1, le=10_000)
 
 
 @lru_cache

@@ -10,6 +10,7 @@ from dashboard_service.domain.live import LiveMetrics, StreamSlots
 from dashboard_service.domain.models import DeviceType, MetricsRequest
 from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog
 from dashboard_service.domain.sessions import session_is_valid
+from dashboard_service.domain.sign_in_guard import SignInGuard
 from dashboard_service.errors import InvalidSession
 from servicekit.auth import require_bearer
 from servicekit.clock import Clock, utc_now
@@ -41,6 +42,11 @@ def get_stream_slots(request: Request) -> StreamSlots:
     return slots
 
 
+def get_sign_in_guard(request: Request) -> SignInGuard:
+    guard: SignInGuard = request.app.state.sign_in_guard
+    return guard
+
+
 def get_read_tokens(request: Request) -> list[str]:
     tokens: list[str] = request.app.state.read_tokens
     return tokens
@@ -52,6 +58,7 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 LiveDep = Annotated[LiveMetrics, Depends(get_live)]
 StreamSlotsDep = Annotated[StreamSlots, Depends(get_stream_slots)]
 ReadTokensDep = Annotated[list[str], Depends(get_read_tokens)]
+SignInGuardDep = Annotated[SignInGuard, Depends(get_sign_in_guard)]
 
 
 def metrics_request(

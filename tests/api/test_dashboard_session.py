@@ -134,3 +134,20 @@ def test_sign_out_clears_the_cookie(client: TestClient) -> None:
     assert f"{SESSION_COOKIE}=" in response.headers["set-cookie"]
     assert "max-age=0" in response.headers["set-cookie"].lower()
     assert client.get(f"/v1/campaigns/{uuid.uuid4()}/metrics").status_code == 401
+
+
+def test_repeated_wrong_tokens_from_one_address_are_429_until_the_window_passes(
+    client: TestClient, clock: Clock
+) -> None:
+    wrong = [client.post("/v1/session", json={"token": f"guess-{i}"}) for i in range(10)]
+    assert {r.status_code for r in wrong} == {401}
+    refused = client.post("/v1/session", json={"token": "dash-t"})  # even the right one, now
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 15 * 60 + 1
+    clock.now += timedelta(minutes=15, seconds=1)
+    assert sign_in(client)  # the failures aged out of the window
+
+
+def test_successful_sign_ins_are_never_limited(client: TestClient) -> None:
+    assert all(sign_in(client) for _ in range(30))

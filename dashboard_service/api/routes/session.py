@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
 
-from dashboard_service.api.deps import SESSION_COOKIE, ClockDep, ReadTokensDep
+from dashboard_service.api.deps import SESSION_COOKIE, ClockDep, ReadTokensDep, SignInGuardDep
 from dashboard_service.api.schemas import SessionResponse, SignInRequest
 from dashboard_service.domain.sessions import sign_in
+from servicekit.errors import Unauthorized
 
 router = APIRouter(prefix="/v1", tags=["session"])
 
@@ -22,10 +23,18 @@ def create_session(
     response: Response,
     tokens: ReadTokensDep,
     clock: ClockDep,
+    guard: SignInGuardDep,
 ) -> SessionResponse:
-    """Trade a dashboard (or admin) token for a browser session; 401 for any other token."""
+    """Trade a dashboard (or admin) token for a browser session; 401 for any other token,
+    429 after repeated failures from one address."""
     ttl = timedelta(hours=request.app.state.session_hours)
-    value, expires = sign_in(body.token, tokens, clock(), ttl)
+    address = request.client.host if request.client else "unknown"
+    guard.check(address, clock())
+    try:
+        value, expires = sign_in(body.token, tokens, clock(), ttl)
+    except Unauthorized:
+        guard.failed(address, clock())
+        raise
     _set_cookie(response, value, expires, clock(), secure=request.url.scheme == "https")
     return SessionResponse(expires_at=expires)
 
