@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 
 import redis
+import redis.asyncio as aioredis
 
 from common_messaging import ENTRIES_DECIDED, EventPublisher
 from common_messaging.bus import open_consumer
@@ -26,7 +27,6 @@ from entry_service.adapters.summary_facts import SummaryFacts
 from entry_service.domain.entries import EntryGate, EntryPorts, RateLimiter, RateLimits
 from entry_service.settings import EntrySettings
 from servicekit.database import Database
-from servicekit.redis_client import open_async_redis
 
 
 def _now() -> datetime:
@@ -37,6 +37,7 @@ async def entry_ports(
     settings: EntrySettings,
     database: Database,
     redis_client: redis.Redis | None,
+    async_redis: aioredis.Redis | None,
     publisher: EventPublisher,
     stack: AsyncExitStack,
 ) -> tuple[EntryPorts, DecisionWaiter | None]:
@@ -47,11 +48,8 @@ async def entry_ports(
     gate: EntryGate = sql_gate
     limiter: RateLimiter = MemoryRateLimiter()
     waiter: DecisionWaiter | None = None
-    if redis_client is not None and settings.redis_url:  # both set together by lifespan
-        client = open_async_redis(
-            settings.redis_url, max_connections=settings.entry_redis_max_connections
-        )
-        stack.push_async_callback(client.aclose)
+    if redis_client is not None and async_redis is not None:  # set together by lifespan
+        client = async_redis
         bus = settings.bus_settings()
         waiter = DecisionWaiter(
             lambda group: open_consumer(bus, group, [ENTRIES_DECIDED], start_at_latest=True)

@@ -5,6 +5,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 import redis
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from common_messaging.bus import open_publisher
@@ -25,7 +26,7 @@ from migrations.engine import make_engine
 from servicekit.database import Database
 from servicekit.errors import install_error_handlers
 from servicekit.health import ReadinessCheck, health_router
-from servicekit.redis_client import open_redis, redis_ping
+from servicekit.redis_client import open_async_redis, open_redis, redis_ping
 
 
 def limits_from(settings: EntrySettings) -> Limits:
@@ -39,11 +40,14 @@ def limits_from(settings: EntrySettings) -> Limits:
 
 
 def ingest_ports(
-    settings: EntrySettings, database: Database, redis_client: redis.Redis | None
+    settings: EntrySettings,
+    database: Database,
+    redis_client: redis.Redis | None,
+    async_redis: aioredis.Redis | None,
 ) -> tuple[SiteDirectory, VisitorRegistry]:
     """Redis adapters when Redis is configured (database as fallback), else the embedded ones."""
     sql_visitors = SqlVisitorRegistry(database)
-    if redis_client is None:
+    if redis_client is None or async_redis is None:
         return CachedSqlSiteDirectory(database, settings.site_cache_ttl_s), sql_visitors
     sites = RedisCachedSiteDirectory(
         redis_client,
@@ -51,7 +55,7 @@ def ingest_ports(
         ttl_s=settings.site_redis_ttl_s,
         local_ttl_s=settings.site_cache_ttl_s,
     )
-    return sites, RedisVisitorRegistry(redis_client, sql_visitors)
+    return sites, RedisVisitorRegistry(async_redis, sql_visitors)
 
 
 def create_app(settings: EntrySettings | None = None) -> FastAPI:
@@ -61,8 +65,16 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(make_engine(settings.resolved_database_url))
         redis_client = open_redis(settings.redis_url) if settings.redis_url else None
+        # The event loop's own client, for the per-request paths (visitors, gate, limits).
+        async_redis = (
+            open_async_redis(
+                settings.redis_url, max_connections=settings.entry_redis_max_connections
+            )
+            if settings.redis_url
+            else None
+        )
         publisher = open_publisher(settings.bus_settings())
-        sites, visitors = ingest_ports(settings, database, redis_client)
+        sites, visitors = ingest_ports(settings, database, redis_client, async_redis)
         app.state.settings = settings
         app.state.db = database
         app.state.redis = redis_client
@@ -76,11 +88,13 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
         try:
             async with AsyncExitStack() as stack:
                 app.state.entry_ports, app.state.decision_waiter = await entry_ports(
-                    settings, database, redis_client, publisher, stack
+                    settings, database, redis_client, async_redis, publisher, stack
                 )
                 yield
         finally:
             publisher.close()
+            if async_redis is not None:
+                await async_redis.aclose()
             if redis_client is not None:
                 redis_client.close()
             database.dispose()

@@ -44,7 +44,7 @@ def open_async_redis(
         # again (about 9 ms of CPU each), which a spike's pool growth pays on the event loop.
         driver_info=DriverInfo(),
     )
-    return aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
 
 
 def redis_ping(client: redis.Redis) -> Callable[[], Awaitable[None]]:

@@ -12,7 +12,6 @@ working; visitors first seen during the outage are recorded in SQL only, so afte
 Redis may call some of them new once more (new-vs-returning is analytics, not accounting).
 """
 
-import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -20,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Final
 from uuid import UUID
 
-import redis
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from entry_service.domain.sites import VisitorRegistry
 
@@ -32,7 +32,7 @@ DEFAULT_TTL_S: Final = 400 * 24 * 3600
 class RedisVisitorRegistry:
     def __init__(
         self,
-        redis_client: redis.Redis,
+        redis_client: aioredis.Redis,
         fallback: VisitorRegistry,
         *,
         ttl_s: int = DEFAULT_TTL_S,
@@ -54,8 +54,8 @@ class RedisVisitorRegistry:
             return {}
         if time.monotonic() >= self._redis_down_until:
             try:
-                return await asyncio.to_thread(self._first_seen, site_id, keys, now)
-            except redis.RedisError as exc:
+                return await self._first_seen(site_id, keys, now)
+            except RedisError as exc:
                 self._redis_down_until = time.monotonic() + self._cooldown_s
                 log.warning(
                     "visitor_registry_redis_unavailable error=%s fallback=database cooldown_s=%s",
@@ -64,14 +64,16 @@ class RedisVisitorRegistry:
                 )
         return await self._fallback.first_seen(site_id, keys, now)
 
-    def _first_seen(self, site_id: UUID, keys: list[str], now: datetime) -> dict[str, datetime]:
+    async def _first_seen(
+        self, site_id: UUID, keys: list[str], now: datetime
+    ) -> dict[str, datetime]:
         stamp = now.astimezone(UTC).isoformat()
-        with self._redis.pipeline(transaction=False) as pipe:
-            for visitor_key in keys:
-                key = f"{self._prefix}:visitor:{{{site_id}}}:{visitor_key}"
-                pipe.set(key, stamp, nx=True, ex=self._ttl_s)
-                pipe.getex(key, ex=self._ttl_s)
-            replies = pipe.execute()
+        pipe = self._redis.pipeline(transaction=False)
+        for visitor_key in keys:
+            key = f"{self._prefix}:visitor:{{{site_id}}}:{visitor_key}"
+            pipe.set(key, stamp, nx=True, ex=self._ttl_s)
+            pipe.getex(key, ex=self._ttl_s)
+        replies = await pipe.execute()
         seen: dict[str, datetime] = {}
         for visitor_key, stored in zip(keys, replies[1::2], strict=True):
             if stored is None:  # evicted between the two commands: it was just set

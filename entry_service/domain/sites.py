@@ -1,7 +1,7 @@
 """What entry_service knows of a site: its key, origins and active event definitions."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -28,6 +28,17 @@ class SiteConfig:
     allowed_origins: tuple[str, ...]
     active: bool
     definitions: tuple[Definition, ...]
+    # Lookups per event of every batch: indexes, built once per cached site.
+    _by_id: dict[UUID, Definition] = field(init=False, repr=False, compare=False)
+    _by_name: dict[str, Definition] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {d.id: d for d in self.definitions})
+        # The first definition of a name wins, as the scan it replaces did.
+        by_name: dict[str, Definition] = {}
+        for d in self.definitions:
+            by_name.setdefault(d.name, d)
+        object.__setattr__(self, "_by_name", by_name)
 
     def allows_origin(self, origin: str | None) -> bool:
         """Server-side callers send no Origin; browsers must come from an allowed origin."""
@@ -39,10 +50,10 @@ class SiteConfig:
         return [d for d in self.definitions if d.active]
 
     def definition_by_id(self, definition_id: UUID) -> Definition | None:
-        return next((d for d in self.definitions if d.id == definition_id), None)
+        return self._by_id.get(definition_id)
 
     def definition_by_name(self, name: str) -> Definition | None:
-        return next((d for d in self.definitions if d.name == name), None)
+        return self._by_name.get(name)
 
 
 class SiteDirectory(Protocol):

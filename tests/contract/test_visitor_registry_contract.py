@@ -4,45 +4,70 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 from entry_service.adapters.redis_visitors import RedisVisitorRegistry
 from entry_service.adapters.sql_visitors import SqlVisitorRegistry
 from entry_service.domain.sites import VisitorRegistry
 from servicekit.database import Database
+from servicekit.redis_client import open_async_redis
 from tests.engines import engine_url
 
 T1 = datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)
 T2 = T1 + timedelta(minutes=5)
 
 
+@dataclass(frozen=True)
+class Bound:
+    """A registry and the one event loop its (async) Redis client lives on."""
+
+    registry: VisitorRegistry
+    runner: asyncio.Runner
+
+
+@pytest.fixture
+def runner() -> Iterator[asyncio.Runner]:
+    with asyncio.Runner() as r:
+        yield r
+
+
 @pytest.fixture(params=["sql", pytest.param("redis", marks=pytest.mark.integration)])
-def registry(request: pytest.FixtureRequest, database: Database) -> Iterator[VisitorRegistry]:
+def registry(
+    request: pytest.FixtureRequest, database: Database, runner: asyncio.Runner
+) -> Iterator[Bound]:
     if request.param == "sql":
-        yield SqlVisitorRegistry(database)
+        yield Bound(SqlVisitorRegistry(database), runner)
         return
-    client = redis.Redis.from_url(engine_url("redis"))
+    client = open_async_redis(engine_url("redis"))
     prefix = f"pulse-test-{uuid.uuid4().hex[:12]}"
     try:
-        yield RedisVisitorRegistry(client, SqlVisitorRegistry(database), key_prefix=prefix)
+        yield Bound(
+            RedisVisitorRegistry(client, SqlVisitorRegistry(database), key_prefix=prefix), runner
+        )
     finally:
-        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-            client.delete(key)
-        client.close()
+        runner.run(_delete_prefixed(client, prefix))
+        runner.run(client.aclose())
+
+
+async def _delete_prefixed(client: aioredis.Redis, prefix: str) -> None:
+    async for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        await client.delete(key)
 
 
 def first_seen(
-    registry: VisitorRegistry, site_id: UUID, keys: Sequence[str], now: datetime
+    bound: Bound, site_id: UUID, keys: Sequence[str], now: datetime
 ) -> dict[str, datetime]:
-    return asyncio.run(registry.first_seen(site_id, keys, now))
+    return bound.runner.run(bound.registry.first_seen(site_id, keys, now))
 
 
 def test_new_visitors_are_first_seen_now_and_returning_ones_keep_their_time(
-    registry: VisitorRegistry,
+    registry: Bound,
 ) -> None:
     site = uuid.uuid4()
     assert first_seen(registry, site, ["a:1", "u:42"], T1) == {"a:1": T1, "u:42": T1}
@@ -50,19 +75,19 @@ def test_new_visitors_are_first_seen_now_and_returning_ones_keep_their_time(
     assert first_seen(registry, site, ["a:1"], T2 + timedelta(days=3)) == {"a:1": T1}
 
 
-def test_sites_do_not_share_visitors(registry: VisitorRegistry) -> None:
+def test_sites_do_not_share_visitors(registry: Bound) -> None:
     one, other = uuid.uuid4(), uuid.uuid4()
     first_seen(registry, one, ["a:1"], T1)
     assert first_seen(registry, other, ["a:1"], T2) == {"a:1": T2}
 
 
-def test_times_come_back_exact_and_in_utc(registry: VisitorRegistry) -> None:
+def test_times_come_back_exact_and_in_utc(registry: Bound) -> None:
     seoul = T1.astimezone(timezone(timedelta(hours=9)))
     seen = first_seen(registry, uuid.uuid4(), ["a:x"], seoul)["a:x"]
     assert seen == T1 and seen.utcoffset() == timedelta(0)
 
 
-def test_odd_keys_and_repeats_in_one_batch(registry: VisitorRegistry) -> None:
+def test_odd_keys_and_repeats_in_one_batch(registry: Bound) -> None:
     keys = ["a:with space", "a:{brace}", "u:ünï/cödé", "a:" + "x" * 198]
     site = uuid.uuid4()
     assert first_seen(registry, site, keys, T1) == dict.fromkeys(keys, T1)
@@ -70,13 +95,18 @@ def test_odd_keys_and_repeats_in_one_batch(registry: VisitorRegistry) -> None:
 
 
 @pytest.mark.integration
-def test_redis_keeps_first_sightings_with_a_sliding_expiry(database: Database) -> None:
+def test_redis_keeps_first_sightings_with_a_sliding_expiry(
+    database: Database, runner: asyncio.Runner
+) -> None:
     client = redis.Redis.from_url(engine_url("redis"))
+    async_client = open_async_redis(engine_url("redis"))
     prefix = f"pulse-test-{uuid.uuid4().hex[:12]}"
     site = uuid.uuid4()
     try:
-        registry = RedisVisitorRegistry(client, SqlVisitorRegistry(database), key_prefix=prefix)
-        first_seen(registry, site, ["a:1"], T1)
+        registry = RedisVisitorRegistry(
+            async_client, SqlVisitorRegistry(database), key_prefix=prefix
+        )
+        first_seen(Bound(registry, runner), site, ["a:1"], T1)
         key = f"{prefix}:visitor:{{{site}}}:a:1"
         assert client.get(key) == T1.isoformat().encode()
         ttl = client.ttl(key)
@@ -85,18 +115,19 @@ def test_redis_keeps_first_sightings_with_a_sliding_expiry(database: Database) -
         for k in client.scan_iter(match=f"{prefix}:*"):
             client.delete(k)
         client.close()
+        runner.run(async_client.aclose())
 
 
 def test_redis_down_falls_back_to_the_sql_registry(
-    database: Database, caplog: pytest.LogCaptureFixture
+    database: Database, caplog: pytest.LogCaptureFixture, runner: asyncio.Runner
 ) -> None:
-    client = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
-    sql = SqlVisitorRegistry(database)
-    registry = RedisVisitorRegistry(client, sql)
+    client = open_async_redis("redis://127.0.0.1:1/0")
+    sql = Bound(SqlVisitorRegistry(database), runner)
+    registry = Bound(RedisVisitorRegistry(client, sql.registry), runner)
     site = uuid.uuid4()
     with caplog.at_level(logging.WARNING):
         assert first_seen(registry, site, ["a:1"], T1) == {"a:1": T1}
         assert first_seen(registry, site, ["a:1", "a:2"], T2) == {"a:1": T1, "a:2": T2}
     assert "visitor_registry_redis_unavailable" in caplog.text
     assert first_seen(sql, site, ["a:1"], T2) == {"a:1": T1}  # recorded in SQL
-    client.close()
+    runner.run(client.aclose())
