@@ -98,7 +98,16 @@ def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
         page = DemoPage(entry_settings.snippet_path, urls["dashboard"])
         entry_app.include_router(page.router())
         extra.append(demo.trickle(urls, admin, origins, on_seeded=page.show))
-    asyncio.run(serve(services, args.host, common.log_level, extra, access_log=args.access_log))
+    asyncio.run(
+        serve(
+            services,
+            args.host,
+            common.log_level,
+            extra,
+            access_log=args.access_log,
+            forwarded_allow_ips=common.forwarded_allow_ips,
+        )
+    )
     return 0
 
 
@@ -122,7 +131,14 @@ def _run_one(args: argparse.Namespace, common: CommonSettings) -> int:
         )
     else:
         app = create_dashboard(DashboardSettings())
-    asyncio.run(serve([Service(args.command, app, args.port)], args.host, common.log_level))
+    asyncio.run(
+        serve(
+            [Service(args.command, app, args.port)],
+            args.host,
+            common.log_level,
+            forwarded_allow_ips=common.forwarded_allow_ips,
+        )
+    )
     return 0
 
 

@@ -25,6 +25,20 @@ class _SharedSignalServer(uvicorn.Server):
         yield
 
 
+def server_config(
+    service: Service, host: str, log_level: str, *, access_log: bool, forwarded_allow_ips: str
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        service.app,
+        host=host,
+        port=service.port,
+        log_level=log_level.lower(),
+        access_log=access_log,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
+
+
 async def serve(
     services: Sequence[Service],
     host: str,
@@ -32,11 +46,12 @@ async def serve(
     extra: Sequence[Awaitable[None]] = (),
     *,
     access_log: bool = True,
+    forwarded_allow_ips: str = "127.0.0.1",
 ) -> None:
     servers = [
         _SharedSignalServer(
-            uvicorn.Config(
-                s.app, host=host, port=s.port, log_level=log_level.lower(), access_log=access_log
+            server_config(
+                s, host, log_level, access_log=access_log, forwarded_allow_ips=forwarded_allow_ips
             )
         )
         for s in services

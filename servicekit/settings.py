@@ -21,6 +21,10 @@ class CommonSettings(BaseSettings):
     elasticsearch_index_prefix: str = "pulse-events"
     redis_url: str | None = None
     log_level: str = "INFO"
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses or
+    # CIDR ranges, `*` for any). Behind a load balancer or ingress, list it here: otherwise every
+    # shopper seems to come from the proxy, and the per-IP entry limit throttles them all.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @property
     def resolved_database_url(self) -> str:
