@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime
+from functools import cache
 from typing import Protocol, TypeVar
 from uuid import UUID
 
@@ -39,10 +40,17 @@ def encode(payload: BaseModel, *, message_id: UUID, producer: str) -> bytes:
     return f'{head[:-1]},"payload":{payload.model_dump_json()}}}'.encode()
 
 
+@cache
+def _envelope_of(payload_type: type[BaseModel]) -> type[Envelope[BaseModel]]:
+    # Subscripting a generic model is a lookup in pydantic's cache of parametrisations; the
+    # consumer decodes every message, so it looks it up once per payload type.
+    return Envelope[payload_type]  # type: ignore[valid-type]
+
+
 def decode(raw: bytes, payload_type: type[P]) -> Envelope[P]:
     """Parse bytes into an envelope of `payload_type`, refusing other schemas and versions."""
     try:
-        envelope = Envelope[payload_type].model_validate_json(raw)  # type: ignore[valid-type]
+        envelope: Envelope[P] = _envelope_of(payload_type).model_validate_json(raw)  # type: ignore[assignment]
     except ValidationError as exc:
         raise MessageDecodeError(_summarise(exc)) from exc
     expected: _Versioned = payload_type  # type: ignore[assignment]

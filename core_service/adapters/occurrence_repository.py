@@ -1,26 +1,57 @@
-"""SQLAlchemy implementation of OccurrenceRepository: set-based statements, never commits."""
+"""SQLAlchemy implementation of OccurrenceRepository: set-based statements, never commits.
+
+Every write is one statement per batch whatever its size (see servicekit.upsert.bulk_insert),
+built from the table metadata once and cached, so a batch costs four round trips and no SQL
+rendering or parsing.
+"""
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, func
 from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
 from core_service.domain.occurrences import SummaryChange
 from migrations.schema import EventOccurrence, Purchase, User, UserSummary
-from servicekit.upsert import insert_ignoring_conflicts
+from servicekit.upsert import bulk_execute, bulk_insert
 
 UserIds = Mapping[tuple[UUID, str], UUID]
+
+USERS: Table = User.__table__  # type: ignore[assignment]
+OCCURRENCES: Table = EventOccurrence.__table__  # type: ignore[assignment]
+PURCHASES: Table = Purchase.__table__  # type: ignore[assignment]
+SUMMARIES: Table = UserSummary.__table__  # type: ignore[assignment]
+
+USER_COLUMNS = ("id", "site_id", "user_key", "external_id", "created_at")
+OCCURRENCE_COLUMNS = (
+    "event_id", "site_id", "user_id", "definition_id", "campaign_id", "activity_id", "name",
+    "type", "occurred_at", "received_at", "anonymous_id", "session_id", "url", "referrer",
+    "device_type", "browser", "os", "is_new_user", "properties",
+)  # fmt: skip
+PURCHASE_COLUMNS = (
+    "event_id", "site_id", "user_id", "campaign_id", "activity_id", "order_id", "amount",
+    "currency", "occurred_at",
+)  # fmt: skip
+SUMMARY_COLUMNS = (
+    "user_id", "first_seen_at", "last_seen_at", "event_count", "purchase_count", "total_spent",
+    "last_purchase_at",
+)  # fmt: skip
 
 
 class SqlOccurrenceRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._postgres = session.get_bind().dialect.name == "postgresql"
 
     def ensure_users(self, events: Sequence[EventOccurred]) -> dict[tuple[UUID, str], UUID]:
+        """One upsert that returns every user's id, whether new, old or just made by a peer.
+
+        DO UPDATE rather than DO NOTHING, because only then does RETURNING include the rows
+        that already existed. Sorted, so concurrent consumers lock users in the same order.
+        """
         first: dict[tuple[UUID, str], EventOccurred] = {}
         for event in events:
             first.setdefault((event.site_id, event.visitor_key), event)
@@ -32,20 +63,28 @@ class SqlOccurrenceRepository:
                 "external_id": event.user_id,
                 "created_at": event.received_at,
             }
-            for (site_id, key), event in first.items()
+            for (site_id, key), event in sorted(first.items(), key=itemgetter(0))
         ]
-        insert_ignoring_conflicts(self._session, User.__table__, rows)  # type: ignore[arg-type]
-        found = self._session.execute(
-            select(User.site_id, User.user_key, User.id).where(
-                tuple_(User.site_id, User.user_key).in_(list(first))
+        stmt = (
+            bulk_insert(self._session, USERS, USER_COLUMNS)
+            .on_conflict_do_update(
+                index_elements=[USERS.c.site_id, USERS.c.user_key],
+                # A no-op write of a column no index covers: it keeps the row as it was.
+                set_={"external_id": USERS.c.external_id},
             )
+            .returning(USERS.c.site_id, USERS.c.user_key, USERS.c.id)
         )
+        found = bulk_execute(self._session, stmt, USER_COLUMNS, rows)
         return {(site_id, key): user_id for site_id, key, user_id in found}
 
     def insert_occurrences(self, events: Sequence[EventOccurred], user_ids: UserIds) -> set[UUID]:
         rows = [_occurrence_row(e, user_ids[(e.site_id, e.visitor_key)]) for e in events]
-        table: Any = EventOccurrence.__table__
-        return set(insert_ignoring_conflicts(self._session, table, rows, returning="event_id"))
+        stmt = (
+            bulk_insert(self._session, OCCURRENCES, OCCURRENCE_COLUMNS)
+            .on_conflict_do_nothing()
+            .returning(OCCURRENCES.c.event_id)
+        )
+        return set(bulk_execute(self._session, stmt, OCCURRENCE_COLUMNS, rows).scalars())
 
     def insert_purchases(self, events: Sequence[EventOccurred], user_ids: UserIds) -> None:
         rows = [
@@ -63,18 +102,18 @@ class SqlOccurrenceRepository:
             for e in events
             if e.purchase is not None
         ]
-        insert_ignoring_conflicts(self._session, Purchase.__table__, rows)  # type: ignore[arg-type]
+        if rows:
+            stmt = bulk_insert(self._session, PURCHASES, PURCHASE_COLUMNS).on_conflict_do_nothing()
+            bulk_execute(self._session, stmt, PURCHASE_COLUMNS, rows)
 
     def apply_summary_changes(self, changes: Mapping[UUID, SummaryChange]) -> None:
         """One upsert for the whole batch, merging each change into the stored summary."""
         if not changes:
             return
-        postgres = self._session.get_bind().dialect.name == "postgresql"
-        module: Any = postgresql if postgres else sqlite
-        lowest, highest = (func.least, func.greatest) if postgres else (func.min, func.max)
-        stmt = module.insert(UserSummary)
-        new, old = stmt.excluded, UserSummary.__table__.c
-        stmt = stmt.on_conflict_do_update(
+        lowest, highest = (func.least, func.greatest) if self._postgres else (func.min, func.max)
+        insert = bulk_insert(self._session, SUMMARIES, SUMMARY_COLUMNS)
+        new, old = insert.excluded, SUMMARIES.c
+        stmt = insert.on_conflict_do_update(
             index_elements=[old.user_id],
             set_={
                 "first_seen_at": lowest(old.first_seen_at, new.first_seen_at),
@@ -91,7 +130,7 @@ class SqlOccurrenceRepository:
         )
         # Sorted, so concurrent consumers always lock summaries in the same order.
         rows = [_summary_row(user_id, changes[user_id]) for user_id in sorted(changes)]
-        self._session.execute(stmt, rows)
+        bulk_execute(self._session, stmt, SUMMARY_COLUMNS, rows)
 
 
 def _summary_row(user_id: UUID, change: SummaryChange) -> dict[str, Any]:
