@@ -1,12 +1,19 @@
-"""EntryLedger over the `entries`, `activities` and `user_summaries` tables."""
+"""EntryLedger over the `entries`, `activities` and `user_summaries` tables.
+
+A decision is a handful of statements, each one round trip: find the request, the terms with
+the user's confirmed count, the conditional capacity claim, the insert, and for a win the user
+and summary upserts. Postgres and SQLite (the embedded default) alike.
+"""
 
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +21,9 @@ from common_messaging import EntryDecided, EntryReason, EntryRequested, EntrySta
 from core_service.domain.entries import ActivityTerms, SlotTaken
 from migrations.schema import Activity, Entry, User, UserSummary
 from servicekit.database import Database
-from servicekit.upsert import insert_ignoring_conflicts
+
+_USERS: Table = User.__table__  # type: ignore[assignment]
+_SUMMARIES: Table = UserSummary.__table__  # type: ignore[assignment]
 
 
 def _decided(row: Entry) -> EntryDecided:
@@ -39,35 +48,44 @@ class SqlEntryLedger:
         row = self._session.get(Entry, entry_id)
         return None if row is None else _decided(row)
 
-    def find_by_key(self, activity_id: UUID, user_id: str, key: str) -> EntryDecided | None:
-        row = self._session.scalar(
-            select(Entry).where(
+    def find_request(self, request: EntryRequested) -> EntryDecided | None:
+        rows = list(
+            self._session.scalars(
+                select(Entry)
+                .where(
+                    or_(
+                        Entry.id == request.entry_id,
+                        and_(
+                            Entry.activity_id == request.activity_id,
+                            Entry.user_id == request.user_id,
+                            Entry.idempotency_key == request.idempotency_key,
+                        ),
+                    )
+                )
+                .limit(2)
+            )
+        )
+        # The entry id's own row first: a replay of a decided entry answers with itself.
+        rows.sort(key=lambda row: row.id != request.entry_id)
+        return _decided(rows[0]) if rows else None
+
+    def terms(self, activity_id: UUID, user_id: str) -> ActivityTerms | None:
+        confirmed = (
+            select(func.count())
+            .select_from(Entry)
+            .where(
                 Entry.activity_id == activity_id,
                 Entry.user_id == user_id,
-                Entry.idempotency_key == key,
+                Entry.status == EntryStatus.CONFIRMED.value,
             )
+            .scalar_subquery()
         )
-        return None if row is None else _decided(row)
-
-    def terms(self, activity_id: UUID) -> ActivityTerms | None:
         row = self._session.execute(
-            select(Activity.capacity, Activity.per_user_limit).where(Activity.id == activity_id)
-        ).first()
-        return None if row is None else ActivityTerms(row.capacity, row.per_user_limit)
-
-    def confirmed_for_user(self, activity_id: UUID, user_id: str) -> int:
-        return (
-            self._session.scalar(
-                select(func.count())
-                .select_from(Entry)
-                .where(
-                    Entry.activity_id == activity_id,
-                    Entry.user_id == user_id,
-                    Entry.status == EntryStatus.CONFIRMED.value,
-                )
+            select(Activity.capacity, Activity.per_user_limit, confirmed).where(
+                Activity.id == activity_id
             )
-            or 0
-        )
+        ).first()
+        return None if row is None else ActivityTerms(row[0], row[1], row[2] or 0)
 
     def claim_capacity(self, activity_id: UUID) -> int | None:
         # One statement: a concurrent claimer waits on the row lock, then re-checks the WHERE
@@ -86,65 +104,65 @@ class SqlEntryLedger:
     def record(
         self, request: EntryRequested, decision: EntryDecided, user_slot: int | None
     ) -> None:
-        row = Entry(
-            id=request.entry_id,
-            site_id=request.site_id,
-            campaign_id=request.campaign_id,
-            activity_id=request.activity_id,
-            user_id=request.user_id,
-            idempotency_key=request.idempotency_key,
-            status=decision.status.value,
-            reason=decision.reason.value if decision.reason else None,
-            position=decision.position,
-            user_slot=user_slot,
-            device_type=request.device.device_type.value,
-            requested_at=request.requested_at,
-            decided_at=decision.decided_at,
-        )
-        self._session.add(row)
         try:
-            self._session.flush()
+            self._session.execute(
+                insert(Entry).values(
+                    id=request.entry_id,
+                    site_id=request.site_id,
+                    campaign_id=request.campaign_id,
+                    activity_id=request.activity_id,
+                    user_id=request.user_id,
+                    idempotency_key=request.idempotency_key,
+                    status=decision.status.value,
+                    reason=decision.reason.value if decision.reason else None,
+                    position=decision.position,
+                    user_slot=user_slot,
+                    device_type=request.device.device_type.value,
+                    requested_at=request.requested_at,
+                    decided_at=decision.decided_at,
+                )
+            )
         except IntegrityError as exc:
             raise SlotTaken(str(exc.orig)) from exc
 
     def count_entry_in_summary(self, request: EntryRequested, at: datetime) -> None:
-        user_key = f"u:{request.user_id}"
-        insert_ignoring_conflicts(
-            self._session,
-            User.__table__,  # type: ignore[arg-type]
-            [
-                {
-                    "site_id": request.site_id,
-                    "user_key": user_key,
-                    "external_id": request.user_id,
-                    "created_at": at,
-                    "id": uuid.uuid4(),
-                }
-            ],
+        users = self._insert(_USERS).values(
+            id=uuid.uuid4(),
+            site_id=request.site_id,
+            user_key=f"u:{request.user_id}",
+            external_id=request.user_id,
+            created_at=at,
         )
-        user_id = self._session.scalar(
-            select(User.id).where(User.site_id == request.site_id, User.user_key == user_key)
-        )
-        insert_ignoring_conflicts(
-            self._session,
-            UserSummary.__table__,  # type: ignore[arg-type]
-            [
-                {
-                    "user_id": user_id,
-                    "first_seen_at": at,
-                    "last_seen_at": at,
-                    "event_count": 0,
-                    "purchase_count": 0,
-                    "total_spent": 0,
-                    "entry_count": 0,
-                }
-            ],
+        # A no-op update on conflict, so RETURNING gives the existing row's id: one round trip.
+        user_id = self._session.execute(
+            users.on_conflict_do_update(
+                index_elements=[_USERS.c.site_id, _USERS.c.user_key],
+                set_={"user_key": users.excluded.user_key},
+            ).returning(_USERS.c.id)
+        ).scalar_one()
+        summary = self._insert(_SUMMARIES).values(
+            user_id=user_id,
+            first_seen_at=at,
+            last_seen_at=at,
+            event_count=0,
+            purchase_count=0,
+            total_spent=0,
+            entry_count=1,
+            last_entry_at=at,
         )
         self._session.execute(
-            update(UserSummary)
-            .where(UserSummary.user_id == user_id)
-            .values(entry_count=UserSummary.entry_count + 1, last_entry_at=at)
+            summary.on_conflict_do_update(
+                index_elements=[_SUMMARIES.c.user_id],
+                set_={
+                    "entry_count": _SUMMARIES.c.entry_count + 1,
+                    "last_entry_at": summary.excluded.last_entry_at,
+                },
+            )
         )
+
+    def _insert(self, table: Table) -> Any:
+        dialect = self._session.get_bind().dialect.name
+        return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def ledger_scope(database: Database) -> "_Scope":

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 class ActivityTerms:
     capacity: int | None
     per_user_limit: int
+    user_confirmed: int  # the asking user's confirmed entries in this activity so far
 
 
 class SlotTaken(Exception):
@@ -43,11 +44,11 @@ class EntryLedger(Protocol):
 
     def find(self, entry_id: UUID) -> EntryDecided | None: ...
 
-    def find_by_key(self, activity_id: UUID, user_id: str, key: str) -> EntryDecided | None: ...
+    def find_request(self, request: EntryRequested) -> EntryDecided | None:
+        """The decision recorded for this entry id, or for its (activity, user, key)."""
+        ...
 
-    def terms(self, activity_id: UUID) -> ActivityTerms | None: ...
-
-    def confirmed_for_user(self, activity_id: UUID, user_id: str) -> int: ...
+    def terms(self, activity_id: UUID, user_id: str) -> ActivityTerms | None: ...
 
     def claim_capacity(self, activity_id: UUID) -> int | None:
         """Raise the confirmed count if it is below capacity; the new count, or None if full."""
@@ -83,16 +84,14 @@ class EntryDecider:
 
     def _decide_once(self, request: EntryRequested) -> EntryDecided:
         with self._ledger() as ledger:
-            known = ledger.find(request.entry_id) or ledger.find_by_key(
-                request.activity_id, request.user_id, request.idempotency_key
-            )
+            known = ledger.find_request(request)
             if known is not None:
                 return known
-            terms = ledger.terms(request.activity_id)
+            terms = ledger.terms(request.activity_id, request.user_id)
             now = self._clock()
             if terms is None:  # deleted since the gate admitted it; nothing to win
                 return self._reject(ledger, request, EntryReason.ENDED, now)
-            slot = ledger.confirmed_for_user(request.activity_id, request.user_id) + 1
+            slot = terms.user_confirmed + 1
             if slot > terms.per_user_limit:
                 return self._reject(ledger, request, EntryReason.ALREADY_ENTERED, now)
             position = ledger.claim_capacity(request.activity_id)
