@@ -16,7 +16,13 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.baselines import raw_es_bulk, raw_kafka_produce, raw_postgres_insert
+from benchmarks.baselines import (
+    raw_es_bulk,
+    raw_kafka_produce,
+    raw_postgres_copy,
+    raw_postgres_insert,
+    raw_postgres_json_insert,
+)
 from benchmarks.consumer_run import run_consumer
 from benchmarks.dataset import Catalog, generate_events, http_batch, kafka_messages, seed_catalog
 from benchmarks.http_load import Target, compare, require_wrk, server_env
@@ -65,8 +71,10 @@ def run(args: argparse.Namespace, engines: Engines, figures: Figures) -> None:
             f"indices {s.es_prefix}-*, {s.es_raw_prefix}-*")  # fmt: skip
         out("1/4 raw Kafka produce (these envelopes are also the consumer's input) ...")
         figures.kafka = raw_kafka_produce(engines.kafka, s.topic_prefix, messages)
-        out("2/4 raw Postgres insert and raw Elasticsearch _bulk ...")
+        out("2/4 raw Postgres (INSERT, INSERT from JSON, COPY), raw Elasticsearch _bulk ...")
         figures.postgres = raw_postgres_insert(s.baseline_database_url, events)
+        figures.postgres_json = raw_postgres_json_insert(s.baseline_database_url, events)
+        figures.postgres_copy = raw_postgres_copy(s.baseline_database_url, events)
         es = elasticsearch_client(engines.elasticsearch)
         try:
             figures.elasticsearch = raw_es_bulk(es, s.es_raw_prefix, events)

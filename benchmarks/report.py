@@ -32,6 +32,8 @@ class Figures:
     events: int
     kafka: Measurement | None = None
     postgres: Measurement | None = None
+    postgres_json: Measurement | None = None
+    postgres_copy: Measurement | None = None
     elasticsearch: Measurement | None = None
     consumer: ConsumerResult | None = None
     http: list[LoadResult] = field(default_factory=list)
@@ -119,10 +121,18 @@ def ratios(f: Figures) -> list[tuple[str, float, str]]:
     rows: list[tuple[str, float, str]] = []
     c, k, p, e = f.consumer, f.kafka, f.postgres, f.elasticsearch
     if c and p and e:
-        r = c.per_second / min(p.per_second, e.per_second)
-        rows.append(
-            ("consumer / min(raw Postgres, raw ES)", r, f"target >= 0.50  {verdict(r, 0.5)}")
+        # Postgres's raw speed is the faster of its two ways in (COPY, when measured).
+        best = max(
+            (m for m in (p, f.postgres_json, f.postgres_copy) if m), key=lambda m: m.per_second
         )
+        r = c.per_second / min(best.per_second, e.per_second)
+        rows.append(
+            ("consumer / min(best raw Postgres, raw ES)", r, f"target >= 0.50  {verdict(r, 0.5)}")
+        )
+        for m in (p, f.postgres_json):
+            if m and m is not best:
+                r = c.per_second / min(m.per_second, e.per_second)
+                rows.append((f"consumer / min({m.name}, raw ES)", r, "context only"))
     if c and k:
         rows.append(("consumer / raw Kafka produce", c.per_second / k.per_second, "context only"))
     by_name = {h.name: h for h in f.http}
@@ -140,7 +150,7 @@ def print_report(f: Figures) -> None:
     out(f"Pulse pipeline benchmark: {f.events:,} events")
     out("-" * 78)
     out(f"{'figure':<44}{'events/s':>12}{'seconds':>10}")
-    for m in (f.kafka, f.postgres, f.elasticsearch):
+    for m in (f.kafka, f.postgres, f.postgres_json, f.postgres_copy, f.elasticsearch):
         if m:
             out(f"{m.name:<44}{m.per_second:>12,.0f}{m.seconds:>10.2f}")
     if f.consumer:
@@ -178,6 +188,8 @@ def summary(f: Figures) -> dict[str, str]:
     for key, m in (
         ("raw_kafka", f.kafka),
         ("raw_postgres", f.postgres),
+        ("raw_postgres_json", f.postgres_json),
+        ("raw_postgres_copy", f.postgres_copy),
         ("raw_es", f.elasticsearch),
     ):
         if m:
