@@ -18,7 +18,7 @@ from dashboard_service.api.routes.campaigns import router as campaigns_router
 from dashboard_service.api.routes.metrics import router as metrics_router
 from dashboard_service.api.routes.session import router as session_router
 from dashboard_service.api.routes.stream import router as stream_router
-from dashboard_service.api.routes.web import web_router
+from dashboard_service.api.routes.web import DIST, web_router
 from dashboard_service.domain.live import LiveMetrics, StreamSlots
 from dashboard_service.domain.sign_in_guard import SignInGuard
 from dashboard_service.errors import MissingReadToken
@@ -102,7 +102,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     app.include_router(health_router(lambda: _readiness(app)))
     for router in (campaigns_router, metrics_router, stream_router, session_router):
         app.include_router(router)
-    app.include_router(web_router())
+    app.include_router(web_router((settings or get_settings()).dashboard_web_dir or DIST))
     return app
 
 

@@ -1,6 +1,7 @@
 """dashboard_service settings (env prefix `PULSE_`), read when first asked for, never at import."""
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 
@@ -18,6 +19,9 @@ class DashboardSettings(CommonSettings):
     dashboard_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     # Failed sign-ins one address may make per 15 minutes before it is answered 429.
     dashboard_sign_in_failures: int = Field(default=10, ge=1, le=10_000)
+    # The built web UI (index.html and assets/): default dashboard_service/web/dist, where
+    # `npm run build` puts it; the container image sets its own copy.
+    dashboard_web_dir: Path | None = None
 
 
 @lru_cache

@@ -73,3 +73,16 @@ def test_the_ui_is_not_in_the_openapi_document(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/" not in paths and "/assets/{name}" not in paths
     assert {"/v1/campaigns", "/v1/campaigns/{campaign_id}/metrics", "/v1/session"} <= set(paths)
+
+
+def test_the_ui_directory_can_be_set(database_url: str, tmp_path: Path) -> None:
+    # As the container image does (PULSE_DASHBOARD_WEB_DIR): its build lives outside the package.
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<!doctype html><title>elsewhere</title>")
+    (tmp_path / "assets" / "app.js").write_text("console.log('elsewhere')")
+    settings = DashboardSettings(
+        database_url=database_url, dashboard_token=SecretStr("t"), dashboard_web_dir=tmp_path
+    )
+    with TestClient(create_app(settings)) as client:
+        assert "elsewhere" in client.get("/").text
+        assert client.get("/assets/app.js").text == "console.log('elsewhere')"
