@@ -57,3 +57,15 @@ def corrected_time(
     if sent_at is not None:
         occurred_at = received_at - (sent_at - occurred_at)
     return min(occurred_at, received_at)
+
+
+class TypedBatch(BaseModel):
+    """The common case, parsed and validated in one pass over the raw body (pydantic-core):
+    every event valid. Any fault sends the body through `IncomingBatch` and per-event checks,
+    which say which events were wrong."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    site_key: str = Field(min_length=1, max_length=64)
+    sent_at: AwareDatetime | None = None
+    events: list[IncomingEvent] = Field(min_length=1)
