@@ -7,6 +7,8 @@ the read alias `pulse-events`; the document id is the event id, so a replay over
 
 from typing import Any, Final
 
+from pydantic_core import to_json
+
 from common_messaging.events import EventOccurred, EventType
 
 # The prefix of the monthly indices is also the name of their read alias and of the template.
@@ -80,3 +82,9 @@ def document(event: EventOccurred) -> dict[str, Any]:
         "url": event.url,
         "properties": event.properties,
     }
+
+
+def document_json(event: EventOccurred) -> bytes:
+    """The document as JSON bytes, by pydantic-core: a bulk request sends these as they are,
+    which costs less than the Elasticsearch client's stdlib json encoder."""
+    return to_json(document(event))

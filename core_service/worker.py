@@ -7,6 +7,7 @@ gate -> the entries ledger -> decisions topic + analytics index).
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ from common_messaging import (
 from common_messaging.bus import open_consumer, open_publisher
 from core_service.adapters.analytics_factory import open_analytics_index
 from core_service.adapters.entry_ledger import ledger_scope
+from core_service.adapters.es_analytics_index import ElasticsearchAnalyticsIndex
 from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
 from core_service.adapters.redis_summary_cache import SummaryInvalidator
 from core_service.domain.consumer import OccurrenceConsumer, ReservationConsumer
@@ -49,19 +51,51 @@ def _healthy(database: Database, index: AnalyticsIndex) -> bool:
 
 @dataclass
 class BatchWriter:
-    """Postgres first (the source of truth), then the index; both idempotent by event id."""
+    """Postgres (the source of truth) and the index; both idempotent by event id.
+
+    With `concurrent_index`, the index is written on a thread of its own while Postgres is:
+    both spend most of a batch waiting on their server, and the caller commits offsets only
+    after this call returned, that is after both stores have the batch. A batch that fails
+    in either store is retried whole (or event by event), which both absorb by event id; when
+    Postgres fails, the batch's documents are removed again first, so the index never counts
+    an event Postgres refused (the one-by-one retry puts the good ones back).
+    Off by default: an index in the same database (the embedded SQL one) would only contend
+    for the database's write lock.
+    """
 
     database: Database
     index: AnalyticsIndex
     service: EventOccurrenceService
     summaries: SummaryCache = field(default_factory=NoSummaryCache)
+    concurrent_index: bool = False
+    _indexer: ThreadPoolExecutor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # One thread: batches reach the index one at a time, in order, as without it.
+        self._indexer = ThreadPoolExecutor(1, thread_name_prefix="pulse-core-indexer")
 
     def __call__(self, events: Sequence[EventOccurred]) -> None:
+        if not self.concurrent_index:
+            self._store(events)
+            self.index.index(events)
+            return
+        indexed = self._indexer.submit(self.index.index, events)
+        try:
+            self._store(events)
+        except BaseException:
+            # Never return (and let the caller retry or rewind) while the bulk is in flight,
+            # and keep the index within Postgres: an event Postgres refuses goes to the
+            # dead-letter topic and must not stay counted. The retry indexes the others again.
+            wait([indexed])
+            self.index.remove(events)
+            raise
+        indexed.result()
+
+    def _store(self, events: Sequence[EventOccurred]) -> None:
         with self.database.unit_of_work() as session:
             self.service.store(events, SqlOccurrenceRepository(session))
         # After the commit, so a concurrent cache fill cannot re-cache the old summary.
         SummaryInvalidator(self.summaries)(events)
-        self.index.index(events)
 
     def healthy(self) -> bool:
         return _healthy(self.database, self.index)
@@ -113,7 +147,13 @@ class ConsumerThread:
         bus = settings.bus_settings()
         index = open_analytics_index(settings, database)
         cache = summaries or NoSummaryCache()
-        writer = BatchWriter(database, index, EventOccurrenceService(), cache)
+        writer = BatchWriter(
+            database,
+            index,
+            EventOccurrenceService(),
+            cache,
+            concurrent_index=isinstance(index, ElasticsearchAnalyticsIndex),
+        )
         self._publisher = open_publisher(bus)
         occurrences = OccurrenceConsumer(
             open_consumer(bus, settings.consumer_group, [EVENTS_RAW]),

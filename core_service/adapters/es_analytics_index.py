@@ -8,9 +8,18 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
 from common_messaging import EventOccurred
-from common_messaging.analytics_index import INDEX_PREFIX, document, index_name, index_template
+from common_messaging.analytics_index import (
+    INDEX_PREFIX,
+    document_json,
+    index_name,
+    index_template,
+)
 
 log = logging.getLogger(__name__)
+
+# Only what the helper reads (each item's status) and what a failure report needs; the full
+# per-item answer is several times larger, for Elasticsearch to write and for us to parse.
+BULK_RESPONSE_FIELDS = "items.*.status,items.*.error,items.*._id"
 
 
 class IndexingError(RuntimeError):
@@ -36,6 +45,7 @@ class ElasticsearchAnalyticsIndex:
             initial_backoff=0.5,
             raise_on_error=False,
             raise_on_exception=True,
+            filter_path=BULK_RESPONSE_FIELDS,
         ):
             # 409: the event id is indexed already. Keeping the first copy, as the SQL index
             # does with ON CONFLICT DO NOTHING, makes replays harmless on both.
@@ -45,14 +55,45 @@ class ElasticsearchAnalyticsIndex:
             log.warning("es_bulk_failed count=%d first=%s", len(failures), failures[0])
             raise IndexingError(f"{len(failures)} document(s) refused: {failures[0]}")
 
+    def remove(self, events: Sequence[EventOccurred]) -> None:
+        failures = []
+        for ok, item in streaming_bulk(
+            self._client,
+            (
+                {"_op_type": "delete", "_index": name, "_id": str(event.event_id)}
+                for event, name in self._named(events)
+            ),  # fmt: skip
+            chunk_size=1000,
+            max_retries=5,
+            initial_backoff=0.5,
+            raise_on_error=False,
+            raise_on_exception=True,
+            filter_path=BULK_RESPONSE_FIELDS,
+        ):
+            if not ok and item.get("delete", {}).get("status") != 404:  # 404: never indexed
+                failures.append(item)
+        if failures:
+            raise IndexingError(f"{len(failures)} document(s) not deleted: {failures[0]}")
+
     def _actions(self, events: Sequence[EventOccurred]) -> Iterator[dict[str, Any]]:
-        for event in events:
+        for event, name in self._named(events):
             yield {
                 "_op_type": "create",
-                "_index": index_name(event, self._prefix),
+                "_index": name,
                 "_id": str(event.event_id),
-                "_source": document(event),
+                # Bytes: the helper sends them as they are, without re-serialising.
+                "_source": document_json(event),
             }
+
+    def _named(self, events: Sequence[EventOccurred]) -> Iterator[tuple[EventOccurred, str]]:
+        # A batch spans a month or two: format each month's index name once, not per event.
+        names: dict[tuple[int, int], str] = {}
+        for event in events:
+            month = (event.occurred_at.year, event.occurred_at.month)
+            name = names.get(month)
+            if name is None:
+                name = names[month] = index_name(event, self._prefix)
+            yield event, name
 
     def ping(self) -> None:
         self._client.cluster.health(timeout="2s")

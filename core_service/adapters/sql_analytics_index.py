@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import delete, text
 
 from common_messaging import EventOccurred, EventType
 from migrations.schema import AnalyticsEvent
@@ -41,6 +41,14 @@ class SqlAnalyticsIndex:
                 session,
                 AnalyticsEvent.__table__,  # type: ignore[arg-type]
                 [analytics_row(e) for e in events],
+            )
+
+    def remove(self, events: Sequence[EventOccurred]) -> None:
+        with self._database.unit_of_work() as session:
+            session.execute(
+                delete(AnalyticsEvent).where(
+                    AnalyticsEvent.event_id.in_([e.event_id for e in events])
+                )
             )
 
     def ping(self) -> None:

@@ -38,6 +38,7 @@ from tests.support.factories import occurrence, purchase
 class Pipeline:
     write: Callable[[Sequence[EventOccurred]], None]
     store: AnalyticsStore
+    remove: Callable[[Sequence[EventOccurred]], None]
 
 
 @contextmanager
@@ -46,7 +47,8 @@ def embedded_pipeline(directory: Path) -> Iterator[Pipeline]:
     upgrade(url)
     database = Database(make_engine(url))
     try:
-        yield Pipeline(SqlAnalyticsIndex(database).index, SqlAnalyticsStore(database.engine))
+        index = SqlAnalyticsIndex(database)
+        yield Pipeline(index.index, SqlAnalyticsStore(database.engine), index.remove)
     finally:
         database.dispose()
 
@@ -81,7 +83,15 @@ def es_pipeline() -> Iterator[Pipeline]:
     client = Elasticsearch(engine_url("elasticsearch"), request_timeout=30)
     try:
         with es_prefix(client) as prefix:
-            yield Pipeline(es_writer(client, prefix), ElasticsearchAnalyticsStore(client, prefix))
+            index = ElasticsearchAnalyticsIndex(client, prefix)
+
+            def remove(events: Sequence[EventOccurred]) -> None:
+                index.remove(events)
+                client.indices.refresh(index=prefix, ignore_unavailable=True)
+
+            yield Pipeline(
+                es_writer(client, prefix), ElasticsearchAnalyticsStore(client, prefix), remove
+            )
     finally:
         client.close()
 
@@ -370,6 +380,15 @@ def test_replaying_events_changes_nothing(pipeline: Pipeline) -> None:
     pipeline.write(list(reversed(EVENTS[:5])))
     assert normalised(pipeline.store.campaign_metrics(query())) == before
     assert before.totals.events == 13
+
+
+def test_removed_events_stop_counting_and_can_be_indexed_again(pipeline: Pipeline) -> None:
+    pipeline.write(EVENTS)
+    never_indexed = EVENTS[0].model_copy(update={"event_id": uuid.uuid4()})
+    pipeline.remove([*EVENTS[:3], never_indexed])  # absent documents are no error
+    assert pipeline.store.campaign_metrics(query()).totals.events == 10
+    pipeline.write(EVENTS)
+    assert pipeline.store.campaign_metrics(query()).totals.events == 13
 
 
 def test_empty_campaign_is_all_zero(loaded: AnalyticsStore) -> None:
