@@ -1,10 +1,13 @@
 """Fixed-window rate limiters: per process (embedded default) and shared in Redis."""
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Final
 
 import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
 
 _MAX_KEYS: Final = 100_000
 
@@ -38,6 +41,7 @@ class RedisRateLimiter:
     def __init__(self, client: aioredis.Redis, prefix: str = "pulse:rl") -> None:
         self._redis = client
         self._prefix = prefix
+        self._warned_at = 0.0
 
     async def hit(self, limits: Sequence[tuple[str, int]], window_s: int) -> float | None:
         now = time.time()
@@ -49,7 +53,10 @@ class RedisRateLimiter:
                 pipe.incr(name)
                 pipe.expire(name, window_s + 1)
             replies = await pipe.execute()
-        except (aioredis.ConnectionError, aioredis.TimeoutError):
+        except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+            if now - self._warned_at >= 10:  # once per 10 s, not once per request of a spike
+                self._warned_at = now
+                log.warning("entry_rate_limit_unavailable error=%s limits=off", type(exc).__name__)
             return None
         counts = replies[::2]
         over = any(int(count) > limit for count, (_, limit) in zip(counts, limits, strict=True))
