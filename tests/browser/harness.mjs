@@ -25,16 +25,22 @@ export const CHROMIUM_ARGS = [
   "--no-first-run",
 ];
 
-export async function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
+// Distinct free ports: every listener stays open until all ports are known, or the kernel
+// may hand the same port out twice (then two services race for it and one exits).
+export async function freePorts(n) {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise((ok, fail) => {
+        const srv = createServer();
+        srv.unref();
+        srv.on("error", fail);
+        srv.listen(0, "127.0.0.1", () => ok(srv));
+      }),
+    ),
+  );
+  const ports = servers.map((srv) => srv.address().port);
+  await Promise.all(servers.map((srv) => new Promise((ok) => srv.close(ok))));
+  return ports;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -64,7 +70,8 @@ async function waitReady(url, child, logPath, timeoutMs = 60_000) {
  */
 export async function startPulse({ demo = false, env = {}, args = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "pulse-browser-"));
-  const ports = { core: await freePort(), entry: await freePort(), dashboard: await freePort() };
+  const [core, entry, dashboard] = await freePorts(3);
+  const ports = { core, entry, dashboard };
   const adminToken = `adm_browser_${Math.random().toString(36).slice(2)}`;
   const dashboardToken = `dash_browser_${Math.random().toString(36).slice(2)}`;
   const cleanEnv = Object.fromEntries(
