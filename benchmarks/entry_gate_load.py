@@ -7,15 +7,13 @@ exercise the per-user limit (`already_entered`). A Lua `done` hook prints the fi
 answers by status and reason as one JSON line, so nothing depends on wrk's text layout.
 """
 
-import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
 import httpx
 
-from benchmarks.http_load import LoadError
+from benchmarks.http_load import LoadError, wrk_json
 
 REPEAT_EVERY = 20  # 5% of requests come from a shopper seen before
 REPEAT_POOL = 500
@@ -121,11 +119,7 @@ def run_wrk(
         wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
         "--timeout", f"{timeout_s}s", "-s", str(lua), url,
     ]  # fmt: skip
-    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
-    line = next((x for x in out.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
-    if out.returncode != 0 or line is None:
-        raise LoadError(f"wrk failed ({out.returncode}): {out.stderr[-1000:]} {out.stdout[-1000:]}")
-    data = json.loads(line.removeprefix("WRK_JSON "))
+    data = wrk_json(args, seconds)
     shown = [a if a != str(lua) else lua.name for a in args]
     return GateLoad(
         name=name,

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -138,6 +139,16 @@ def check_sample(url: str, body: str, expected: int) -> None:
         raise LoadError(f"{url}: sample answered {response.status_code} {response.text[:500]}")
 
 
+def wrk_json(args: list[str], seconds: float) -> dict[str, Any]:
+    """Run wrk with a Lua script that prints one `WRK_JSON {...}` line; that line, parsed."""
+    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
+    if out.returncode != 0 or line is None:
+        raise LoadError(f"wrk failed ({out.returncode}): {out.stderr[-1000:]} {out.stdout[-1000:]}")
+    data: dict[str, Any] = json.loads(line.removeprefix("WRK_JSON "))
+    return data
+
+
 def run_wrk(
     wrk: str, name: str, url: str, lua: Path, seconds: float, connections: int, threads: int
 ) -> LoadResult:
@@ -145,11 +156,7 @@ def run_wrk(
         wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
         "--timeout", "10s", "-s", str(lua), f"{url}/v1/events",
     ]  # fmt: skip
-    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
-    line = next((x for x in out.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
-    if out.returncode != 0 or line is None:
-        raise LoadError(f"wrk failed ({out.returncode}): {out.stderr[-1000:]} {out.stdout[-1000:]}")
-    data = json.loads(line.removeprefix("WRK_JSON "))
+    data = wrk_json(args, seconds)
     return LoadResult(
         name=name,
         requests=int(data["requests"]),

@@ -68,14 +68,15 @@ class BatchWriter:
     service: EventOccurrenceService
     summaries: SummaryCache = field(default_factory=NoSummaryCache)
     concurrent_index: bool = False
-    _indexer: ThreadPoolExecutor = field(init=False, repr=False)
+    _indexer: ThreadPoolExecutor | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
-        # One thread: batches reach the index one at a time, in order, as without it.
-        self._indexer = ThreadPoolExecutor(1, thread_name_prefix="pulse-core-indexer")
+        if self.concurrent_index:
+            # One thread: batches reach the index one at a time, in order, as without it.
+            self._indexer = ThreadPoolExecutor(1, thread_name_prefix="pulse-core-indexer")
 
     def __call__(self, events: Sequence[EventOccurred]) -> None:
-        if not self.concurrent_index:
+        if self._indexer is None:
             self._store(events)
             self.index.index(events)
             return

@@ -43,6 +43,13 @@ def _dialect(session: Session) -> str:
     return name
 
 
+def dialect_insert(session: Session, table: Table) -> DialectInsert:
+    """The session's dialect's INSERT, which has ON CONFLICT DO NOTHING / DO UPDATE."""
+    module: Any = postgresql if _dialect(session) == "postgresql" else sqlite
+    insert: DialectInsert = module.insert(table)
+    return insert
+
+
 def insert_ignoring_conflicts(
     session: Session,
     table: Table,
@@ -58,9 +65,8 @@ def insert_ignoring_conflicts(
     """
     if not rows:
         return []
-    module: Any = postgresql if _dialect(session) == "postgresql" else sqlite
     column = table.c[returning] if returning else next(iter(table.primary_key.columns))
-    stmt = module.insert(table).on_conflict_do_nothing().returning(column)
+    stmt = dialect_insert(session, table).on_conflict_do_nothing().returning(column)
     return list(session.execute(stmt, [dict(r) for r in rows]).scalars().all())
 
 

@@ -9,11 +9,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Table, and_, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +19,7 @@ from common_messaging import EntryDecided, EntryReason, EntryRequested, EntrySta
 from core_service.domain.entries import ActivityTerms, SlotTaken
 from migrations.schema import Activity, Entry, User, UserSummary
 from servicekit.database import Database
+from servicekit.upsert import dialect_insert
 
 _USERS: Table = User.__table__  # type: ignore[assignment]
 _SUMMARIES: Table = UserSummary.__table__  # type: ignore[assignment]
@@ -126,7 +125,7 @@ class SqlEntryLedger:
             raise SlotTaken(str(exc.orig)) from exc
 
     def count_entry_in_summary(self, request: EntryRequested, at: datetime) -> None:
-        users = self._insert(_USERS).values(
+        users = dialect_insert(self._session, _USERS).values(
             id=uuid.uuid4(),
             site_id=request.site_id,
             user_key=f"u:{request.user_id}",
@@ -140,7 +139,7 @@ class SqlEntryLedger:
                 set_={"user_key": users.excluded.user_key},
             ).returning(_USERS.c.id)
         ).scalar_one()
-        summary = self._insert(_SUMMARIES).values(
+        summary = dialect_insert(self._session, _SUMMARIES).values(
             user_id=user_id,
             first_seen_at=at,
             last_seen_at=at,
@@ -159,10 +158,6 @@ class SqlEntryLedger:
                 },
             )
         )
-
-    def _insert(self, table: Table) -> Any:
-        dialect = self._session.get_bind().dialect.name
-        return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def ledger_scope(database: Database) -> "_Scope":

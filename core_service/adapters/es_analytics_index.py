@@ -36,10 +36,30 @@ class ElasticsearchAnalyticsIndex:
         self._client.indices.put_index_template(name=self._prefix, **index_template(self._prefix))
 
     def index(self, events: Sequence[EventOccurred]) -> None:
+        # 409: the event id is indexed already. Keeping the first copy, as the SQL index does
+        # with ON CONFLICT DO NOTHING, makes replays harmless on both.
+        failures = self._bulk(self._actions(events), "create", tolerated=409)
+        if failures:
+            log.warning("es_bulk_failed count=%d first=%s", len(failures), failures[0])
+            raise IndexingError(f"{len(failures)} document(s) refused: {failures[0]}")
+
+    def remove(self, events: Sequence[EventOccurred]) -> None:
+        deletes = (
+            {"_op_type": "delete", "_index": name, "_id": str(event.event_id)}
+            for event, name in self._named(events)
+        )
+        failures = self._bulk(deletes, "delete", tolerated=404)  # 404: never indexed
+        if failures:
+            raise IndexingError(f"{len(failures)} document(s) not deleted: {failures[0]}")
+
+    def _bulk(
+        self, actions: Iterator[dict[str, Any]], op: str, *, tolerated: int
+    ) -> list[dict[str, Any]]:
+        """Send the actions; the items that failed with another status than `tolerated`."""
         failures = []
         for ok, item in streaming_bulk(
             self._client,
-            self._actions(events),
+            actions,
             chunk_size=1000,
             max_retries=5,  # 429s are retried with exponential backoff by the helper
             initial_backoff=0.5,
@@ -47,33 +67,9 @@ class ElasticsearchAnalyticsIndex:
             raise_on_exception=True,
             filter_path=BULK_RESPONSE_FIELDS,
         ):
-            # 409: the event id is indexed already. Keeping the first copy, as the SQL index
-            # does with ON CONFLICT DO NOTHING, makes replays harmless on both.
-            if not ok and item.get("create", {}).get("status") != 409:
+            if not ok and item.get(op, {}).get("status") != tolerated:
                 failures.append(item)
-        if failures:
-            log.warning("es_bulk_failed count=%d first=%s", len(failures), failures[0])
-            raise IndexingError(f"{len(failures)} document(s) refused: {failures[0]}")
-
-    def remove(self, events: Sequence[EventOccurred]) -> None:
-        failures = []
-        for ok, item in streaming_bulk(
-            self._client,
-            (
-                {"_op_type": "delete", "_index": name, "_id": str(event.event_id)}
-                for event, name in self._named(events)
-            ),  # fmt: skip
-            chunk_size=1000,
-            max_retries=5,
-            initial_backoff=0.5,
-            raise_on_error=False,
-            raise_on_exception=True,
-            filter_path=BULK_RESPONSE_FIELDS,
-        ):
-            if not ok and item.get("delete", {}).get("status") != 404:  # 404: never indexed
-                failures.append(item)
-        if failures:
-            raise IndexingError(f"{len(failures)} document(s) not deleted: {failures[0]}")
+        return failures
 
     def _actions(self, events: Sequence[EventOccurred]) -> Iterator[dict[str, Any]]:
         for event, name in self._named(events):

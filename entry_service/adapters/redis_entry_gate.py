@@ -144,9 +144,10 @@ class RedisEntryGate:
         return answer_of(decision)
 
     async def _await_decision(self, decided: "asyncio.Future[EntryDecided]") -> EntryDecided | None:
-        # Without a wait there is no timer (and no task) to pay for: a spike's hot path.
-        if decided.done() or self._confirm_wait_s <= 0:
-            return decided.result() if decided.done() else None
+        if decided.done():
+            return decided.result()
+        if self._confirm_wait_s <= 0:  # no timer (and no task) to pay for: a spike's hot path
+            return None
         try:
             return await asyncio.wait_for(asyncio.shield(decided), self._confirm_wait_s)
         except TimeoutError:

@@ -10,25 +10,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
 from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType, PurchaseInfo
 from core_service.adapters.sql_analytics_index import SqlAnalyticsIndex
-from dashboard_service.api.deps import get_clock
-from dashboard_service.main import create_app
-from dashboard_service.settings import DashboardSettings
 from migrations.schema import Activity, Campaign, Site
 from servicekit.database import Database
+from tests.support.dashboard_api import dashboard_client, metrics
 
 START = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)  # the campaign's start
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 WINDOW = {"from": "2024-05-01T10:00:00Z", "to": "2024-05-01T13:00:00Z"}
-AUTH = {"Authorization": "Bearer t"}
 
 
 @dataclass
@@ -110,17 +105,8 @@ def occurred(
 
 @pytest.fixture
 def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(DashboardSettings(database_url=database_url, dashboard_token=SecretStr("t")))
-    app.dependency_overrides[get_clock] = lambda: lambda: T0 + timedelta(hours=4)
-    with TestClient(app) as test_client:
+    with dashboard_client(database_url, T0 + timedelta(hours=4)) as test_client:
         yield test_client
-
-
-def metrics(client: TestClient, campaign: uuid.UUID, **params: str) -> dict[str, Any]:
-    response = client.get(f"/v1/campaigns/{campaign}/metrics", params=params, headers=AUTH)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def opening(seed: Seed) -> list[EventOccurred]:

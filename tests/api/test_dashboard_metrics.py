@@ -13,18 +13,17 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, event, insert
 from sqlalchemy.orm import Session
 
-from dashboard_service.api.deps import get_clock
 from dashboard_service.errors import MissingReadToken
 from dashboard_service.main import create_app
 from dashboard_service.settings import DashboardSettings
 from migrations.engine import default_sqlite_url
 from migrations.runner import upgrade
 from migrations.schema import Activity, AnalyticsEvent, Campaign, Site
+from tests.support.dashboard_api import AUTH, dashboard_client, metrics
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)  # 10:00Z, an exact hour
 TS = int(T0.timestamp())
 CAMPAIGN_START = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
-AUTH = {"Authorization": "Bearer t"}
 
 
 @dataclass
@@ -147,17 +146,8 @@ def seed(engine: Engine) -> Seed:
 
 @pytest.fixture
 def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(DashboardSettings(database_url=database_url, dashboard_token=SecretStr("t")))
-    app.dependency_overrides[get_clock] = lambda: lambda: T0 + timedelta(hours=4)
-    with TestClient(app) as test_client:
+    with dashboard_client(database_url, T0 + timedelta(hours=4)) as test_client:
         yield test_client
-
-
-def metrics(client: TestClient, campaign_id: uuid.UUID, **params: str) -> dict[str, Any]:
-    response = client.get(f"/v1/campaigns/{campaign_id}/metrics", params=params, headers=AUTH)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 WINDOW = {"from": "2024-05-01T10:00:00Z", "to": "2024-05-01T13:00:00+00:00"}
