@@ -17,9 +17,9 @@ from psycopg.types.json import Jsonb
 from pydantic_core import to_json
 from sqlalchemy.engine import make_url
 
+from analytics_index.document import document, index_name, index_template
 from benchmarks.dataset import OCCURRENCE_COLUMNS, occurrence_tuple, user_ids, user_rows
 from common_messaging import EVENTS_RAW, EventOccurred, OutgoingMessage
-from common_messaging.analytics_index import document, index_name, index_template
 from common_messaging.bus.kafka import producer_config
 
 BATCH = 500

@@ -14,21 +14,21 @@ from dataclasses import dataclass, field
 from elasticsearch import Elasticsearch
 from sqlalchemy import create_engine, text
 
+from analytics_index.elasticsearch import ElasticsearchAnalyticsIndex
+from analytics_index.factory import elasticsearch_client
+from analytics_index.ports import AnalyticsIndex
 from benchmarks.baselines import create_indices, es_count
 from benchmarks.scratch import Scratch
 from common_messaging import EVENTS_RAW, EventConsumer, EventOccurred, ReceivedMessage
 from common_messaging.bus import open_consumer, open_publisher
-from core_service.adapters.analytics_factory import elasticsearch_client
-from core_service.adapters.es_analytics_index import ElasticsearchAnalyticsIndex
-from core_service.domain.consumer import OccurrenceConsumer
-from core_service.domain.indexing import AnalyticsIndex
+from core_service.consumer.loop import OccurrenceConsumer
+from core_service.consumer.writers import BatchWriter
 from core_service.domain.occurrences import (
     EventOccurrenceService,
     OccurrenceRepository,
     StoreResult,
 )
-from core_service.worker import BatchWriter
-from migrations.engine import make_engine
+from datastore.engine import make_engine
 from servicekit.database import Database
 
 

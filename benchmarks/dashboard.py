@@ -32,10 +32,10 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import parallel_bulk
 
+from analytics_index.document import index_template
 from benchmarks.dashboard_baseline import n_plus_one
 from benchmarks.dashboard_data import Campaign, check_shape, traffic
 from benchmarks.report import out, verdict
-from common_messaging.analytics_index import index_template
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.domain.models import MetricsQuery, RawAggregates
 

@@ -1,7 +1,7 @@
 """The dashboard benchmark's data: one campaign, N activities, a day of analytics documents.
 
 Documents are generated as dicts of exactly the shape core_service indexes
-(`common_messaging.analytics_index.document`; `check_shape` proves it against a real event) and
+(`analytics_index.document.document`; `check_shape` proves it against a real event) and
 streamed to `_bulk` without ever holding them all in memory. Traffic: visitors arrive over the
 day, each with a short session on one activity (popular activities get more: a Zipf-like
 weight); about 55% page views, 25% clicks, 5% form submits, 3% purchases, 2% custom events;
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from analytics_index.document import document
 from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType
-from common_messaging.analytics_index import document
 
 DEVICES = (  # (device type, browser, os, weight)
     ("mobile", "Mobile Safari", "iOS", 30),

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from benchmarks.dashboard_data import Campaign
 from dashboard_service.main import create_app
 from dashboard_service.settings import DashboardSettings
-from migrations.engine import make_engine
+from datastore.engine import make_engine
+from datastore.schema import Activity, Site
+from datastore.schema import Campaign as CampaignRow
 from migrations.runner import upgrade
-from migrations.schema import Activity, Site
-from migrations.schema import Campaign as CampaignRow
 
 TOKEN = "bench-dashboard-token"
 

@@ -25,7 +25,7 @@ from common_messaging import (
     PurchaseInfo,
     encode,
 )
-from migrations.schema import Activity, Campaign, EventDefinition, Site
+from datastore.schema import Activity, Campaign, EventDefinition, Site
 
 # (device type, browser, os, share of visitors)
 DEVICES: tuple[tuple[DeviceType, str | None, str | None, float], ...] = (

@@ -41,8 +41,8 @@ from benchmarks.entry_gate_steps import StepResult, atomic_step, locked_step
 from benchmarks.http_load import require_wrk, server
 from benchmarks.report import machine_facts, out
 from benchmarks.scratch import Engines, SetupError
+from datastore.engine import make_engine
 from entry_service.adapters.redis_warmer import RedisCounterWarmer
-from migrations.engine import make_engine
 from servicekit.database import Database
 
 WARMUP_CAPACITY = 100

@@ -6,21 +6,18 @@ entries and the idempotency key, check capacity and the per-user limit, incremen
 python-redis-lock is synchronous, so the critical section runs in a worker thread
 (`asyncio.to_thread`), as it would have to in the service.
 
-Everything else is the production gate's: `LockPerRequestGate` subclasses `RedisEntryGate` and
-replaces only the admission step (`_run_admit`, the atomic Lua script), so the outcome codes,
-the reservation's publish and delivery wait, the entry record and the SQL fallback are the
-same code in both variants. `create_app` is entry_service's own app with this gate swapped in
-after its lifespan started; production code has no switch for it.
+Everything else is the production gate's: `LockPerRequestAdmission` is an `Admission` that
+entry_service's composition root (`wiring.open_ports`) takes in place of the atomic Lua script,
+so the outcome codes, the reservation's publish and delivery wait, the entry record and the SQL
+fallback are the same code in both variants. `create_app` is entry_service's own app built with
+this admission step; production code has no switch for it.
 """
 
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any, Final
+from functools import partial
+from typing import Final
 from uuid import UUID
 
 import redis
@@ -28,19 +25,14 @@ import redis.asyncio as aioredis
 import redis_lock
 from fastapi import FastAPI
 
-from common_messaging import EntryRequested, EventPublisher
-from core_service.adapters.analytics_factory import open_analytics_index
-from core_service.adapters.redis_summary_cache import RedisSummaryCache
-from entry_service.adapters.decision_waiter import DecisionWaiter
-from entry_service.adapters.redis_entry_gate import RedisEntryGate
+from common_messaging import EntryRequested
+from entry_service.adapters.redis_entry_gate import Admission
 from entry_service.adapters.redis_gate_scripts import activity_keys, idempotency_field
 from entry_service.adapters.redis_warmer import CountersUnavailable, RedisCounterWarmer
-from entry_service.adapters.sql_entry_gate import SqlEntryGate
-from entry_service.domain.entries import ActivityView, EntryPorts
+from entry_service.domain.entries import ActivityView
 from entry_service.main import create_app as create_entry_app
-from entry_service.settings import EntrySettings, get_settings
-from servicekit.database import Database
-from servicekit.redis_client import open_async_redis
+from entry_service.settings import get_settings
+from entry_service.wiring import open_ports
 
 log = logging.getLogger(__name__)
 
@@ -109,32 +101,17 @@ class LockedAdmission:
                 log.warning("baseline_lock_expired activity_id=%s", activity_id)
 
 
-class LockPerRequestGate(RedisEntryGate):
-    def __init__(
-        self,
-        client: aioredis.Redis,
-        lock_client: redis.Redis,
-        warmer: RedisCounterWarmer,
-        publisher: EventPublisher,
-        waiter: DecisionWaiter,
-        fallback: SqlEntryGate,
-        *,
-        confirm_wait_s: float,
-        retry_after_s: int,
-    ) -> None:
-        super().__init__(
-            client,
-            warmer,
-            publisher,
-            waiter,
-            fallback,
-            confirm_wait_s=confirm_wait_s,
-            retry_after_s=retry_after_s,
-        )
-        self._locked = LockedAdmission(lock_client)
-        self._counter_warmer = warmer
+class LockPerRequestAdmission:
+    """The gate's admission step done the baseline's way; the rest of the gate is production's.
 
-    async def _run_admit(self, request: EntryRequested, activity: ActivityView) -> list[str]:
+    An `Admission` (entry_service.adapters.redis_entry_gate), passed to entry_service's own
+    composition root in place of the atomic script: no production class is subclassed."""
+
+    def __init__(self, locked: LockedAdmission, warmer: RedisCounterWarmer) -> None:
+        self._locked = locked
+        self._warmer = warmer
+
+    async def __call__(self, request: EntryRequested, activity: ActivityView) -> list[str]:
         return await asyncio.to_thread(self._admit_blocking, request, activity)
 
     def _admit_blocking(self, request: EntryRequested, activity: ActivityView) -> list[str]:
@@ -144,57 +121,20 @@ class LockPerRequestGate(RedisEntryGate):
             outcome = self._locked.admit(activity.id, *args, capacity, activity.per_user_limit)
             if outcome[0] != "cold":
                 return outcome
-            self._counter_warmer.warm(activity.id)
+            self._warmer.warm(activity.id)
         raise CountersUnavailable(f"counters of activity {activity.id} keep going cold")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def lock_per_request_gate(
-    app: FastAPI, settings: EntrySettings, stack: AsyncExitStack
-) -> LockPerRequestGate:
-    """The baseline gate on the adapters entry_service's lifespan built (same publisher,
-    decision waiter, sync Redis client and database), with its own async client as the
-    production gate has."""
-    if not settings.redis_url or app.state.redis is None or app.state.decision_waiter is None:
-        raise RuntimeError("the lock-per-request baseline needs PULSE_REDIS_URL and Kafka")
-    database: Database = app.state.db
-    sync_client: redis.Redis = app.state.redis
-    client = open_async_redis(settings.redis_url)
-    stack.push_async_callback(client.aclose)
-    fallback = SqlEntryGate(
-        database,
-        open_analytics_index(settings, database),
-        RedisSummaryCache(sync_client),
-        _now,
-    )
-    return LockPerRequestGate(
-        client,
-        sync_client,
-        RedisCounterWarmer(sync_client, database),
-        app.state.ports.publisher,
-        app.state.decision_waiter,
-        fallback,
-        confirm_wait_s=settings.entry_confirm_wait_s,
-        retry_after_s=settings.publish_retry_after_s,
-    )
-
-
 def create_app() -> FastAPI:
-    """entry_service as `entry_service.main:create_app` builds it, with the baseline gate."""
+    """entry_service as `entry_service.main:create_app` builds it, with the baseline's
+    admission step in its gate."""
     settings = get_settings()
-    app = create_entry_app(settings)
-    inner: Callable[[FastAPI], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
+    if not settings.redis.url or not settings.kafka_bootstrap_servers:
+        raise RuntimeError("the lock-per-request baseline needs PULSE_REDIS_URL and Kafka")
+    # python-redis-lock is synchronous: a client of its own, for the server's lifetime.
+    lock_client = redis.Redis.from_url(settings.redis.url)
 
-    @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
-        async with inner(app_) as state, AsyncExitStack() as stack:
-            ports: EntryPorts = app_.state.entry_ports
-            gate = lock_per_request_gate(app_, settings, stack)
-            app_.state.entry_ports = replace(ports, gate=gate)
-            yield state
+    def admission(_client: aioredis.Redis, warmer: RedisCounterWarmer) -> Admission:
+        return LockPerRequestAdmission(LockedAdmission(lock_client), warmer)
 
-    app.router.lifespan_context = lifespan
-    return app
+    return create_entry_app(settings, partial(open_ports, admission=admission))

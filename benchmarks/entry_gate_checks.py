@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from benchmarks.entry_gate_scratch import EntryScratch
 from common_messaging import ENTRIES_REQUESTED
+from datastore.engine import make_engine
+from datastore.schema import Activity, Entry
 from entry_service.adapters.redis_gate_scripts import activity_keys
-from migrations.engine import make_engine
-from migrations.schema import Activity, Entry
 from servicekit.database import Database
 
 

@@ -23,10 +23,10 @@ from sqlalchemy.engine import make_url
 from benchmarks.entry_gate_baseline import admit_lock_name
 from benchmarks.scratch import engine_urls
 from common_messaging.bus import BusSettings, prepare_bus
+from datastore.engine import make_engine
+from datastore.schema import Activity, Campaign, Entry, Site
 from entry_service.adapters.redis_gate_scripts import activity_keys, entry_key, lock_name
-from migrations.engine import make_engine
 from migrations.runner import upgrade
-from migrations.schema import Activity, Campaign, Entry, Site
 from servicekit.database import Database
 
 REQUIRED = ("PULSE_DATABASE_URL", "PULSE_KAFKA_BOOTSTRAP_SERVERS", "PULSE_REDIS_URL")

@@ -16,6 +16,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
+from analytics_index.factory import elasticsearch_client
 from benchmarks.baselines import (
     raw_es_bulk,
     raw_kafka_produce,
@@ -28,8 +29,7 @@ from benchmarks.dataset import Catalog, generate_events, http_batch, kafka_messa
 from benchmarks.http_load import Target, compare, require_wrk, server_env
 from benchmarks.report import Figures, machine_facts, out, print_report
 from benchmarks.scratch import Engines, Scratch, SetupError, delete_redis_keys, scratch
-from core_service.adapters.analytics_factory import elasticsearch_client
-from migrations.engine import make_engine
+from datastore.engine import make_engine
 from servicekit.database import Database
 
 HTTP_BATCH_EVENTS = 10

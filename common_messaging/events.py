@@ -7,6 +7,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from common_messaging.visitors import visitor_key
+
 
 class EventType(StrEnum):
     PAGE_VIEW = "page_view"
@@ -72,4 +74,4 @@ class EventOccurred(BaseModel):
     @property
     def visitor_key(self) -> str:
         """The identity events are counted under: the site's user id when known."""
-        return f"u:{self.user_id}" if self.user_id else f"a:{self.anonymous_id}"
+        return visitor_key(self.user_id, self.anonymous_id)

@@ -85,3 +85,7 @@ class DuplicateDefinitionName(Conflict):
             f"site {site_id} already has an event definition named {name!r}",
             details=[{"field": "name", "message": "already used by another definition"}],
         )
+
+
+class ConfigurationError(RuntimeError):
+    """The service cannot start with the given settings (raised at start-up, never per request)."""

@@ -1,5 +1,4 @@
-"""Pulse's relational schema (SQLAlchemy models) and its Alembic migrations.
+"""Pulse's Alembic migrations: `runner.upgrade` brings a database to the latest revision.
 
-`schema` holds the tables, `engine.make_engine` builds an engine for SQLite or Postgres, and
-`runner.upgrade` brings a database to the latest revision.
+The tables themselves are `datastore.schema`; the engine is `datastore.engine.make_engine`.
 """

@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from migrations.engine import make_engine
-from migrations.schema import Base
+from datastore.engine import make_engine
+from datastore.schema import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

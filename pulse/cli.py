@@ -1,17 +1,19 @@
-"""`pulse run | migrate | core | entry | dashboard`: the one command line of Pulse."""
+"""`pulse run | migrate | core | worker | entry | dashboard`: the one command line of Pulse."""
 
 import argparse
 import asyncio
 import logging
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from core_service.main import create_app as create_core
 from core_service.settings import CoreSettings
+from core_service.worker import create_worker_app
 from dashboard_service.main import create_app as create_dashboard
 from dashboard_service.settings import DashboardSettings
 from entry_service.main import create_app as create_entry
@@ -21,19 +23,20 @@ from pulse.demo_page import DemoPage
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
 from servicekit.logs import configure_logging
-from servicekit.secrets import persistent_token
+from servicekit.secrets import ADMIN_TOKEN, DASHBOARD_TOKEN, resolve_token
 from servicekit.settings import CommonSettings
 
 log = logging.getLogger("pulse")
 
 DEFAULT_PORTS = {"core": 8080, "entry": 8081, "dashboard": 8082}
+S = TypeVar("S", bound=CommonSettings)
+WORKER_PORT = 8083  # the consumers' probes and metrics
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.data_dir:
-        os.environ["PULSE_DATA_DIR"] = str(args.data_dir)
-    common = CommonSettings()
+    # Settings are read from the environment once, here; `--data-dir` overrides it.
+    common = _read(CommonSettings, args.data_dir)
     configure_logging(common.log_level)
     if args.command == "migrate":
         migrate_all(common)
@@ -54,43 +57,52 @@ def _parser() -> argparse.ArgumentParser:
     for name, port in DEFAULT_PORTS.items():
         run.add_argument(f"--{name}-port", type=int, default=port)
     sub.add_parser("migrate", help="bring the database to the latest schema")
-    for name, port in DEFAULT_PORTS.items():
-        one = sub.add_parser(name, help=f"run {name}_service alone")
+    for name, port in {**DEFAULT_PORTS, "worker": WORKER_PORT}.items():
+        what = "core_service's consumers alone" if name == "worker" else f"{name}_service alone"
+        one = sub.add_parser(name, help=f"run {what}")
         one.add_argument("--host", default="0.0.0.0")  # containers listen on all interfaces
         one.add_argument("--port", type=int, default=port)
     return parser
 
 
-def _tokens(common: CommonSettings) -> tuple[str, str]:
-    admin = os.environ.get("PULSE_ADMIN_TOKEN") or persistent_token(
-        common.data_dir / "admin_token", "adm_"
+def _read(cls: type[S], data_dir: Path | None) -> S:
+    return cls() if data_dir is None else cls(data_dir=data_dir)
+
+
+def _settings(
+    common: CommonSettings, *, make_up_tokens: bool
+) -> tuple[CoreSettings, EntrySettings, DashboardSettings]:
+    """Each service's settings; with `make_up_tokens`, unset tokens are the data dir's."""
+    core, entry, dashboard = (
+        _read(CoreSettings, common.data_dir),
+        _read(EntrySettings, common.data_dir),
+        _read(DashboardSettings, common.data_dir),
     )
-    dashboard = os.environ.get("PULSE_DASHBOARD_TOKEN") or persistent_token(
-        common.data_dir / "dashboard_token", "dash_"
+    if not make_up_tokens:
+        return core, entry, dashboard
+    admin = resolve_token(core.admin_token, common.data_dir, ADMIN_TOKEN, embedded=True)
+    reader = resolve_token(
+        dashboard.dashboard_token, common.data_dir, DASHBOARD_TOKEN, embedded=True
     )
-    return admin, dashboard
+    core = core.model_copy(update={"admin_token": SecretStr(admin or "")})
+    dashboard = dashboard.model_copy(
+        update={"admin_token": SecretStr(admin or ""), "dashboard_token": SecretStr(reader or "")}
+    )
+    return core, entry, dashboard
 
 
 def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
     migrate_all(common)  # idempotent, and `pulse run` is the one-command developer setup
-    admin, dashboard = _tokens(common)
-    entry_settings = EntrySettings()
+    core, entry_settings, dashboard = _settings(common, make_up_tokens=True)
     entry_app = create_entry(entry_settings)
     services = [
-        Service("core", create_core(CoreSettings(admin_token=SecretStr(admin))), args.core_port),
+        Service("core", create_core(core), args.core_port),
         Service("entry", entry_app, args.entry_port),
-        Service(
-            "dashboard",
-            create_dashboard(
-                DashboardSettings(
-                    admin_token=SecretStr(admin), dashboard_token=SecretStr(dashboard)
-                )
-            ),
-            args.dashboard_port,
-        ),
+        Service("dashboard", create_dashboard(dashboard), args.dashboard_port),
     ]
     urls = {s.name: f"http://{args.host}:{s.port}" for s in services}
-    _announce(urls, admin, dashboard, common)
+    admin = _secret(core.admin_token)
+    _announce(urls, admin, _secret(dashboard.dashboard_token), common)
     extra = []
     if args.demo:
         origins = [f"http://localhost:{args.entry_port}", f"http://127.0.0.1:{args.entry_port}"]
@@ -111,29 +123,24 @@ def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
     return 0
 
 
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
 def _run_one(args: argparse.Namespace, common: CommonSettings) -> int:
     """One service, as deployed. Only the embedded default migrates and makes up tokens."""
-    embedded = common.database_url is None
-    if embedded:
+    if common.database.embedded:
         migrate_all(common)
-    tokens = _tokens(common) if embedded else None
-    if args.command == "core":
-        app = create_core(
-            CoreSettings(admin_token=SecretStr(tokens[0])) if tokens else CoreSettings()
-        )
-    elif args.command == "entry":
-        app = create_entry(EntrySettings())
-    elif tokens:
-        app = create_dashboard(
-            DashboardSettings(
-                admin_token=SecretStr(tokens[0]), dashboard_token=SecretStr(tokens[1])
-            )
-        )
-    else:
-        app = create_dashboard(DashboardSettings())
+    core, entry, dashboard = _settings(common, make_up_tokens=common.database.embedded)
+    apps: dict[str, Callable[[], FastAPI]] = {
+        "core": lambda: create_core(core),
+        "worker": lambda: create_worker_app(core),
+        "entry": lambda: create_entry(entry),
+        "dashboard": lambda: create_dashboard(dashboard),
+    }
     asyncio.run(
         serve(
-            [Service(args.command, app, args.port)],
+            [Service(args.command, apps[args.command](), args.port)],
             args.host,
             common.log_level,
             forwarded_allow_ips=common.forwarded_allow_ips,

@@ -4,9 +4,9 @@ import logging
 
 from sqlalchemy.engine import make_url
 
+from analytics_index.elasticsearch import ElasticsearchAnalyticsIndex
+from analytics_index.factory import elasticsearch_client
 from common_messaging.bus import prepare_bus
-from core_service.adapters.analytics_factory import elasticsearch_client
-from core_service.adapters.es_analytics_index import ElasticsearchAnalyticsIndex
 from migrations.runner import upgrade
 from servicekit.settings import CommonSettings
 
@@ -17,7 +17,7 @@ def migrate_all(settings: CommonSettings) -> None:
     url = settings.resolved_database_url
     upgrade(url)
     log.info("database_migrated url=%s", make_url(url).render_as_string(hide_password=True))
-    created = prepare_bus(settings.bus_settings())
+    created = prepare_bus(settings.bus)
     if settings.kafka_bootstrap_servers:
         log.info("kafka_topics_ready created=%s", ",".join(created) or "none")
     if settings.elasticsearch_url:

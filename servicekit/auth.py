@@ -2,8 +2,9 @@
 
 import hmac
 from collections.abc import Callable, Iterable
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from servicekit.errors import Unauthorized
 
@@ -16,17 +17,22 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def require_bearer(allowed: Callable[[Request], Iterable[str]]) -> Callable[[Request], None]:
-    """A dependency that refuses requests whose bearer token is not one of `allowed(request)`."""
+def check_bearer(request: Request, allowed: Iterable[str]) -> None:
+    """Refuse the request unless its bearer token is one of `allowed`."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized(
+            "missing bearer token: send 'Authorization: Bearer <token>'", code="missing_token"
+        )
+    if not any(hmac.compare_digest(token, good) for good in allowed if good):
+        raise Unauthorized("the bearer token is not valid for this API", code="invalid_token")
 
-    def _check(request: Request) -> None:
-        token = bearer_token(request)
-        if token is None:
-            raise Unauthorized(
-                "missing bearer token: send 'Authorization: Bearer <token>'",
-                code="missing_token",
-            )
-        if not any(hmac.compare_digest(token, good) for good in allowed(request) if good):
-            raise Unauthorized("the bearer token is not valid for this API", code="invalid_token")
+
+def require_bearer(allowed: Callable[..., Iterable[str]]) -> Callable[..., None]:
+    """A dependency refusing requests whose bearer token is not one that the dependency
+    `allowed` gives (so tests can override where the tokens come from)."""
+
+    def _check(request: Request, tokens: Annotated[Iterable[str], Depends(allowed)]) -> None:
+        check_bearer(request, tokens)
 
     return _check

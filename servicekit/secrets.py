@@ -1,7 +1,21 @@
-"""Tokens that the embedded default generates once and keeps under the data directory."""
+"""Bearer tokens: the configured secret, or on the embedded default one made up once and kept
+under the data directory. Every service and the CLI resolve their tokens here."""
 
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import SecretStr
+
+
+@dataclass(frozen=True, slots=True)
+class TokenFile:
+    name: str  # the file under the data directory
+    prefix: str  # says what a token is for when it turns up in a shell history or a log
+
+
+ADMIN_TOKEN = TokenFile("admin_token", "adm_")
+DASHBOARD_TOKEN = TokenFile("dashboard_token", "dash_")
 
 
 def persistent_token(path: Path, prefix: str) -> str:
@@ -13,3 +27,14 @@ def persistent_token(path: Path, prefix: str) -> str:
     path.touch(mode=0o600)
     path.write_text(token + "\n")
     return token
+
+
+def resolve_token(
+    configured: SecretStr | None, data_dir: Path, file: TokenFile, *, embedded: bool
+) -> str | None:
+    """The configured token; else, when `embedded`, the data directory's; else None."""
+    if configured is not None and configured.get_secret_value().strip():
+        return configured.get_secret_value().strip()
+    if embedded:
+        return persistent_token(data_dir / file.name, file.prefix)
+    return None

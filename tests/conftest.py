@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from migrations.engine import make_engine
+from datastore.engine import make_engine
 from migrations.runner import upgrade
 from servicekit.database import Database
 from tests.engines import scratch_postgres_database

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from common_messaging.bus.ports import EventConsumer, EventPublisher
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
@@ -18,8 +18,10 @@ from common_messaging.topics import (
 DAY_MS = 24 * 3600 * 1000
 
 
-class BusSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PULSE_", extra="ignore")
+class BusSettings(BaseModel):
+    """The bus's part of a service's settings (`CommonSettings.bus`); reads no environment."""
+
+    model_config = ConfigDict(frozen=True)
 
     data_dir: Path = Path(".pulse")
     kafka_bootstrap_servers: str | None = None

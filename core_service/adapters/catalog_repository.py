@@ -21,7 +21,7 @@ from core_service.domain.catalog_models import (
 )
 from core_service.domain.catalog_paging import CursorKey
 from core_service.errors import DuplicateDefinitionName
-from migrations import schema
+from datastore import schema
 
 
 def _site(row: schema.Site) -> Site:

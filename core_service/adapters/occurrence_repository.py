@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
 from core_service.domain.occurrences import SummaryChange
-from migrations.schema import EventOccurrence, Purchase, User, UserSummary
+from datastore.schema import EventOccurrence, Purchase, User, UserSummary
 from servicekit.upsert import bulk_execute, bulk_insert
 
 UserIds = Mapping[tuple[UUID, str], UUID]

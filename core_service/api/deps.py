@@ -1,35 +1,44 @@
-"""FastAPI dependencies of core_service: what lifespan built, as typed aliases."""
+"""FastAPI dependencies of core_service: the ports lifespan opened, as typed aliases.
+
+Tests that assemble an app by hand override `get_ports` (FastAPI's dependency overrides).
+"""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from core_service.adapters.summary_repository import SqlSummaryReader
-from core_service.domain.summaries import NoSummaryCache, SummaryCache, SummaryReader
+from core_service.wiring import CorePorts
 from servicekit.auth import require_bearer
 from servicekit.database import Database
+from user_summaries.ports import SummaryCache, SummaryReader
 
 
-def get_database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+def get_ports(request: Request) -> CorePorts:
+    ports: CorePorts = request.app.state.ports
+    return ports
+
+
+PortsDep = Annotated[CorePorts, Depends(get_ports)]
+
+
+def get_database(ports: PortsDep) -> Database:
+    return ports.database
+
+
+def get_summary_reader(ports: PortsDep) -> SummaryReader:
+    return ports.summary_reader
+
+
+def get_summary_cache(ports: PortsDep) -> SummaryCache:
+    return ports.summary_cache
+
+
+def get_admin_tokens(ports: PortsDep) -> list[str]:
+    return [ports.admin_token]
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
-
-
-def get_summary_reader(request: Request) -> SummaryReader:
-    """What lifespan set, or the SQL reader over app.state.db (apps assembled by hand)."""
-    reader: SummaryReader | None = getattr(request.app.state, "summary_reader", None)
-    return reader if reader is not None else SqlSummaryReader(get_database(request))
-
-
-def get_summary_cache(request: Request) -> SummaryCache:
-    cache: SummaryCache | None = getattr(request.app.state, "summary_cache", None)
-    return cache if cache is not None else NoSummaryCache()
-
-
 SummaryReaderDep = Annotated[SummaryReader, Depends(get_summary_reader)]
 SummaryCacheDep = Annotated[SummaryCache, Depends(get_summary_cache)]
 
-require_admin = require_bearer(lambda request: [request.app.state.admin_token])
+require_admin = require_bearer(get_admin_tokens)

@@ -1,6 +1,6 @@
 """The Elasticsearch AnalyticsStore: every grouping of a campaign in ONE search request.
 
-The search runs on the read alias (`<prefix>`, see common_messaging.analytics_index) with
+The search runs on the read alias (`<prefix>`, see analytics_index.document) with
 `size=0`: a bool filter selects the campaign's events in `[start_ts, end_ts)` (plus the optional
 activity / device / new-user filters), and the aggregations compute the measures at the top level
 (the totals) and under one terms aggregation per dimension (activity, device, new user) and a
@@ -22,7 +22,7 @@ from uuid import UUID
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
-from common_messaging.analytics_index import INDEX_PREFIX
+from analytics_index.document import INDEX_PREFIX
 from dashboard_service.domain.models import (
     GROUPING_MEASURES,
     EntryStats,

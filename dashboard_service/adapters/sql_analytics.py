@@ -42,7 +42,7 @@ from dashboard_service.domain.models import (
     MetricsQuery,
     RawAggregates,
 )
-from migrations.schema import AnalyticsEvent
+from datastore.schema import AnalyticsEvent
 
 _events = AnalyticsEvent.__table__
 _c = _events.c

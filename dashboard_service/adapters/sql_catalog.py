@@ -6,7 +6,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from dashboard_service.domain.models import ActivityInfo, CampaignInfo, CampaignSummary
 from dashboard_service.domain.paging import CursorKey
-from migrations.schema import Activity, Campaign
+from datastore.schema import Activity, Campaign
 
 
 class SqlCampaignCatalog:

@@ -12,44 +12,47 @@ from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog
 from dashboard_service.domain.sessions import session_is_valid
 from dashboard_service.domain.sign_in_guard import SignInGuard
 from dashboard_service.errors import InvalidSession
-from servicekit.auth import require_bearer
+from dashboard_service.wiring import DashboardPorts
+from servicekit.auth import check_bearer
 from servicekit.clock import Clock, utc_now
 
 SESSION_COOKIE = "pulse_dashboard_session"
 
 
-def get_catalog(request: Request) -> CampaignCatalog:
-    catalog: CampaignCatalog = request.app.state.catalog
-    return catalog
+def get_ports(request: Request) -> DashboardPorts:
+    ports: DashboardPorts = request.app.state.ports
+    return ports
 
 
-def get_analytics_store(request: Request) -> AnalyticsStore:
-    store: AnalyticsStore = request.app.state.analytics_store
-    return store
+PortsDep = Annotated[DashboardPorts, Depends(get_ports)]
+
+
+def get_catalog(ports: PortsDep) -> CampaignCatalog:
+    return ports.catalog
+
+
+def get_analytics_store(ports: PortsDep) -> AnalyticsStore:
+    return ports.analytics_store
 
 
 def get_clock() -> Clock:
     return utc_now
 
 
-def get_live(request: Request) -> LiveMetrics:
-    live: LiveMetrics = request.app.state.live
-    return live
+def get_live(ports: PortsDep) -> LiveMetrics:
+    return ports.live
 
 
-def get_stream_slots(request: Request) -> StreamSlots:
-    slots: StreamSlots = request.app.state.stream_slots
-    return slots
+def get_stream_slots(ports: PortsDep) -> StreamSlots:
+    return ports.stream_slots
 
 
-def get_sign_in_guard(request: Request) -> SignInGuard:
-    guard: SignInGuard = request.app.state.sign_in_guard
-    return guard
+def get_sign_in_guard(ports: PortsDep) -> SignInGuard:
+    return ports.sign_in_guard
 
 
-def get_read_tokens(request: Request) -> list[str]:
-    tokens: list[str] = request.app.state.read_tokens
-    return tokens
+def get_read_tokens(ports: PortsDep) -> list[str]:
+    return ports.read_tokens
 
 
 CatalogDep = Annotated[CampaignCatalog, Depends(get_catalog)]
@@ -75,14 +78,12 @@ def metrics_request(
 
 MetricsRequestDep = Annotated[MetricsRequest, Depends(metrics_request)]
 
-_require_bearer = require_bearer(get_read_tokens)
-
 
 def require_reader(request: Request, tokens: ReadTokensDep, clock: ClockDep) -> None:
     """A dashboard or admin bearer token, or the web UI's session cookie (EventSource and page
     loads cannot set headers). An Authorization header, when sent, is the one that counts."""
     session = request.cookies.get(SESSION_COOKIE)
     if session is None or "authorization" in request.headers:
-        _require_bearer(request)
+        check_bearer(request, tokens)
     elif not session_is_valid(session, tokens, clock()):
         raise InvalidSession("the dashboard session has expired or is not valid: sign in again")

@@ -9,7 +9,8 @@ unreachable the SQL gate decides instead (slower, same rules, same ledger).
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import Final
+from collections.abc import Callable
+from typing import Final, Protocol
 from uuid import UUID
 
 import redis.asyncio as aioredis
@@ -48,51 +49,24 @@ _RECENT: Final = 100_000  # admissions remembered for release, per process
 ENTRY_RECORD_TTL_S: Final = 24 * 3600
 
 
-class RedisEntryGate:
-    def __init__(
-        self,
-        client: aioredis.Redis,
-        warmer: RedisCounterWarmer,
-        publisher: EventPublisher,
-        waiter: DecisionWaiter,
-        fallback: SqlEntryGate,
-        *,
-        confirm_wait_s: float,
-        retry_after_s: int,
-    ) -> None:
-        self._redis = client
+class Admission(Protocol):
+    """The admission step: ADMIT's answers (`["ok" | "dup", "<entry id>:<position>"]`,
+    `["user"]`, `["full"]`); raises CountersUnavailable when the counters cannot be warmed."""
+
+    async def __call__(self, request: EntryRequested, activity: ActivityView) -> list[str]: ...
+
+
+AdmissionFactory = Callable[[aioredis.Redis, RedisCounterWarmer], Admission]
+
+
+class ScriptAdmission:
+    """One atomic script call per request (warming cold counters under a lock, at most twice)."""
+
+    def __init__(self, client: aioredis.Redis, warmer: RedisCounterWarmer) -> None:
         self._admit = client.register_script(ADMIT)
-        self._release = client.register_script(RELEASE)
         self._warmer = warmer
-        self._publisher = publisher
-        self._waiter = waiter
-        self._fallback = fallback
-        self._confirm_wait_s = confirm_wait_s
-        self._retry_after_s = retry_after_s
-        self._admitted: OrderedDict[UUID, tuple[EntryRequested, str]] = OrderedDict()
-        waiter.on_decision(self._on_decision)
-        self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def admit(self, request: EntryRequested, activity: ActivityView) -> EntryAnswer:
-        self._loop = asyncio.get_running_loop()
-        try:
-            outcome = await self._run_admit(request, activity)
-        # Unreachable, not merely slow to answer a script: only then is Postgres alone asked.
-        except (RedisConnectionError, RedisTimeoutError, CountersUnavailable) as exc:
-            log.warning("entry_gate_fallback activity_id=%s error=%s", activity.id, exc)
-            return await self._fallback.admit(request, activity)
-        code = outcome[0]
-        if code == "user":
-            return EntryAnswer(request.entry_id, EntryStatus.REJECTED, EntryReason.ALREADY_ENTERED)
-        if code == "full":
-            return EntryAnswer(request.entry_id, EntryStatus.REJECTED, EntryReason.SOLD_OUT)
-        entry_id, position = _parse(outcome[1])
-        if code == "dup":
-            known = await self.lookup(entry_id)
-            return known or EntryAnswer(entry_id, EntryStatus.RESERVED, position=position)
-        return await self._reserve(request.model_copy(update={"position": position}), outcome[1])
-
-    async def _run_admit(self, request: EntryRequested, activity: ActivityView) -> list[str]:
+    async def __call__(self, request: EntryRequested, activity: ActivityView) -> list[str]:
         keys = activity_keys(activity.id)
         args = admit_args(
             request.user_id,
@@ -108,6 +82,50 @@ class RedisEntryGate:
                 return outcome
             await asyncio.to_thread(self._warmer.warm, activity.id)
         raise CountersUnavailable(f"counters of activity {activity.id} keep going cold")
+
+
+class RedisEntryGate:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        admission: Admission,
+        publisher: EventPublisher,
+        waiter: DecisionWaiter,
+        fallback: SqlEntryGate,
+        *,
+        confirm_wait_s: float,
+        retry_after_s: int,
+    ) -> None:
+        self._redis = client
+        self._admission = admission
+        self._release = client.register_script(RELEASE)
+        self._publisher = publisher
+        self._waiter = waiter
+        self._fallback = fallback
+        self._confirm_wait_s = confirm_wait_s
+        self._retry_after_s = retry_after_s
+        self._admitted: OrderedDict[UUID, tuple[EntryRequested, str]] = OrderedDict()
+        waiter.on_decision(self._on_decision)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def admit(self, request: EntryRequested, activity: ActivityView) -> EntryAnswer:
+        self._loop = asyncio.get_running_loop()
+        try:
+            outcome = await self._admission(request, activity)
+        # Unreachable, not merely slow to answer a script: only then is Postgres alone asked.
+        except (RedisConnectionError, RedisTimeoutError, CountersUnavailable) as exc:
+            log.warning("entry_gate_fallback activity_id=%s error=%s", activity.id, exc)
+            return await self._fallback.admit(request, activity)
+        code = outcome[0]
+        if code == "user":
+            return EntryAnswer(request.entry_id, EntryStatus.REJECTED, EntryReason.ALREADY_ENTERED)
+        if code == "full":
+            return EntryAnswer(request.entry_id, EntryStatus.REJECTED, EntryReason.SOLD_OUT)
+        entry_id, position = _parse(outcome[1])
+        if code == "dup":
+            known = await self.lookup(entry_id)
+            return known or EntryAnswer(entry_id, EntryStatus.RESERVED, position=position)
+        return await self._reserve(request.model_copy(update={"position": position}), outcome[1])
 
     async def _reserve(self, request: EntryRequested, admitted: str) -> EntryAnswer:
         self._remember(request, admitted)

@@ -13,13 +13,13 @@ import redis_lock
 from redis.typing import EncodableT, FieldT
 from sqlalchemy import func, select
 
+from datastore.schema import Activity, Entry
 from entry_service.adapters.redis_gate_scripts import (
     KEY_TTL_S,
     activity_keys,
     idempotency_field,
     lock_name,
 )
-from migrations.schema import Activity, Entry
 from servicekit.database import Database
 
 log = logging.getLogger(__name__)

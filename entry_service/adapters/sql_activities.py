@@ -7,9 +7,9 @@ from uuid import UUID
 from sqlalchemy import select
 
 from common_messaging.conditions import InvalidRule, parse_rule
+from datastore.schema import Activity, Campaign, Site
 from entry_service.adapters.local_cache import LocalCache
 from entry_service.domain.entries import ActivityView
-from migrations.schema import Activity, Campaign, Site
 from servicekit.database import Database
 
 

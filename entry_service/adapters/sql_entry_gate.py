@@ -17,12 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from common_messaging import EntryDecided, EntryReason, EntryRequested, EntryStatus
-from core_service.adapters.entry_ledger import ledger_scope
-from core_service.domain.entries import EntryDecider, entry_occurrence
-from core_service.domain.indexing import AnalyticsIndex
-from core_service.domain.summaries import SummaryCache
+from datastore.schema import Entry
+from entries_ledger.decider import AfterDecision, EntryDecider
+from entries_ledger.sql_ledger import ledger_scope
 from entry_service.domain.entries import ActivityView, EntryAnswer
-from migrations.schema import Entry
 from servicekit.database import Database
 
 log = logging.getLogger(__name__)
@@ -44,14 +42,12 @@ class SqlEntryGate:
     def __init__(
         self,
         database: Database,
-        index: AnalyticsIndex,
-        summaries: SummaryCache,
+        after: AfterDecision,
         clock: Callable[[], datetime],
     ) -> None:
         self._database = database
         self._decider = EntryDecider(ledger_scope(database), clock)
-        self._index = index
-        self._summaries = summaries
+        self._after = after
         # SQLite lets one writer in at a time; queueing here beats its busy-wait.
         self._sqlite = database.engine.dialect.name == "sqlite"
         self._serial = threading.Lock()
@@ -61,10 +57,9 @@ class SqlEntryGate:
 
     def decide(self, request: EntryRequested) -> EntryDecided:
         decision = self._decide_retrying(request)
-        if decision.entry_id == request.entry_id and decision.status is EntryStatus.CONFIRMED:
-            self._summaries.invalidate(request.site_id, [f"u:{request.user_id}"])
+        if decision.entry_id == request.entry_id:
             try:
-                self._index.index([entry_occurrence(request, decision)])
+                self._after([(request, decision)])
             # The entry is won in the ledger; the dashboard's index must not undo the answer.
             except Exception as exc:
                 log.warning("entry_index_failed entry_id=%s error=%s", request.entry_id, exc)

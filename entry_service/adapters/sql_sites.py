@@ -6,9 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common_messaging import EventType
+from datastore.schema import EventDefinition, Site
 from entry_service.adapters.local_cache import LocalSiteCache
 from entry_service.domain.sites import Definition, SiteConfig
-from migrations.schema import EventDefinition, Site
 from servicekit.database import Database
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from migrations.schema import Visitor
+from datastore.schema import Visitor
 from servicekit.database import Database
 from servicekit.upsert import insert_ignoring_conflicts
 

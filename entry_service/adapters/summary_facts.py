@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from core_service.domain.summaries import SummaryCache, SummaryReader
+from user_summaries.ports import SummaryCache, SummaryReader
 
 
 class SummaryFacts:

@@ -1,29 +1,25 @@
-"""FastAPI dependencies of entry_service: the adapters lifespan built, as typed aliases."""
+"""FastAPI dependencies of entry_service: the ports lifespan opened, as typed aliases.
 
-from dataclasses import dataclass
+Tests swap a port with FastAPI's dependency overrides of `get_ports` or `get_entry_ports`.
+"""
+
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from common_messaging import EventPublisher
 from entry_service.domain.entries import EntryPorts
-from entry_service.domain.ingestion import Limits, ParseUserAgent
-from entry_service.domain.sites import SiteDirectory, VisitorRegistry
+from entry_service.domain.ingestion import IngestPorts
 from entry_service.settings import EntrySettings
+from entry_service.wiring import EntryServicePorts
 
 
-@dataclass(frozen=True, slots=True)
-class IngestPorts:
-    sites: SiteDirectory
-    visitors: VisitorRegistry
-    publisher: EventPublisher
-    parse_user_agent: ParseUserAgent
-    limits: Limits
+def _service_ports(request: Request) -> EntryServicePorts:
+    ports: EntryServicePorts = request.app.state.ports
+    return ports
 
 
 async def get_ports(request: Request) -> IngestPorts:
-    ports: IngestPorts = request.app.state.ports
-    return ports
+    return _service_ports(request).ingest
 
 
 async def get_entry_settings(request: Request) -> EntrySettings:
@@ -31,13 +27,10 @@ async def get_entry_settings(request: Request) -> EntrySettings:
     return settings
 
 
+async def get_entry_ports(request: Request) -> EntryPorts:
+    return _service_ports(request).entries
+
+
 PortsDep = Annotated[IngestPorts, Depends(get_ports)]
 SettingsDep = Annotated[EntrySettings, Depends(get_entry_settings)]
-
-
-async def get_entry_ports(request: Request) -> EntryPorts:
-    ports: EntryPorts = request.app.state.entry_ports
-    return ports
-
-
 EntryPortsDep = Annotated[EntryPorts, Depends(get_entry_ports)]

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from common_messaging import DeviceInfo, EntryReason, EntryRequested, EntryStatus
 from common_messaging.conditions import Rule, evaluate
+from common_messaging.visitors import user_key
 from entry_service.domain.tokens import InvalidToken, Shopper, verify_user_token
 from entry_service.errors import (
     ActivityNotFound,
@@ -207,7 +208,7 @@ async def _ineligible(
 ) -> tuple[EntryReason, str] | None:
     if activity.conditions is None:
         return None
-    facts = dict(await ports.facts.facts(activity.site_id, f"u:{shopper.user_id}"))
+    facts = dict(await ports.facts.facts(activity.site_id, user_key(shopper.user_id)))
     facts["traits"] = shopper.traits
     verdict = evaluate(activity.conditions, facts, cmd.now)
     if verdict.eligible:

@@ -18,6 +18,7 @@ from common_messaging import (
     OutgoingMessage,
     encode,
 )
+from common_messaging.visitors import visitor_key
 from entry_service.domain.incoming import (
     IncomingBatch,
     IncomingEvent,
@@ -46,6 +47,17 @@ class Limits:
     max_batch_events: int
     new_user_window: timedelta
     retry_after_s: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class IngestPorts:
+    """What `POST /v1/events` needs, as the wiring built it."""
+
+    sites: SiteDirectory
+    visitors: VisitorRegistry
+    publisher: EventPublisher
+    parse_user_agent: ParseUserAgent
+    limits: Limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +230,7 @@ def _resolve(event: IncomingEvent, site: SiteConfig) -> dict[str, Any]:
 
 
 def _visitor_key(event: IncomingEvent) -> str:
-    return f"u:{event.user_id}" if event.user_id else f"a:{event.anonymous_id}"
+    return visitor_key(event.user_id, event.anonymous_id)
 
 
 def _enrich(

@@ -7,10 +7,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from core_service.api.deps import get_ports
 from core_service.api.router import api_router
-from migrations.engine import make_engine
+from core_service.wiring import CorePorts
+from datastore.engine import make_engine
 from servicekit.database import Database
-from servicekit.errors import install_error_handlers
+from servicekit.http_errors import install_error_handlers
+from user_summaries.ports import NoSummaryCache
+from user_summaries.sql_reader import SqlSummaryReader
 
 TOKEN = "test-token"
 START = "2030-01-01T00:00:00Z"
@@ -21,12 +25,13 @@ END = "2030-01-31T00:00:00+00:00"
 def client(database_url: str) -> Iterator[TestClient]:
     app = FastAPI()
     install_error_handlers(app)
-    app.state.db = Database(make_engine(database_url))
-    app.state.admin_token = TOKEN
+    db = Database(make_engine(database_url))
+    ports = CorePorts(db, SqlSummaryReader(db), NoSummaryCache(), None, TOKEN)
+    app.dependency_overrides[get_ports] = lambda: ports
     app.include_router(api_router)
     with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as test_client:
         yield test_client
-    app.state.db.dispose()
+    db.dispose()
 
 
 def ok(response: Any, status: int = 200) -> dict[str, Any]:

@@ -18,15 +18,15 @@ from fastapi.testclient import TestClient
 
 from common_messaging import EventOccurred
 from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
-from core_service.adapters.redis_summary_cache import RedisSummaryCache, SummaryInvalidator
 from core_service.domain.occurrences import EventOccurrenceService
-from core_service.domain.summaries import UserSummaryView
 from core_service.main import create_app
 from core_service.settings import CoreSettings
-from migrations.engine import make_engine
+from datastore.engine import make_engine
 from servicekit.database import Database
 from tests.engines import engine_url
 from tests.support.factories import NOW, occurrence, purchase, seed_site
+from user_summaries.ports import UserSummaryView
+from user_summaries.redis_cache import RedisSummaryCache, SummaryInvalidator
 
 TOKEN = "test-token"
 
@@ -42,7 +42,7 @@ class World:
         """What the consumer does: commit the batch, then invalidate its users' summaries."""
         with self.db.unit_of_work() as session:
             EventOccurrenceService().store(events, SqlOccurrenceRepository(session))
-        SummaryInvalidator(self.client.app.state.summary_cache)(events)  # type: ignore[attr-defined]
+        SummaryInvalidator(self.client.app.state.ports.summary_cache)(events)  # type: ignore[attr-defined]
 
     def store_without_invalidating(self, *events: EventOccurred) -> None:
         with self.db.unit_of_work() as session:
@@ -153,7 +153,7 @@ def test_without_invalidation_the_cache_serves_its_value_within_the_ttl(world: W
     assert world.summary("u:8").json()["event_count"] == 1
     world.store_without_invalidating(occurrence(site_id=world.site_id, user_id="8"))
     assert world.summary("u:8").json()["event_count"] == (1 if world.cached else 2)
-    SummaryInvalidator(world.client.app.state.summary_cache)(  # type: ignore[attr-defined]
+    SummaryInvalidator(world.client.app.state.ports.summary_cache)(  # type: ignore[attr-defined]
         [occurrence(site_id=world.site_id, user_id="8")]
     )
     assert world.summary("u:8").json()["event_count"] == 2

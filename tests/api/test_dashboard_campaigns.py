@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dashboard_service.main import create_app
 from dashboard_service.settings import DashboardSettings
-from migrations.schema import Activity, Campaign, Site
+from datastore.schema import Activity, Campaign, Site
 from servicekit.database import Database
 
 AUTH = {"Authorization": "Bearer t"}

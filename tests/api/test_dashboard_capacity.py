@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from analytics_index.sql import SqlAnalyticsIndex
 from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType, PurchaseInfo
-from core_service.adapters.sql_analytics_index import SqlAnalyticsIndex
-from migrations.schema import Activity, Campaign, Site
+from datastore.schema import Activity, Campaign, Site
 from servicekit.database import Database
 from tests.support.dashboard_api import dashboard_client, metrics
 

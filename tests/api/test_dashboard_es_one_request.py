@@ -18,13 +18,13 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
+from analytics_index.elasticsearch import ElasticsearchAnalyticsIndex
 from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType
-from core_service.adapters.es_analytics_index import ElasticsearchAnalyticsIndex
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.domain.models import MetricsQuery
 from dashboard_service.main import create_app
 from dashboard_service.settings import DashboardSettings
-from migrations.engine import make_engine
+from datastore.engine import make_engine
 from migrations.runner import upgrade
 from tests.contract.test_analytics_pipeline_contract import es_prefix
 from tests.engines import engine_url

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from dashboard_service.errors import MissingReadToken
 from dashboard_service.main import create_app
 from dashboard_service.settings import DashboardSettings
-from migrations.engine import default_sqlite_url
+from datastore.engine import default_sqlite_url
+from datastore.schema import Activity, AnalyticsEvent, Campaign, Site
 from migrations.runner import upgrade
-from migrations.schema import Activity, AnalyticsEvent, Campaign, Site
 from tests.support.dashboard_api import AUTH, dashboard_client, metrics
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)  # 10:00Z, an exact hour
@@ -405,7 +405,7 @@ def test_embedded_default_generates_a_persistent_token(data_dir: Any) -> None:
         assert response.status_code == 404
         assert client.get("/readyz").status_code == 200
     with TestClient(create_app(settings)) as client:
-        assert client.app.state.read_tokens == [token]  # type: ignore[attr-defined]
+        assert client.app.state.ports.read_tokens == [token]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("n_activities", [1, 20])
@@ -424,7 +424,7 @@ def test_one_analytics_statement_whatever_the_number_of_activities(
         conn.execute(insert(AnalyticsEvent), rows)
 
     statements: list[str] = []
-    app_engine: Engine = client.app.state.db.engine  # type: ignore[attr-defined]
+    app_engine: Engine = client.app.state.ports.database.engine  # type: ignore[attr-defined]
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)

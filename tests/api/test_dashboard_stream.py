@@ -23,11 +23,11 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
+from analytics_index.sql import SqlAnalyticsIndex
 from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType
-from core_service.adapters.sql_analytics_index import SqlAnalyticsIndex
 from dashboard_service.main import create_app
 from dashboard_service.settings import DashboardSettings
-from migrations.schema import Activity, Campaign, Site
+from datastore.schema import Activity, Campaign, Site
 from servicekit.database import Database
 
 AUTH = {"Authorization": "Bearer t"}
@@ -185,7 +185,7 @@ def test_streams_are_bounded_and_a_closed_one_frees_its_slot(server: Server, sho
             assert third.headers["retry-after"] == "5"
         # Both clients left: the server notices and gives the slots back.
         deadline = time.monotonic() + 10
-        while server.app.state.stream_slots.active:
+        while server.app.state.ports.stream_slots.active:
             assert time.monotonic() < deadline, "stream slots were not released"
             time.sleep(0.05)
         with client.stream("GET", url) as again:
@@ -200,7 +200,7 @@ def test_a_stream_ends_after_its_lifetime(database_url: str, shop: Shop) -> None
             body = r.read().decode()
         assert time.monotonic() - started < 8
         assert body.startswith("retry: 2000\n\n") and body.count("event: metrics") >= 1
-        assert app.state.stream_slots.active == 0
+        assert app.state.ports.stream_slots.active == 0
 
 
 @pytest.mark.parametrize(
@@ -218,7 +218,7 @@ def test_refusals_come_before_the_stream(
     response = httpx.get(url, headers=headers, timeout=10)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
-    assert server.app.state.stream_slots.active == 0
+    assert server.app.state.ports.stream_slots.active == 0
 
 
 def test_the_session_cookie_opens_the_stream(server: Server, shop: Shop) -> None:

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from dashboard_service.api.routes.web import DIST, web_router
 from dashboard_service.main import create_app
 from dashboard_service.settings import DashboardSettings
-from servicekit.errors import install_error_handlers
+from servicekit.http_errors import install_error_handlers
 
 
 @pytest.fixture

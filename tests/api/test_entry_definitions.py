@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from datastore.engine import make_engine
 from entry_service.main import create_app
 from entry_service.settings import EntrySettings
-from migrations.engine import make_engine
 from servicekit.database import Database
 from tests.support.factories import seed_campaign, seed_definition, seed_site
 

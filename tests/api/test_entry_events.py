@@ -19,10 +19,10 @@ from common_messaging import (
     decode,
 )
 from common_messaging.bus.sqlite_log import SqliteLogConsumer
+from datastore.engine import make_engine
 from entry_service.api.deps import IngestPorts, get_ports
 from entry_service.main import create_app
 from entry_service.settings import EntrySettings
-from migrations.engine import make_engine
 from servicekit.database import Database
 from tests.support.factories import seed_campaign, seed_definition, seed_site
 
@@ -192,7 +192,7 @@ def test_returning_visitor_is_marked_after_the_new_user_window(
 ) -> None:
     from sqlalchemy import update
 
-    from migrations.schema import Visitor
+    from datastore.schema import Visitor
 
     batch = {"site_key": world["site_key"], "events": [_event()]}
     assert client.post("/v1/events", json=batch).status_code == 202
@@ -233,7 +233,7 @@ class _DownPublisher:
 
 def test_bus_outage_is_503_with_retry_after(client: TestClient, world: dict[str, Any]) -> None:
     app: Any = client.app
-    ports: IngestPorts = app.state.ports
+    ports: IngestPorts = app.state.ports.ingest
     down = IngestPorts(
         ports.sites, ports.visitors, _DownPublisher(), ports.parse_user_agent, ports.limits
     )

@@ -13,9 +13,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from datastore.engine import make_engine
 from entry_service.main import create_app
 from entry_service.settings import EntrySettings
-from migrations.engine import make_engine
 from pulse.demo import DemoIds
 from pulse.demo_page import DemoPage
 from servicekit.database import Database

@@ -20,14 +20,14 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+from analytics_index.elasticsearch import ElasticsearchAnalyticsIndex
+from analytics_index.sql import SqlAnalyticsIndex
 from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType
-from core_service.adapters.es_analytics_index import ElasticsearchAnalyticsIndex
-from core_service.adapters.sql_analytics_index import SqlAnalyticsIndex
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
 from dashboard_service.domain.models import Measures, MetricsQuery, RawAggregates
 from dashboard_service.domain.ports import AnalyticsStore
-from migrations.engine import make_engine
+from datastore.engine import make_engine
 from migrations.runner import upgrade
 from servicekit.database import Database
 from tests.engines import engine_url

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+from analytics_index.sql import SqlAnalyticsIndex
 from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType
-from core_service.adapters.sql_analytics_index import SqlAnalyticsIndex
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
 from dashboard_service.domain.models import (
@@ -32,7 +32,7 @@ from dashboard_service.domain.models import (
     RawAggregates,
 )
 from dashboard_service.domain.ports import AnalyticsStore
-from migrations.engine import make_engine
+from datastore.engine import make_engine
 from migrations.runner import upgrade
 from servicekit.database import Database
 from tests.contract.test_analytics_pipeline_contract import es_prefix, es_writer

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from common_messaging.bus import BusSettings, prepare_bus
 from core_service.main import create_app as create_core
 from core_service.settings import CoreSettings
+from datastore.engine import make_engine
+from datastore.schema import AnalyticsEvent
 from entry_service.api.deps import get_entry_ports
 from entry_service.domain.entries import EntryPorts, RateLimits
 from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
-from migrations.engine import make_engine
 from migrations.runner import upgrade
-from migrations.schema import AnalyticsEvent
 from servicekit.database import Database
 from tests.engines import engine_url, scratch_postgres_database
 from tests.support.entries import (
@@ -306,7 +306,7 @@ def _strict_limits(world: GateWorld, limits: RateLimits) -> None:
     if left < 30:  # the requests (each may wait for core's decision) could cross into the next
         time.sleep(left + 0.1)
     app = world.entry.app
-    ports: EntryPorts = app.state.entry_ports  # type: ignore[attr-defined]
+    ports: EntryPorts = app.state.ports.entries  # type: ignore[attr-defined]
     strict = replace(ports, limits=limits)
     app.dependency_overrides[get_entry_ports] = lambda: strict  # type: ignore[attr-defined]
     # A client address of the test's own, on the world's running client (its event loop).

@@ -18,10 +18,10 @@ import redis
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from datastore.schema import Site
 from entry_service.adapters.redis_sites import RedisCachedSiteDirectory
 from entry_service.adapters.sql_sites import CachedSqlSiteDirectory, load_site
 from entry_service.domain.sites import SiteConfig, SiteDirectory
-from migrations.schema import Site
 from servicekit.database import Database
 from tests.engines import engine_url
 from tests.support.factories import seed_campaign, seed_definition, seed_site

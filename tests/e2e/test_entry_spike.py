@@ -17,10 +17,10 @@ import redis
 from sqlalchemy import select
 
 from common_messaging.bus import BusSettings, prepare_bus
+from datastore.engine import make_engine
+from datastore.schema import Entry
 from entry_service.adapters.redis_gate_scripts import activity_keys
-from migrations.engine import make_engine
 from migrations.runner import upgrade
-from migrations.schema import Entry
 from servicekit.database import Database
 from tests.e2e.process import PULSE, clean_env, free_ports, process, wait_ready
 from tests.engines import engine_url, scratch_postgres_database

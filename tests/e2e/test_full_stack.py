@@ -17,7 +17,7 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import create_engine, func, select
 
 from common_messaging import EVENTS_DLQ, EVENTS_RAW
-from migrations.schema import EventOccurrence, Purchase, UserSummary
+from datastore.schema import EventOccurrence, Purchase, UserSummary
 from tests.e2e.flow import (
     DESKTOP_UA,
     check_sample_metrics,

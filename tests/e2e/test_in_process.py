@@ -14,10 +14,10 @@ from core_service.main import create_app as create_core
 from core_service.settings import CoreSettings
 from dashboard_service.main import create_app as create_dashboard
 from dashboard_service.settings import DashboardSettings
+from datastore.engine import make_engine
+from datastore.schema import EventOccurrence, Purchase, UserSummary
 from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
-from migrations.engine import make_engine
-from migrations.schema import EventOccurrence, Purchase, UserSummary
 from tests.e2e.flow import check_sample_metrics, create_catalog, sample_batch, wait_for_metrics
 
 pytestmark = pytest.mark.e2e

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from datastore.schema import Activity, Campaign, Entry, Site
 from entry_service.domain.tokens import sign_user_token
-from migrations.schema import Activity, Campaign, Entry, Site
 from servicekit.database import Database
 
 SECRET = "whsec_test_secret_for_entries_0123456789"

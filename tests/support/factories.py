@@ -16,7 +16,7 @@ from common_messaging import (
     PurchaseInfo,
     encode,
 )
-from migrations.schema import Activity, Campaign, EventDefinition, Site
+from datastore.schema import Activity, Campaign, EventDefinition, Site
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 

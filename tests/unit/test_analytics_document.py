@@ -2,7 +2,7 @@
 
 import json
 
-from common_messaging.analytics_index import document, document_json
+from analytics_index.document import document, document_json
 from tests.support.factories import occurrence, purchase
 
 

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from common_messaging import EVENTS_DLQ, EVENTS_RAW, EventOccurred
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
-from core_service.domain.consumer import OccurrenceConsumer
+from core_service.consumer.loop import OccurrenceConsumer
+from core_service.consumer.writers import BatchWriter
 from core_service.domain.occurrences import EventOccurrenceService, OccurrenceRepository
-from core_service.worker import BatchWriter
-from migrations.schema import EventOccurrence
+from datastore.schema import EventOccurrence
 from servicekit.database import Database
 from tests.support.factories import message, occurrence, seed_site
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from common_messaging import EVENTS_DLQ, EVENTS_RAW, EventOccurred, OutgoingMessage
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
-from core_service.domain.consumer import OccurrenceConsumer
+from core_service.consumer.loop import OccurrenceConsumer
 from tests.support.factories import message, occurrence
 
 

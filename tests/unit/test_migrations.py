@@ -6,9 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from migrations.engine import make_engine
+from datastore.engine import make_engine
+from datastore.schema import Base
 from migrations.runner import downgrade, upgrade
-from migrations.schema import Base
 
 
 def test_upgrade_matches_models(database_url: str) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import StatementError
 
 from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
 from core_service.domain.occurrences import EventOccurrenceService
-from migrations.schema import EventOccurrence, Purchase, User, UserSummary
+from datastore.schema import EventOccurrence, Purchase, User, UserSummary
 from servicekit.database import Database
 from servicekit.upsert import bulk_execute, bulk_insert
 from tests.support.factories import NOW, occurrence, purchase, seed_site

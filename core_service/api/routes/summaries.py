@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from core_service.api.deps import SummaryCacheDep, SummaryReaderDep
 from core_service.api.schemas import UserSummaryOut
-from core_service.domain.summaries import user_summary
+from core_service.domain.user_summary import user_summary
 
 router = APIRouter(prefix="/sites", tags=["users"])
 

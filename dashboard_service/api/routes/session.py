@@ -8,7 +8,13 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
 
-from dashboard_service.api.deps import SESSION_COOKIE, ClockDep, ReadTokensDep, SignInGuardDep
+from dashboard_service.api.deps import (
+    SESSION_COOKIE,
+    ClockDep,
+    PortsDep,
+    ReadTokensDep,
+    SignInGuardDep,
+)
 from dashboard_service.api.schemas import SessionResponse, SignInRequest
 from dashboard_service.domain.sessions import sign_in
 from servicekit.errors import Unauthorized
@@ -24,10 +30,11 @@ def create_session(
     tokens: ReadTokensDep,
     clock: ClockDep,
     guard: SignInGuardDep,
+    ports: PortsDep,
 ) -> SessionResponse:
     """Trade a dashboard (or admin) token for a browser session; 401 for any other token,
     429 after repeated failures from one address."""
-    ttl = timedelta(hours=request.app.state.session_hours)
+    ttl = timedelta(hours=ports.session_hours)
     address = request.client.host if request.client else "unknown"
     guard.check(address, clock())
     try:

@@ -1,6 +1,6 @@
-"""User summaries for marketers and integrations: read from the database through a cache.
+"""User summaries: their view, and the ports to read them from the database through a cache.
 
-The ports are synchronous (blocking); callers run `user_summary` off the event loop. The cache
+The ports are synchronous (blocking); callers run them off the event loop. The cache
 is read-through: `get_or_load` answers from the cache or calls `load` (the reader) and keeps
 its answer, "no such user" included. The consumer calls `invalidate` for the users of every
 batch it commits, so a summary is never served stale after its change is committed (within
@@ -11,13 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import Protocol
 from uuid import UUID
-
-from core_service.errors import InvalidField, UserNotFound
-
-USER_KEY_PREFIXES: Final = ("u:", "a:")
-MAX_USER_KEY_LENGTH: Final = 200  # users.user_key is String(200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,26 +74,3 @@ class NoSummaryCache:
 
     def invalidate(self, site_id: UUID, user_keys: Sequence[str]) -> None:
         return None
-
-
-def check_user_key(user_key: str) -> None:
-    if (
-        not user_key.startswith(USER_KEY_PREFIXES)
-        or len(user_key) <= 2
-        or len(user_key) > MAX_USER_KEY_LENGTH
-    ):
-        raise InvalidField(
-            "user_key",
-            "must be 'u:<user id>' or 'a:<anonymous id>' (URL-encoded), "
-            f"at most {MAX_USER_KEY_LENGTH} characters",
-        )
-
-
-def user_summary(
-    site_id: UUID, user_key: str, reader: SummaryReader, cache: SummaryCache
-) -> UserSummaryView:
-    check_user_key(user_key)
-    view = cache.get_or_load(site_id, user_key, lambda: reader.get(site_id, user_key))
-    if view is None:
-        raise UserNotFound(site_id, user_key)
-    return view

@@ -24,6 +24,7 @@ from common_messaging import (
     EventOccurred,
     EventType,
 )
+from common_messaging.visitors import user_key
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def entry_occurrence(request: EntryRequested, decision: EntryDecided) -> EventOc
         type=EventType.ENTRY,
         occurred_at=decision.decided_at,
         received_at=decision.decided_at,
-        anonymous_id=f"u:{request.user_id}",
+        anonymous_id=user_key(request.user_id),
         user_id=request.user_id,
         device=request.device,
         is_new_user=request.is_new_user,

@@ -26,8 +26,8 @@ from uuid import UUID
 import redis
 
 from common_messaging import EventOccurred
-from core_service.domain.summaries import SummaryCache, UserSummaryView
 from servicekit.redis_fill import LockGuardedFill
+from user_summaries.ports import SummaryCache, UserSummaryView
 
 log = logging.getLogger(__name__)
 

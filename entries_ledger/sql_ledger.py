@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common_messaging import EntryDecided, EntryReason, EntryRequested, EntryStatus
-from core_service.domain.entries import ActivityTerms, SlotTaken
-from migrations.schema import Activity, Entry, User, UserSummary
+from common_messaging.visitors import user_key
+from datastore.schema import Activity, Entry, User, UserSummary
+from entries_ledger.decider import ActivityTerms, SlotTaken
 from servicekit.database import Database
 from servicekit.upsert import dialect_insert
 
@@ -128,7 +129,7 @@ class SqlEntryLedger:
         users = dialect_insert(self._session, _USERS).values(
             id=uuid.uuid4(),
             site_id=request.site_id,
-            user_key=f"u:{request.user_id}",
+            user_key=user_key(request.user_id),
             external_id=request.user_id,
             created_at=at,
         )

@@ -7,13 +7,13 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
-from common_messaging import EventOccurred
-from common_messaging.analytics_index import (
+from analytics_index.document import (
     INDEX_PREFIX,
     document_json,
     index_name,
     index_template,
 )
+from common_messaging import EventOccurred
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import delete, text
 
 from common_messaging import EventOccurred, EventType
-from migrations.schema import AnalyticsEvent
+from datastore.schema import AnalyticsEvent
 from servicekit.database import Database
 from servicekit.upsert import insert_ignoring_conflicts
 

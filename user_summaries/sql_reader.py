@@ -4,9 +4,9 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from core_service.domain.summaries import UserSummaryView
-from migrations.schema import User, UserSummary
+from datastore.schema import User, UserSummary
 from servicekit.database import Database
+from user_summaries.ports import UserSummaryView
 
 
 class SqlSummaryReader:

@@ -1,0 +1,46 @@
+"""Both consumer loops of core_service, each on its own thread, started and stopped together.
+
+Built by `core_service.wiring.open_consumers`; run inside the admin API's process on the
+embedded default (`pulse run`) or alone as `pulse worker`.
+"""
+
+import threading
+
+from common_messaging import EventPublisher
+from core_service.consumer.loop import OccurrenceConsumer, ReservationConsumer
+
+
+class ConsumerThreads:
+    def __init__(
+        self,
+        occurrences: OccurrenceConsumer,
+        reservations: ReservationConsumer,
+        publisher: EventPublisher,
+    ) -> None:
+        self._publisher = publisher
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
+            for name, loop in (
+                ("pulse-core-consumer", occurrences.run),
+                ("pulse-core-entries", reservations.run),
+            )
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def is_alive(self) -> bool:
+        return all(thread.is_alive() for thread in self._threads)
+
+    async def check(self) -> None:
+        """A readiness check: both loops still running."""
+        if not self.is_alive():
+            raise RuntimeError("consumer thread stopped")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self._publisher.close()

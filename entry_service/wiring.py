@@ -1,0 +1,183 @@
+"""entry_service's composition root: every port of the service, built from its settings.
+
+Without Redis (the embedded default): sites and visitors from the database, the SQL gate
+deciding in the request, rate limits per process. With Redis: Redis-cached sites and
+visitors, the atomic Redis gate with reservations on the bus for core_service to confirm, a
+decision waiter, and rate limits shared by every process.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import redis
+import redis.asyncio as aioredis
+
+from analytics_index.factory import open_analytics_index
+from common_messaging import ENTRIES_DECIDED, EventPublisher
+from common_messaging.bus import open_consumer, open_publisher
+from datastore.engine import make_engine
+from entries_ledger.after_decision import CountWins
+from entry_service.adapters.decision_waiter import DecisionWaiter
+from entry_service.adapters.rate_limit import MemoryRateLimiter, RedisRateLimiter
+from entry_service.adapters.redis_entry_gate import (
+    AdmissionFactory,
+    RedisEntryGate,
+    ScriptAdmission,
+)
+from entry_service.adapters.redis_sites import RedisCachedSiteDirectory
+from entry_service.adapters.redis_visitors import RedisVisitorRegistry
+from entry_service.adapters.redis_warmer import RedisCounterWarmer
+from entry_service.adapters.sql_activities import SqlActivityDirectory
+from entry_service.adapters.sql_entry_gate import SqlEntryGate
+from entry_service.adapters.sql_sites import CachedSqlSiteDirectory
+from entry_service.adapters.sql_visitors import SqlVisitorRegistry
+from entry_service.adapters.summary_facts import SummaryFacts
+from entry_service.adapters.user_agent import parse_user_agent
+from entry_service.domain.entries import EntryGate, EntryPorts, RateLimiter, RateLimits
+from entry_service.domain.ingestion import IngestPorts, Limits
+from entry_service.domain.sites import SiteDirectory, VisitorRegistry
+from entry_service.settings import EntrySettings
+from servicekit.database import Database
+from servicekit.health import ReadinessCheck
+from servicekit.redis_client import open_async_redis, open_redis, redis_ping
+from user_summaries.ports import NoSummaryCache, SummaryCache
+from user_summaries.redis_cache import RedisSummaryCache
+from user_summaries.sql_reader import SqlSummaryReader
+
+
+@dataclass(frozen=True, slots=True)
+class EntryServicePorts:
+    ingest: IngestPorts
+    entries: EntryPorts
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    degradable: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def limits_from(settings: EntrySettings) -> Limits:
+    return Limits(
+        max_event_bytes=settings.max_event_bytes,
+        max_batch_bytes=settings.max_batch_bytes,
+        max_batch_events=settings.max_batch_events,
+        new_user_window=timedelta(minutes=settings.new_user_window_minutes),
+        retry_after_s=settings.publish_retry_after_s,
+    )
+
+
+@asynccontextmanager
+async def open_ports(
+    settings: EntrySettings, admission: AdmissionFactory = ScriptAdmission
+) -> AsyncIterator[EntryServicePorts]:
+    """Every port, opened; closed on exit. `admission` is the gate's admission step (the
+    benchmark's lock-per-request baseline passes its own)."""
+    async with AsyncExitStack() as stack:
+        database = Database(make_engine(settings.database.url))
+        stack.callback(database.dispose)
+        publisher = open_publisher(settings.bus)
+        stack.callback(publisher.close)
+        redis_client: redis.Redis | None = None
+        async_redis: aioredis.Redis | None = None
+        if settings.redis.url:
+            redis_client = open_redis(settings.redis.url)
+            stack.callback(redis_client.close)
+            # The event loop's own client, for the per-request paths (visitors, gate, limits).
+            async_redis = open_async_redis(
+                settings.redis.url, max_connections=settings.entry_redis_max_connections
+            )
+            stack.push_async_callback(async_redis.aclose)
+        sites, visitors = ingest_ports(settings, database, redis_client, async_redis)
+        ingest = IngestPorts(sites, visitors, publisher, parse_user_agent, limits_from(settings))
+        entries, waiter = entry_ports(
+            settings, database, redis_client, async_redis, publisher, admission
+        )
+        if waiter is not None:
+            waiter.start()
+            stack.callback(waiter.stop)
+        yield EntryServicePorts(
+            ingest,
+            entries,
+            readiness=_readiness(database, waiter),
+            degradable={"redis": redis_ping(redis_client)} if redis_client is not None else {},
+        )
+
+
+def ingest_ports(
+    settings: EntrySettings,
+    database: Database,
+    redis_client: redis.Redis | None,
+    async_redis: aioredis.Redis | None,
+) -> tuple[SiteDirectory, VisitorRegistry]:
+    """Redis adapters when Redis is configured (database as fallback), else the embedded ones."""
+    sql_visitors = SqlVisitorRegistry(database)
+    if redis_client is None or async_redis is None:
+        return CachedSqlSiteDirectory(database, settings.site_cache_ttl_s), sql_visitors
+    sites = RedisCachedSiteDirectory(
+        redis_client,
+        database,
+        ttl_s=settings.site_redis_ttl_s,
+        local_ttl_s=settings.site_cache_ttl_s,
+    )
+    return sites, RedisVisitorRegistry(async_redis, sql_visitors)
+
+
+def entry_ports(
+    settings: EntrySettings,
+    database: Database,
+    redis_client: redis.Redis | None,
+    async_redis: aioredis.Redis | None,
+    publisher: EventPublisher,
+    admission: AdmissionFactory = ScriptAdmission,
+) -> tuple[EntryPorts, DecisionWaiter | None]:
+    """The entry path's ports, and the decision waiter (not yet started) when Redis gates."""
+    summaries: SummaryCache = (
+        RedisSummaryCache(redis_client) if redis_client is not None else NoSummaryCache()
+    )
+    wins = CountWins(open_analytics_index(settings.index, database), summaries)
+    sql_gate = SqlEntryGate(database, wins, _now)
+    gate: EntryGate = sql_gate
+    limiter: RateLimiter = MemoryRateLimiter()
+    waiter: DecisionWaiter | None = None
+    if redis_client is not None and async_redis is not None:
+        bus = settings.bus
+        waiter = DecisionWaiter(
+            lambda group: open_consumer(bus, group, [ENTRIES_DECIDED], start_at_latest=True)
+        )
+        gate = RedisEntryGate(
+            async_redis,
+            admission(async_redis, RedisCounterWarmer(redis_client, database)),
+            publisher,
+            waiter,
+            sql_gate,
+            confirm_wait_s=settings.entry_confirm_wait_s,
+            retry_after_s=settings.publish_retry_after_s,
+        )
+        limiter = RedisRateLimiter(async_redis)
+    ports = EntryPorts(
+        activities=SqlActivityDirectory(database, settings.activity_cache_ttl_s),
+        facts=SummaryFacts(SqlSummaryReader(database), summaries),
+        limiter=limiter,
+        gate=gate,
+        limits=RateLimits(
+            per_user=settings.entry_rate_limit_per_user,
+            per_ip=settings.entry_rate_limit_per_ip,
+            window_s=settings.entry_rate_limit_window_s,
+        ),
+    )
+    return ports, waiter
+
+
+def _readiness(database: Database, waiter: DecisionWaiter | None) -> dict[str, ReadinessCheck]:
+    checks: dict[str, ReadinessCheck] = {"database": database.ping}
+    if waiter is not None:
+
+        async def waiter_alive() -> None:
+            if not waiter.is_alive():
+                raise RuntimeError("entry decision listener stopped")
+
+        checks["entry_decisions"] = waiter_alive
+    return checks
