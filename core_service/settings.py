@@ -15,7 +15,7 @@ class CoreSettings(CommonSettings):
     consumer_poll_timeout_s: float = 0.5
     entries_consumer_group: str = "pulse-core-entries"
     entries_batch_size: int = 200
-    # Short: a shopper may be waiting on the decision (entry_service waits ~2 s for it).
+    # Short: a shopper may be waiting on the decision (the entry edge waits ~2 s for it).
     entries_poll_timeout_s: float = 0.05
 
 

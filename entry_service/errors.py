@@ -4,12 +4,13 @@ PulseError
 ├── InvalidJson (400 invalid_json)
 ├── InvalidBatch (422 invalid_batch)
 ├── NoValidEvents (400 no_valid_events)
-├── UnknownSite (404 unknown_site)
+├── SiteNotFound (404 site_not_found)
 ├── SiteInactive (403 site_inactive)
 ├── OriginNotAllowed (403 origin_not_allowed)
 ├── BatchTooLarge (413 batch_too_large / too_many_events)
 ├── BusUnavailable (503 bus_unavailable, Retry-After)
-├── ActivityNotFound (404 unknown_activity) / EntryNotFound (404 unknown_entry)
+├── ActivityNotFound (404 activity_not_found) / EntryNotFound (404 entry_not_found)
+├── SnippetNotBuilt (404 snippet_not_built) / SnippetVersionNotFound (404 snippet_version_not_found)
 ├── MissingIdempotencyKey (400 idempotency_key_required)
 ├── UserTokenInvalid (401 invalid_token)
 ├── RateLimited (429 rate_limited, Retry-After)
@@ -41,8 +42,8 @@ class NoValidEvents(PulseError):
     code = "no_valid_events"
 
 
-class UnknownSite(NotFound):
-    code = "unknown_site"
+class SiteNotFound(NotFound):
+    code = "site_not_found"
 
 
 class SiteInactive(Forbidden):
@@ -62,11 +63,11 @@ class BusUnavailable(_Unavailable):
 
 
 class ActivityNotFound(NotFound):
-    code = "unknown_activity"
+    code = "activity_not_found"
 
 
 class EntryNotFound(NotFound):
-    code = "unknown_entry"
+    code = "entry_not_found"
 
 
 class MissingIdempotencyKey(PulseError):
@@ -85,3 +86,13 @@ class RateLimited(PulseError):
 
 class GateUnavailable(_Unavailable):
     code = "entry_gate_unavailable"
+
+
+class SnippetNotBuilt(NotFound):
+    """A deployment without the built file: a 404 that says how to fix it, never a 5xx."""
+
+    code = "snippet_not_built"
+
+
+class SnippetVersionNotFound(NotFound):
+    code = "snippet_version_not_found"

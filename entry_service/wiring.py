@@ -2,7 +2,7 @@
 
 Without Redis (the embedded default): sites and visitors from the database, the SQL gate
 deciding in the request, rate limits per process. With Redis: Redis-cached sites and
-visitors, the atomic Redis gate with reservations on the bus for core_service to confirm, a
+visitors, the atomic Redis gate with reservations on the bus for the consumer to confirm, a
 decision waiter, and rate limits shared by every process.
 """
 

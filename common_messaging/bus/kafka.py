@@ -9,7 +9,7 @@ the batch is durably written, and rewinds to the committed offsets to retry a fa
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka import (
@@ -22,6 +22,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from common_messaging.bus.delivery import DeliveryCountdown
 from common_messaging.bus.ports import BusUnavailableError, OutgoingMessage, ReceivedMessage
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class KafkaPublisher:
         done: asyncio.Future[None] = loop.create_future()
         # One wake-up of the event loop per batch, not per message: the delivery callbacks
         # (on the poll thread) count down and settle the batch's future once.
-        pending = _Countdown(
+        pending = DeliveryCountdown(
             len(messages), lambda err: loop.call_soon_threadsafe(_settle, done, err)
         )
         for message in messages:
@@ -112,28 +113,6 @@ class KafkaPublisher:
         self._producer.flush(10)
         self._running = False
         self._poller.join(2)
-
-
-class _Countdown:
-    """Counts delivery reports; reports once: at the first error, or when all are delivered."""
-
-    def __init__(self, count: int, report: Callable[[KafkaError | None], object]) -> None:
-        self._left = count
-        self._report = report
-        self._lock = threading.Lock()
-        self._reported = count == 0
-        if self._reported:
-            report(None)
-
-    def delivered(self, err: KafkaError | None, _msg: Message) -> None:
-        with self._lock:
-            if self._reported:
-                return
-            self._left -= 1
-            if err is None and self._left > 0:
-                return
-            self._reported = True
-        self._report(err)
 
 
 def _settle(fut: "asyncio.Future[None]", err: KafkaError | None) -> None:

@@ -21,7 +21,7 @@ from common_messaging import (
     encode,
 )
 from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
-from core_service.domain.occurrences import EventOccurrenceService
+from core_service.domain.occurrences import OccurrenceStore
 from entries_ledger.after_decision import CountWins
 from entries_ledger.decider import EntryDecider
 from entries_ledger.sql_ledger import ledger_scope
@@ -58,7 +58,7 @@ class BatchWriter:
 
     database: Database
     index: AnalyticsIndex
-    service: EventOccurrenceService
+    service: OccurrenceStore
     summaries: SummaryCache = field(default_factory=NoSummaryCache)
     concurrent_index: bool = False
     _indexer: ThreadPoolExecutor | None = field(init=False, repr=False, default=None)

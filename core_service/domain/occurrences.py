@@ -110,6 +110,12 @@ class StoreResult:
     duplicates: int
 
 
+class OccurrenceStore(Protocol):
+    """What the consumer's unit of work calls to store a batch (`EventOccurrenceService`)."""
+
+    def store(self, events: Sequence[EventOccurred], repo: OccurrenceRepository) -> StoreResult: ...
+
+
 class EventOccurrenceService:
     def __init__(self, strategies: Mapping[EventType, OccurrenceStrategy] | None = None) -> None:
         self._strategies = dict(strategies or DEFAULT_STRATEGIES)

@@ -6,8 +6,9 @@ from uuid import UUID
 from fastapi import Depends, Query, Request
 from pydantic import AwareDatetime
 
+from common_messaging import DeviceType
 from dashboard_service.domain.live import LiveMetrics, StreamSlots
-from dashboard_service.domain.models import DeviceType, MetricsRequest
+from dashboard_service.domain.models import MetricsRequest
 from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog
 from dashboard_service.domain.sessions import session_is_valid
 from dashboard_service.domain.sign_in_guard import SignInGuard

@@ -3,11 +3,11 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from typing import Literal
 from uuid import UUID
 
-DeviceType = Literal["mobile", "desktop", "tablet", "bot", "other"]
-DEVICE_TYPES: tuple[DeviceType, ...] = ("mobile", "desktop", "tablet", "bot", "other")
+from common_messaging import DeviceType
+
+DEVICE_TYPES: tuple[DeviceType, ...] = tuple(DeviceType)
 
 
 @dataclass(frozen=True)

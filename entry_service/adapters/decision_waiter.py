@@ -1,4 +1,4 @@
-"""Hands core_service's decisions to the requests waiting for them in this process.
+"""Hands the ledger's decisions (from the decisions topic) to the requests waiting for them here.
 
 A thread reads the decisions topic in a group of its own (every entry_service process sees
 every decision, from the moment it started) and resolves the matching futures on the loop.

@@ -1,7 +1,7 @@
 """The Redis gate: one atomic script per request admits or refuses; Postgres decides after.
 
 admit: script -> (cold? warm under python-redis-lock, once) -> publish the reservation and
-wait for its delivery report -> wait a short while for core_service's decision -> answer
+wait for its delivery report -> wait a short while for the ledger's decision -> answer
 `confirmed`/`rejected`, or `reserved` when the decision is still on its way. When Redis is
 unreachable the SQL gate decides instead (slower, same rules, same ledger).
 """

@@ -1,4 +1,4 @@
-"""FactsSource over the user summaries core_service keeps (read through its Redis cache)."""
+"""FactsSource over the shared user summaries (read through their Redis cache)."""
 
 import asyncio
 from collections.abc import Mapping
@@ -9,7 +9,7 @@ from user_summaries.ports import SummaryCache, SummaryReader
 
 
 class SummaryFacts:
-    """Reuses core_service's reader and cache, so the consumer's invalidation covers us too."""
+    """The shared reader and cache, so the consumer's invalidation covers us too."""
 
     def __init__(self, reader: SummaryReader, cache: SummaryCache) -> None:
         self._reader = reader

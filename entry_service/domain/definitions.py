@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from entry_service.domain.sites import Definition, SiteConfig, SiteDirectory
-from entry_service.errors import SiteInactive, UnknownSite
+from entry_service.errors import SiteInactive, SiteNotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,7 @@ async def active_definitions(
 ) -> DefinitionsView:
     site = await sites.by_key(site_key)
     if site is None:
-        raise UnknownSite(f"no site has the key {site_key!r}")
+        raise SiteNotFound(f"no site has the key {site_key!r}")
     if not site.active:
         raise SiteInactive("this site is deactivated")
     body = {"site_key": site.site_key, "definitions": [_public(d) for d in _sorted(site)]}

@@ -34,7 +34,7 @@ from entry_service.errors import (
     NoValidEvents,
     OriginNotAllowed,
     SiteInactive,
-    UnknownSite,
+    SiteNotFound,
 )
 
 ParseUserAgent = Callable[[str | None], DeviceInfo]
@@ -164,7 +164,7 @@ async def ingest(
 async def _authorised_site(site_key: str, origin: str | None, sites: SiteDirectory) -> SiteConfig:
     site = await sites.by_key(site_key)
     if site is None:
-        raise UnknownSite(f"no site has the key {site_key!r}")
+        raise SiteNotFound(f"no site has the key {site_key!r}")
     if not site.active:
         raise SiteInactive("this site is deactivated and takes no events")
     if not site.allows_origin(origin):

@@ -69,11 +69,11 @@ test("retries reuse one Idempotency-Key; 429 waits for Retry-After", async () =>
 });
 
 test("other 4xx reject at once with the server's error code, message and details", async () => {
-  const body = { error: { code: "unknown_activity", message: "no such activity", details: { id: 1 } } };
+  const body = { error: { code: "activity_not_found", message: "no such activity", details: { id: 1 } } };
   const fetch = scriptedFetch(response(404, body));
   await assert.rejects(client(fetch).enter(ACTIVITY, { userToken: "t" }), (err) => {
     assert.ok(err instanceof EntryError);
-    assert.deepEqual([err.code, err.message, err.status, err.details], ["unknown_activity", "no such activity", 404, { id: 1 }]);
+    assert.deepEqual([err.code, err.message, err.status, err.details], ["activity_not_found", "no such activity", 404, { id: 1 }]);
     return true;
   });
   assert.equal(fetch.calls.length, 1);
@@ -91,7 +91,7 @@ test("persistent failure rejects when the deadline passes, with the last error",
 test("reserved: polls GET /v1/entries/{id} (404 = not yet) until the decision", async () => {
   const fetch = scriptedFetch(
     response(202, { entry_id: "e9", status: "reserved", position: 12 }),
-    response(404, { error: { code: "unknown_entry" } }),
+    response(404, { error: { code: "entry_not_found" } }),
     response(200, { entry_id: "e9", activity_id: ACTIVITY, status: "reserved", position: 12 }),
     response(502),
     response(200, { entry_id: "e9", activity_id: ACTIVITY, status: "confirmed", position: 12 }),

@@ -52,7 +52,7 @@ def test_definitions_list_only_active_ones_with_cache_headers(
 def test_unknown_site_key_is_404(client: TestClient) -> None:
     response = client.get("/v1/sites/pk_missing/definitions")
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "unknown_site"
+    assert response.json()["error"]["code"] == "site_not_found"
 
 
 def test_cors_grants_only_the_sites_allowed_origins(client: TestClient, site_key: str) -> None:

@@ -148,7 +148,7 @@ def test_batch_refusals_are_clear_4xx(client: TestClient, world: dict[str, Any])
     cases: list[tuple[Any, int, str]] = [
         (b"{not json", 400, "invalid_json"),
         ({"events": [_event()]}, 422, "invalid_batch"),
-        ({"site_key": "pk_nope", "events": [_event()]}, 404, "unknown_site"),
+        ({"site_key": "pk_nope", "events": [_event()]}, 404, "site_not_found"),
         ({"site_key": world["inactive_key"], "events": [_event()]}, 403, "site_inactive"),
         ({"site_key": world["site_key"], "events": []}, 422, "invalid_batch"),
         ({"site_key": world["site_key"], "events": [_event()] * 501}, 413, "too_many_events"),

@@ -80,7 +80,7 @@ def test_versioned_snippet_is_immutable_and_only_for_the_built_version(
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
     missing = client.get("/snippet/1.2.2.js")
     assert missing.status_code == 404
-    assert missing.json()["error"]["code"] == "unknown_snippet_version"
+    assert missing.json()["error"]["code"] == "snippet_version_not_found"
     assert missing.json()["error"]["details"] == {"available": ["1.2.3"]}
 
 

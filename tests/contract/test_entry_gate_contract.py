@@ -108,7 +108,11 @@ def _full(tmp: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate
     run = uuid.uuid4().hex[:8]
     monkeypatch.setenv("PULSE_KAFKA_TOPIC_PREFIX", f"gate-{run}.")
     kafka, redis_url = engine_url("kafka"), engine_url("redis")
-    prepare_bus(BusSettings(kafka_bootstrap_servers=kafka, kafka_partitions=2))
+    prepare_bus(
+        BusSettings(
+            kafka_bootstrap_servers=kafka, kafka_topic_prefix=f"gate-{run}.", kafka_partitions=2
+        )
+    )
     db = Database(make_engine(url))
     shop = seed_shop(db)
     core_settings = CoreSettings(
@@ -215,7 +219,7 @@ def test_requests_that_cannot_be_entries_are_clear_4xx(world: GateWorld) -> None
         "idempotency_key_required",
     )
     unknown = world.enter(uuid.uuid4(), {"user_token": token("x")})
-    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_activity")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "activity_not_found")
     wrong_site = world.enter(activity, {"user_token": token("x"), "site_key": "pk_other"})
     assert wrong_site.status_code == 404
     outsider = world.enter(activity, {"user_token": token("x")}, Origin="https://evil.example")

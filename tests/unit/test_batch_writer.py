@@ -12,7 +12,11 @@ from common_messaging import EVENTS_DLQ, EVENTS_RAW, EventOccurred
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
 from core_service.consumer.loop import OccurrenceConsumer
 from core_service.consumer.writers import BatchWriter
-from core_service.domain.occurrences import EventOccurrenceService, OccurrenceRepository
+from core_service.domain.occurrences import (
+    EventOccurrenceService,
+    OccurrenceRepository,
+    StoreResult,
+)
 from datastore.schema import EventOccurrence
 from servicekit.database import Database
 from tests.support.factories import message, occurrence, seed_site
@@ -43,21 +47,21 @@ class FakeIndex:
             raise ConnectionError("elasticsearch is down")
 
 
-class PoisonService(EventOccurrenceService):
+class PoisonService:
     """Postgres refuses any batch holding `poison` (as it would a value it cannot store)."""
 
     def __init__(self, poison: EventOccurred) -> None:
-        super().__init__()
         self.poison = poison
+        self.inner = EventOccurrenceService()
 
-    def store(self, events: Sequence[EventOccurred], repo: OccurrenceRepository) -> object:  # type: ignore[override]
+    def store(self, events: Sequence[EventOccurred], repo: OccurrenceRepository) -> StoreResult:
         if self.poison in events:
             raise ValueError("value too long for type character varying(128)")
-        return super().store(events, repo)
+        return self.inner.store(events, repo)
 
 
-class FailingService(EventOccurrenceService):
-    def store(self, events: Sequence[EventOccurred], repo: OccurrenceRepository) -> object:  # type: ignore[override]
+class FailingService:
+    def store(self, events: Sequence[EventOccurred], repo: OccurrenceRepository) -> StoreResult:
         raise ConnectionError("postgres is down")
 
 

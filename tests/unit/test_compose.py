@@ -23,7 +23,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
 ENGINES = ("postgres", "redis", "kafka", "elasticsearch")
-PULSE_SERVICES = {"core": 8080, "entry": 8081, "dashboard": 8082}
+PULSE_SERVICES = {"core": 8080, "worker": 8083, "entry": 8081, "dashboard": 8082}
 PULSE_IMAGE = "campaign-pulse:local"
 REQUIRED_VARIABLES = ("PULSE_ADMIN_TOKEN", "PULSE_DASHBOARD_TOKEN")
 # The vendored snapshot declares `"$schema": "http://json-schema.org/draft/2019-09/schema#"`, a URI
@@ -284,7 +284,11 @@ def test_pulse_ports_are_published(name: str, port: int) -> None:
 
 def test_pulse_services_share_one_environment() -> None:
     envs = [_environment(_service(n)) for n in ("migrate", *PULSE_SERVICES)]
-    assert all(env == envs[0] for env in envs)
+    # Only the admin API differs: its consumers are the `worker` service.
+    assert _environment(_service("core"))["PULSE_CONSUMER_ENABLED"] == "false"
+    assert all("PULSE_CONSUMER_ENABLED" not in env for env in envs if env is not envs[1])
+    shared = [{k: v for k, v in env.items() if k != "PULSE_CONSUMER_ENABLED"} for env in envs]
+    assert all(env == shared[0] for env in shared)
     assert set(envs[0]) >= {
         "PULSE_DATABASE_URL",
         "PULSE_REDIS_URL",

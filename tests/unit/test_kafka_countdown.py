@@ -4,7 +4,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError
 
-from common_messaging.bus.kafka import _Countdown
+from common_messaging.bus.delivery import DeliveryCountdown
 
 
 def _recorder() -> tuple[list[Any], Any]:
@@ -14,7 +14,7 @@ def _recorder() -> tuple[list[Any], Any]:
 
 def test_countdown_reports_once_when_every_message_is_delivered() -> None:
     reports, report = _recorder()
-    countdown = _Countdown(3, report)
+    countdown = DeliveryCountdown(3, report)
     countdown.delivered(None, None)  # type: ignore[arg-type]
     countdown.delivered(None, None)  # type: ignore[arg-type]
     assert reports == []
@@ -24,7 +24,7 @@ def test_countdown_reports_once_when_every_message_is_delivered() -> None:
 
 def test_countdown_reports_the_first_error_at_once_and_only_once() -> None:
     reports, report = _recorder()
-    countdown = _Countdown(3, report)
+    countdown = DeliveryCountdown(3, report)
     error = KafkaError(KafkaError._MSG_TIMED_OUT)
     countdown.delivered(error, None)  # type: ignore[arg-type]
     countdown.delivered(None, None)  # type: ignore[arg-type]
@@ -34,5 +34,5 @@ def test_countdown_reports_the_first_error_at_once_and_only_once() -> None:
 
 def test_countdown_of_an_empty_batch_reports_success_immediately() -> None:
     reports, report = _recorder()
-    _Countdown(0, report)
+    DeliveryCountdown(0, report)
     assert reports == [None]

@@ -18,23 +18,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from entry_service.api.routes import events
+from entry_service.errors import SnippetNotBuilt, SnippetVersionNotFound
 from entry_service.settings import EntrySettings
-from servicekit.errors import NotFound
 
 REPO_DIST = Path(__file__).resolve().parents[3] / "snippet" / "dist"
 DEFAULT_COLLECT_PATH = "/v1/events"
 LATEST_CACHE = "public, max-age=300"
 PINNED_CACHE = "public, max-age=31536000, immutable"
-
-
-class SnippetNotBuilt(NotFound):
-    """A deployment without the built file: a 404 that says how to fix it, never a 5xx."""
-
-    code = "snippet_not_built"
-
-
-class UnknownSnippetVersion(NotFound):
-    code = "unknown_snippet_version"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +102,7 @@ def snippet_router(settings: EntrySettings) -> APIRouter:
     def pinned_snippet(version: str, request: Request) -> Response:
         bundle = files.current()
         if version != bundle.version:
-            raise UnknownSnippetVersion(
+            raise SnippetVersionNotFound(
                 f"snippet version {version!r} is not served here; this build is {bundle.version!r}",
                 details={"available": [bundle.version]},
             )

@@ -19,7 +19,7 @@ import uvicorn
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from benchmarks.dashboard_data import Campaign
+from benchmarks.dashboard.data import Campaign
 from dashboard_service.main import create_app
 from dashboard_service.settings import DashboardSettings
 from datastore.engine import make_engine

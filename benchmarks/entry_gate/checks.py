@@ -15,7 +15,7 @@ import redis
 from confluent_kafka import Consumer, TopicPartition
 from sqlalchemy import func, select
 
-from benchmarks.entry_gate_scratch import EntryScratch
+from benchmarks.entry_gate.scratch import EntryScratch
 from common_messaging import ENTRIES_REQUESTED
 from datastore.engine import make_engine
 from datastore.schema import Activity, Entry

@@ -1,7 +1,7 @@
 """The processes of the entry-gate benchmark: their environment, core_service, and CPU probes.
 
-entry_service is started by `benchmarks.http_load.server` (uvicorn, one worker, the same flags
-as the other HTTP benchmarks); core_service runs as `pulse core`, the deployed command. Both
+entry_service is started by `benchmarks.common.http_load.server` (uvicorn, one worker, the same
+flags as the other HTTP benchmarks); core_service runs as `pulse core`, the deployed command. Both
 get only the variables set here: the scratch database, topic prefix and consumer groups, Redis,
 no Elasticsearch (the analytics index is the scratch database's table).
 """
@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.entry_gate_scratch import EntryScratch
-from benchmarks.http_load import free_port, ready_process, server_env
+from benchmarks.common.http_load import free_port, ready_process, server_env
+from benchmarks.entry_gate.scratch import EntryScratch
 
 RATE_LIMIT_PER_IP = 100_000_000  # all load comes from 127.0.0.1
 RATE_LIMIT_PER_USER = 1_000_000

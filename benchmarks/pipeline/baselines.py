@@ -18,7 +18,7 @@ from pydantic_core import to_json
 from sqlalchemy.engine import make_url
 
 from analytics_index.document import document, index_name, index_template
-from benchmarks.dataset import OCCURRENCE_COLUMNS, occurrence_tuple, user_ids, user_rows
+from benchmarks.pipeline.dataset import OCCURRENCE_COLUMNS, occurrence_tuple, user_ids, user_rows
 from common_messaging import EVENTS_RAW, EventOccurred, OutgoingMessage
 from common_messaging.bus.kafka import producer_config
 

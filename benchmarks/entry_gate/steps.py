@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from benchmarks.entry_gate_baseline import LockedAdmission
+from benchmarks.entry_gate.baseline import LockedAdmission
 from entry_service.adapters.redis_gate_scripts import ADMIT, activity_keys, admit_args
 from servicekit.redis_client import open_async_redis, open_redis
 

@@ -2,9 +2,9 @@
 
 In one run, on a scratch index prefix removed at the end whatever happens:
 1. bulk-load N analytics documents (default 1,000,000) of one campaign with A activities
-   (default 50) into monthly indices made from Pulse's template (benchmarks/dashboard_data.py);
+   (default 50) into monthly indices made from Pulse's template (benchmarks/dashboard/data.py);
 2. check that the production store's single search and the N+1 baseline (one search for the
-   campaign, then one per activity; benchmarks/dashboard_baseline.py) give the same answer;
+   campaign, then one per activity; benchmarks/dashboard/baseline.py) give the same answer;
 3. time both, interleaved, over the same runs, and report p50/p95 and their ratio;
 4. with --http, also time `GET /v1/campaigns/{id}/metrics` of the real dashboard app (uvicorn
    on a loopback port, a SQLite catalog of the same campaign) for context.
@@ -33,9 +33,9 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import parallel_bulk
 
 from analytics_index.document import index_template
-from benchmarks.dashboard_baseline import n_plus_one
-from benchmarks.dashboard_data import Campaign, check_shape, traffic
-from benchmarks.report import out, verdict
+from benchmarks.common.facts import out, verdict
+from benchmarks.dashboard.baseline import n_plus_one
+from benchmarks.dashboard.data import Campaign, check_shape, traffic
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.domain.models import MetricsQuery, RawAggregates
 
@@ -211,7 +211,7 @@ def run(args: argparse.Namespace, es_url: str) -> int:
         out(f"3/3 timing {args.runs} runs of each (after {args.warmup} warm-up runs) ...")
         timings = time_both(ways, args.runs, args.warmup)
         if args.http:
-            from benchmarks.dashboard_http import time_endpoint
+            from benchmarks.dashboard.http import time_endpoint
 
             ms = time_endpoint(es_url, prefix, campaign, args.runs, args.warmup)
             timings.append(Timing("HTTP GET .../metrics (context)", ms))

@@ -20,8 +20,8 @@ from confluent_kafka.admin import AdminClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from benchmarks.entry_gate_baseline import admit_lock_name
-from benchmarks.scratch import engine_urls
+from benchmarks.common.scratch import engine_urls
+from benchmarks.entry_gate.baseline import admit_lock_name
 from common_messaging.bus import BusSettings, prepare_bus
 from datastore.engine import make_engine
 from datastore.schema import Activity, Campaign, Entry, Site

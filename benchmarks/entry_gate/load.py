@@ -13,7 +13,7 @@ from uuid import UUID
 
 import httpx
 
-from benchmarks.http_load import LoadError, wrk_json
+from benchmarks.common.http_load import LoadError, wrk_json
 
 REPEAT_EVERY = 20  # 5% of requests come from a shopper seen before
 REPEAT_POOL = 500

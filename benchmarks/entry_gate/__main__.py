@@ -1,12 +1,12 @@
 """Benchmark of the campaign entry gate on the full stack: `python -m benchmarks.entry_gate`.
 
-In one run, on scratch resources removed at the end (see benchmarks/entry_gate_scratch.py):
-1. the admission step alone, in this process (benchmarks/entry_gate_steps.py): the ADMIT script
+In one run, on scratch resources removed at the end (see benchmarks/entry_gate/scratch.py):
+1. the admission step alone, in this process (benchmarks/entry_gate/steps.py): the ADMIT script
    against a python-redis-lock around read-check-increment, as context;
 2. HTTP: one entry_service worker (uvicorn, same settings for both variants) and one
    core_service (`pulse core`) confirming in Postgres; wrk with 1,000 connections posts entries,
    each with its own shopper and Idempotency-Key (5% repeat shoppers), first against the
-   lock-per-request baseline (benchmarks/entry_gate_baseline.py), then against the production
+   lock-per-request baseline (benchmarks/entry_gate/baseline.py), then against the production
    atomic Lua gate. After each variant, once core_service has decided every reservation, it
    checks that nothing was over-booked.
 It prints entries/s, p50/p99 and the ratio atomic/baseline (target >= 5). Exit code: 0 when
@@ -26,21 +26,21 @@ from pathlib import Path
 
 import redis
 
-from benchmarks.entry_gate_checks import count_seats, wait_drained
-from benchmarks.entry_gate_load import check_sample, run_wrk, write_lua
-from benchmarks.entry_gate_report import Report, Variant, VariantResult, print_report
-from benchmarks.entry_gate_scratch import ActivitySpec, EntryEngines, EntryScratch, entry_scratch
-from benchmarks.entry_gate_services import (
+from benchmarks.common.facts import machine_facts, out
+from benchmarks.common.http_load import require_wrk, server
+from benchmarks.common.scratch import Engines, SetupError
+from benchmarks.entry_gate.checks import count_seats, wait_drained
+from benchmarks.entry_gate.load import check_sample, run_wrk, write_lua
+from benchmarks.entry_gate.report import Report, Variant, VariantResult, print_report
+from benchmarks.entry_gate.scratch import ActivitySpec, EntryEngines, EntryScratch, entry_scratch
+from benchmarks.entry_gate.services import (
     core_env,
     core_process,
     cpu_seconds,
     entry_env,
     uvicorn_pid,
 )
-from benchmarks.entry_gate_steps import StepResult, atomic_step, locked_step
-from benchmarks.http_load import require_wrk, server
-from benchmarks.report import machine_facts, out
-from benchmarks.scratch import Engines, SetupError
+from benchmarks.entry_gate.steps import StepResult, atomic_step, locked_step
 from datastore.engine import make_engine
 from entry_service.adapters.redis_warmer import RedisCounterWarmer
 from servicekit.database import Database
@@ -54,7 +54,7 @@ LOG_MARKERS = ("entry_gate_fallback", "entry_record_failed", "baseline_lock_expi
 
 
 VARIANTS = (
-    Variant("baseline", "lock per request", "benchmarks.entry_gate_baseline:create_app"),
+    Variant("baseline", "lock per request", "benchmarks.entry_gate.baseline:create_app"),
     Variant("atomic", "atomic Lua gate", "entry_service.main:create_app"),
 )
 

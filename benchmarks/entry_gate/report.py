@@ -3,11 +3,11 @@
 import argparse
 from dataclasses import dataclass, field
 
-from benchmarks.entry_gate_checks import Seats
-from benchmarks.entry_gate_load import REPEAT_EVERY, REPEAT_POOL, GateLoad
-from benchmarks.entry_gate_services import RATE_LIMIT_PER_IP, RATE_LIMIT_PER_USER
-from benchmarks.entry_gate_steps import StepResult
-from benchmarks.report import out, verdict
+from benchmarks.common.facts import out, verdict
+from benchmarks.entry_gate.checks import Seats
+from benchmarks.entry_gate.load import REPEAT_EVERY, REPEAT_POOL, GateLoad
+from benchmarks.entry_gate.services import RATE_LIMIT_PER_IP, RATE_LIMIT_PER_USER
+from benchmarks.entry_gate.steps import StepResult
 
 TARGET = 5.0
 

@@ -1,6 +1,6 @@
 """Benchmark of the event pipeline on the full stack: `python -m benchmarks.pipeline`.
 
-In one run, on scratch resources removed at the end (see benchmarks/scratch.py):
+In one run, on scratch resources removed at the end (see benchmarks/common/scratch.py):
 1. raw baselines of the same N events: librdkafka produce, Postgres multi-row INSERT,
    Elasticsearch _bulk;
 2. the real occurrence consumer (OccurrenceConsumer + BatchWriter on Kafka, Postgres and ES);
@@ -17,18 +17,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from analytics_index.factory import elasticsearch_client
-from benchmarks.baselines import (
+from benchmarks.common.facts import machine_facts, out
+from benchmarks.common.http_load import Target, compare, require_wrk, server_env
+from benchmarks.common.scratch import Engines, Scratch, SetupError, delete_redis_keys, scratch
+from benchmarks.pipeline.baselines import (
     raw_es_bulk,
     raw_kafka_produce,
     raw_postgres_copy,
     raw_postgres_insert,
     raw_postgres_json_insert,
 )
-from benchmarks.consumer_run import run_consumer
-from benchmarks.dataset import Catalog, generate_events, http_batch, kafka_messages, seed_catalog
-from benchmarks.http_load import Target, compare, require_wrk, server_env
-from benchmarks.report import Figures, machine_facts, out, print_report
-from benchmarks.scratch import Engines, Scratch, SetupError, delete_redis_keys, scratch
+from benchmarks.pipeline.consumer_run import run_consumer
+from benchmarks.pipeline.dataset import (
+    Catalog,
+    generate_events,
+    http_batch,
+    kafka_messages,
+    seed_catalog,
+)
+from benchmarks.pipeline.report import Figures, print_report
 from datastore.engine import make_engine
 from servicekit.database import Database
 
@@ -108,7 +115,7 @@ def _http(
         }
     )
     targets = [
-        Target("bare FastAPI", "benchmarks.bare_app:create_app", server_env({})),
+        Target("bare FastAPI", "benchmarks.common.bare_app:create_app", server_env({})),
         Target("entry_service", "entry_service.main:create_app", entry_env),
     ]
     figures.http_settings = (

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.scratch import SetupError
+from benchmarks.common.scratch import SetupError
 
 REPO = Path(__file__).resolve().parents[1]
 
