@@ -59,7 +59,7 @@ COPY --from=assets /src/snippet/dist /opt/pulse-assets/snippet
 COPY --from=assets /src/dashboard_service/web/dist /opt/pulse-assets/dashboard
 WORKDIR /var/lib/pulse
 USER pulse:pulse
-EXPOSE 8080 8081 8082
+EXPOSE 8080 8081 8082 8083
 # No HEALTHCHECK here: the port depends on the service, so compose.yaml defines one per
 # service (GET /readyz through python's urllib; the slim image has no curl).
 ENTRYPOINT ["pulse"]

@@ -8,11 +8,10 @@ stand-in.
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from common_messaging.bus import BusSettings
+from common_messaging.bus.factory import BusFields, BusSettings
 from datastore.engine import default_sqlite_url
 
 
@@ -33,20 +32,11 @@ class RedisSettings:
     url: str | None  # None: no Redis (the database and in-process stand-ins)
 
 
-class CommonSettings(BaseSettings):
+class CommonSettings(BaseSettings, BusFields):
     model_config = SettingsConfigDict(env_prefix="PULSE_", extra="ignore")
 
-    data_dir: Path = Path(".pulse")
+    # data_dir and the Kafka fields: BusFields
     database_url: str | None = None
-    kafka_bootstrap_servers: str | None = None
-    kafka_client_id: str = "pulse"
-    # Prepended to every topic name on Kafka, to keep environments apart on one cluster.
-    kafka_topic_prefix: str = ""
-    kafka_partitions: int = 6
-    kafka_replication_factor: int = 1
-    kafka_delivery_timeout_ms: int = 15_000
-    events_retention_days: int = 7
-    dead_letter_retention_days: int = 30
     elasticsearch_url: str | None = None
     elasticsearch_index_prefix: str = "pulse-events"
     redis_url: str | None = None
@@ -70,17 +60,7 @@ class CommonSettings(BaseSettings):
 
     @cached_property
     def bus(self) -> BusSettings:
-        return BusSettings(
-            data_dir=self.data_dir,
-            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
-            kafka_client_id=self.kafka_client_id,
-            kafka_topic_prefix=self.kafka_topic_prefix,
-            kafka_partitions=self.kafka_partitions,
-            kafka_replication_factor=self.kafka_replication_factor,
-            kafka_delivery_timeout_ms=self.kafka_delivery_timeout_ms,
-            events_retention_days=self.events_retention_days,
-            dead_letter_retention_days=self.dead_letter_retention_days,
-        )
+        return BusSettings(**self.model_dump(include=set(BusFields.model_fields)))
 
     @cached_property
     def index(self) -> IndexSettings:

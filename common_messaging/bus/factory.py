@@ -18,10 +18,9 @@ from common_messaging.topics import (
 DAY_MS = 24 * 3600 * 1000
 
 
-class BusSettings(BaseModel):
-    """The bus's part of a service's settings (`CommonSettings.bus`); reads no environment."""
-
-    model_config = ConfigDict(frozen=True)
+class BusFields(BaseModel):
+    """The bus's settings as fields, declared once: `CommonSettings` reads them from the
+    environment (it derives from this class) and hands them down as a `BusSettings`."""
 
     data_dir: Path = Path(".pulse")
     kafka_bootstrap_servers: str | None = None
@@ -33,6 +32,12 @@ class BusSettings(BaseModel):
     kafka_delivery_timeout_ms: int = 15_000
     events_retention_days: int = 7
     dead_letter_retention_days: int = 30
+
+
+class BusSettings(BusFields):
+    """The bus's part of a service's settings (`CommonSettings.bus`); reads no environment."""
+
+    model_config = ConfigDict(frozen=True)
 
     @property
     def log_path(self) -> Path:

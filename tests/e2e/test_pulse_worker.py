@@ -1,0 +1,50 @@
+"""`pulse worker` as deployed: core_service's consumers in a process of their own, with probes
+and metrics, storing what the bus carries while no admin API runs."""
+
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from common_messaging import EVENTS_RAW
+from common_messaging.bus import BusSettings, open_publisher
+from datastore.engine import make_engine
+from datastore.schema import EventOccurrence
+from migrations.runner import upgrade
+from servicekit.database import Database
+from tests.e2e.process import PULSE, clean_env, free_ports, process, wait_ready
+from tests.support.factories import message, occurrence, seed_site
+
+
+def test_pulse_worker_consumes_the_bus_alone_and_answers_its_probes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "pulse-data"
+    data_dir.mkdir()
+    url = f"sqlite:///{data_dir / 'pulse.sqlite3'}"
+    upgrade(url)
+    db = Database(make_engine(url))
+    with db.unit_of_work() as session:
+        site_id = seed_site(session).id
+    events = [occurrence(site_id=site_id, user_id=f"u{i}") for i in range(3)]
+    publisher = open_publisher(BusSettings(data_dir=data_dir))
+    publisher.publish_sync(EVENTS_RAW, [message(e) for e in events])
+    publisher.close()
+    (port,) = free_ports(1)
+    base = f"http://127.0.0.1:{port}"
+    args = [PULSE, "--data-dir", str(data_dir), "worker", "--host", "127.0.0.1"]
+    with process([*args, "--port", str(port)], clean_env(), tmp_path / "worker.log") as proc:
+        wait_ready(base, proc, tmp_path / "worker.log")
+        deadline = time.monotonic() + 30
+        stored = 0
+        while stored < len(events) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with db.reader() as session:
+                stored = session.scalar(select(func.count()).select_from(EventOccurrence)) or 0
+        assert stored == len(events)
+        ready = httpx.get(f"{base}/readyz", timeout=5).json()
+        assert ready["checks"]["consumer"] == "ok" and ready["checks"]["database"] == "ok"
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+        assert "python_info" in httpx.get(f"{base}/metrics", timeout=5).text
+        # The worker serves no admin API.
+        assert httpx.get(f"{base}/v1/sites", timeout=5).status_code == 404
+    db.dispose()
