@@ -17,6 +17,7 @@ from typing import Any
 
 from analytics_index.document import document
 from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType
+from common_messaging.visitors import user_key, visitor_key
 
 DEVICES = (  # (device type, browser, os, weight)
     ("mobile", "Mobile Safari", "iOS", 30),
@@ -98,7 +99,7 @@ def traffic(c: Campaign, events: int, seed: int = 11) -> Iterator[dict[str, Any]
         for n in range(min(capacity, demand, events - produced)):
             at += timedelta(seconds=rng.uniform(0.05, 20))
             device = rng.choices(range(len(DEVICES)), device_weights)[0]
-            yield _doc(c, a, "entry", at, f"u:entrant-{a}-{n}", device, rng.random() < 0.5)
+            yield _doc(c, a, "entry", at, user_key(f"entrant-{a}-{n}"), device, rng.random() < 0.5)
             produced += 1
     visitor = 0
     seconds = SPAN.total_seconds() - 900
@@ -106,7 +107,7 @@ def traffic(c: Campaign, events: int, seed: int = 11) -> Iterator[dict[str, Any]
         visitor += 1
         activity = rng.choices(range(len(c.activity_ids)), weights)[0]
         device = rng.choices(range(len(DEVICES)), device_weights)[0]
-        key = f"u:user-{visitor}" if rng.random() < 0.2 else f"a:anon-{visitor}"
+        key = visitor_key(f"user-{visitor}" if rng.random() < 0.2 else None, f"anon-{visitor}")
         new = rng.random() < 0.6
         at = c.start + timedelta(seconds=rng.uniform(0, seconds))
         for kind in rng.choices(KINDS, KIND_WEIGHTS, k=min(rng.randint(1, 15), events - produced)):
