@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Pulse: one image for every service. The command picks the service:
-#   docker run campaign-pulse:local core|entry|dashboard|migrate
+#   docker run campaign-pulse:local core|worker|entry|dashboard|migrate
 # See docs/deploy.md and compose.yaml.
 
 ARG PYTHON_IMAGE=python:3.11-slim

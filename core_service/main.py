@@ -10,6 +10,7 @@ from core_service.api.router import api_router
 from core_service.consumer.runner import ConsumerThreads
 from core_service.settings import CoreSettings, get_settings
 from core_service.wiring import open_consumers, open_ports
+from servicekit.body_limit import BodyLimit
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.http_errors import install_error_handlers
 
@@ -42,6 +43,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health_router(lambda: readiness(app), lambda: app.state.ports.degradable()))
     app.include_router(api_router)
     return app

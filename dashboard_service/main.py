@@ -16,6 +16,7 @@ from dashboard_service.api.routes.stream import router as stream_router
 from dashboard_service.api.routes.web import DIST, web_router
 from dashboard_service.settings import DashboardSettings, get_settings
 from dashboard_service.wiring import open_ports
+from servicekit.body_limit import BodyLimit
 from servicekit.health import health_router
 from servicekit.http_errors import install_error_handlers
 
@@ -42,6 +43,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=(settings or get_settings()).max_body_bytes)
     app.include_router(health_router(lambda: app.state.ports.readiness))
     for router in (campaigns_router, metrics_router, stream_router, session_router):
         app.include_router(router)

@@ -10,6 +10,7 @@ from entry_service.api.openapi import install_openapi
 from entry_service.api.routes import definitions, entries, events, snippet
 from entry_service.settings import EntrySettings, get_settings
 from entry_service.wiring import EntryServicePorts, open_ports
+from servicekit.body_limit import BodyLimit
 from servicekit.health import health_router
 from servicekit.http_errors import install_error_handlers
 
@@ -37,7 +38,11 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    # Batches get their own, precise 413 (with CORS) from the route; this cap is for the rest.
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit, max_bytes=max(settings.max_body_bytes, 2 * settings.max_batch_bytes)
+    )
     install_openapi(app)
     app.include_router(
         health_router(lambda: app.state.ports.readiness, lambda: app.state.ports.degradable)

@@ -21,6 +21,10 @@ class EntrySettings(CommonSettings):
     # How long Redis keeps a site's definitions; admin edits show within it plus the local TTL.
     site_redis_ttl_s: int = 30
     new_user_window_minutes: int = 30
+    # Event times accepted after clock-skew correction: older ones are refused (as Google
+    # Analytics and Segment do) and so are ones further ahead than the skew allowance.
+    max_event_age_days: int = Field(default=30, ge=1, le=366)
+    max_event_ahead_s: int = Field(default=600, ge=0, le=86_400)
     publish_retry_after_s: int = 2
     # The tracking snippet (docs/snippet.md): where `npm run build` put it (default: the
     # repository's snippet/dist), the path it is served at (its versioned copy at

@@ -66,6 +66,8 @@ def limits_from(settings: EntrySettings) -> Limits:
         max_batch_events=settings.max_batch_events,
         new_user_window=timedelta(minutes=settings.new_user_window_minutes),
         retry_after_s=settings.publish_retry_after_s,
+        max_event_age=timedelta(days=settings.max_event_age_days),
+        max_event_ahead=timedelta(seconds=settings.max_event_ahead_s),
     )
 
 

@@ -23,7 +23,7 @@ from pulse.demo_page import DemoPage
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
 from servicekit.logs import configure_logging
-from servicekit.secrets import ADMIN_TOKEN, DASHBOARD_TOKEN, resolve_token
+from servicekit.secrets import ADMIN_TOKEN, DASHBOARD_TOKEN, TokenFile, resolve_token
 from servicekit.settings import CommonSettings
 
 log = logging.getLogger("pulse")
@@ -69,7 +69,7 @@ def _read(cls: type[S], data_dir: Path | None) -> S:
     return cls() if data_dir is None else cls(data_dir=data_dir)
 
 
-def _settings(
+def service_settings(
     common: CommonSettings, *, make_up_tokens: bool
 ) -> tuple[CoreSettings, EntrySettings, DashboardSettings]:
     """Each service's settings; with `make_up_tokens`, unset tokens are the data dir's."""
@@ -93,7 +93,7 @@ def _settings(
 
 def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
     migrate_all(common)  # idempotent, and `pulse run` is the one-command developer setup
-    core, entry_settings, dashboard = _settings(common, make_up_tokens=True)
+    core, entry_settings, dashboard = service_settings(common, make_up_tokens=True)
     entry_app = create_entry(entry_settings)
     services = [
         Service("core", create_core(core), args.core_port),
@@ -102,7 +102,12 @@ def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
     ]
     urls = {s.name: f"http://{args.host}:{s.port}" for s in services}
     admin = _secret(core.admin_token)
-    _announce(urls, admin, _secret(dashboard.dashboard_token), common)
+    _announce(
+        urls,
+        shown_token(admin, common, ADMIN_TOKEN),
+        shown_token(_secret(dashboard.dashboard_token), common, DASHBOARD_TOKEN),
+        common,
+    )
     extra = []
     if args.demo:
         origins = [f"http://localhost:{args.entry_port}", f"http://127.0.0.1:{args.entry_port}"]
@@ -127,11 +132,19 @@ def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
+def shown_token(token: str, common: CommonSettings, file: TokenFile) -> str:
+    """A token Pulse made up (kept in the data dir) is shown; one from the environment never."""
+    kept = common.data_dir / file.name
+    if kept.exists() and kept.read_text().strip() == token:
+        return token
+    return f"(from PULSE_{file.name.upper()})"
+
+
 def _run_one(args: argparse.Namespace, common: CommonSettings) -> int:
     """One service, as deployed. Only the embedded default migrates and makes up tokens."""
     if common.database.embedded:
         migrate_all(common)
-    core, entry, dashboard = _settings(common, make_up_tokens=common.database.embedded)
+    core, entry, dashboard = service_settings(common, make_up_tokens=common.database.embedded)
     apps: dict[str, Callable[[], FastAPI]] = {
         "core": lambda: create_core(core),
         "worker": lambda: create_worker_app(core),

@@ -46,7 +46,7 @@ async def serve(
     extra: Sequence[Awaitable[None]] = (),
     *,
     access_log: bool = True,
-    forwarded_allow_ips: str = "127.0.0.1",
+    forwarded_allow_ips: str = "",
 ) -> None:
     servers = [
         _SharedSignalServer(

@@ -1,12 +1,12 @@
 """Bearer-token checks for the admin and dashboard APIs."""
 
-import hmac
 from collections.abc import Callable, Iterable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from servicekit.errors import Unauthorized
+from servicekit.secrets import token_matches
 
 
 def bearer_token(request: Request) -> str | None:
@@ -24,7 +24,7 @@ def check_bearer(request: Request, allowed: Iterable[str]) -> None:
         raise Unauthorized(
             "missing bearer token: send 'Authorization: Bearer <token>'", code="missing_token"
         )
-    if not any(hmac.compare_digest(token, good) for good in allowed if good):
+    if not token_matches(token, allowed):
         raise Unauthorized("the bearer token is not valid for this API", code="invalid_token")
 
 

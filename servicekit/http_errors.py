@@ -30,16 +30,20 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return rows
 
 
+def error_response(exc: PulseError) -> JSONResponse:
+    return JSONResponse(
+        error_body(exc.error_code, exc.message, exc.details),
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PulseError)
     async def _pulse_error(request: Request, exc: PulseError) -> JSONResponse:
         if exc.status_code >= 500:
             log.warning("request_failed code=%s path=%s", exc.error_code, request.url.path)
-        return JSONResponse(
-            error_body(exc.error_code, exc.message, exc.details),
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

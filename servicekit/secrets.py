@@ -1,7 +1,9 @@
 """Bearer tokens: the configured secret, or on the embedded default one made up once and kept
 under the data directory. Every service and the CLI resolve their tokens here."""
 
+import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,3 +40,15 @@ def resolve_token(
     if embedded:
         return persistent_token(data_dir / file.name, file.prefix)
     return None
+
+
+MAX_TOKEN_LENGTH = 512
+
+
+def token_matches(token: str, allowed: Iterable[str]) -> bool:
+    """Whether `token` is one of `allowed`, in constant time. Any string is safe to pass: a
+    header's non-ASCII bytes or an oversized value is simply no match."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return False
+    given = token.encode("utf-8", "surrogateescape")
+    return any(hmac.compare_digest(given, good.encode()) for good in allowed if good)

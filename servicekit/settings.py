@@ -41,10 +41,13 @@ class CommonSettings(BaseSettings, BusFields):
     elasticsearch_index_prefix: str = "pulse-events"
     redis_url: str | None = None
     log_level: str = "INFO"
+    # Request bodies over this are refused (413) before anything parses or authenticates them.
+    max_body_bytes: int = 1024 * 1024
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses or
-    # CIDR ranges, `*` for any). Behind a load balancer or ingress, list it here: otherwise every
+    # CIDR ranges, `*` for any). None by default: a header anyone can send must not choose the
+    # client's address. Behind a load balancer or ingress, list it here: otherwise every
     # shopper seems to come from the proxy, and the per-IP entry limit throttles them all.
-    forwarded_allow_ips: str = "127.0.0.1"
+    forwarded_allow_ips: str = ""
 
     @property
     def resolved_database_url(self) -> str:

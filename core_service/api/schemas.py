@@ -10,6 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar, cast
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -22,10 +23,25 @@ from pydantic import (
 
 from core_service.domain import catalog_models as m
 from core_service.domain.catalog_paging import Page
+from servicekit.untrusted_json import check_text
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
-Origin = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+def _no_control(value: str) -> str:
+    if any(c < " " or c == "\x7f" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _storable(value: str) -> str:
+    check_text(value, "text")  # Postgres refuses NUL
+    return value
+
+
+# One line of text: no control characters (a NUL is refused by Postgres, the others by sense).
+Line = Annotated[str, AfterValidator(_no_control)]
+Name = Annotated[Line, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_storable)]
+Origin = Annotated[Line, StringConstraints(min_length=1, max_length=300)]
 # Bounded by the INTEGER columns they are stored in (Postgres and SQLite alike).
 Positive = Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]
 
@@ -212,8 +228,8 @@ class ActivityOut(ResponseModel):
 
 class TriggerIn(RequestModel):
     type: m.TriggerType
-    url_pattern: str | None = Field(default=None, max_length=2048, description=URL_PATTERN_DOC)
-    selector: str | None = Field(
+    url_pattern: Line | None = Field(default=None, max_length=2048, description=URL_PATTERN_DOC)
+    selector: Line | None = Field(
         default=None,
         max_length=1024,
         description="CSS selector; required for click and form_submit.",

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from servicekit.errors import Unauthorized
+from servicekit.secrets import token_matches
 
 _PURPOSE = b"pulse-dashboard-session-v1"
 
@@ -29,7 +30,7 @@ def _signature(token: str, payload: str) -> str:
 
 def token_is_valid(token: str, tokens: Iterable[str]) -> bool:
     """Constant-time comparison against every accepted token."""
-    return any(hmac.compare_digest(token.encode(), good.encode()) for good in tokens if good)
+    return token_matches(token, tokens)
 
 
 def sign_in(

@@ -1,12 +1,13 @@
 """The public shape of a posted batch and of each event in it."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from common_messaging import EventType, PurchaseInfo
+from servicekit.untrusted_json import check_properties, check_text
 
 
 class IncomingBatch(BaseModel):
@@ -35,6 +36,26 @@ class IncomingEvent(BaseModel):
     user_agent: str | None = Field(default=None, max_length=1024)
     properties: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("anonymous_id", "user_id", "session_id")
+    @classmethod
+    def _identifier(cls, value: str | None) -> str | None:
+        if value is not None and any(c < " " or c == "\x7f" for c in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @field_validator("name", "url", "referrer", "user_agent")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_text(value, "text")
+        return value
+
+    @field_validator("properties")
+    @classmethod
+    def _properties(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_properties(value)
+        return value
+
     @model_validator(mode="after")
     def _named(self) -> "IncomingEvent":
         if self.definition_id is None and self.name is None:
@@ -50,12 +71,38 @@ class IncomingEvent(BaseModel):
         )
 
 
+class EventTimeRefused(ValueError):
+    """The event's time cannot be stored: out of the accepted window, or not a real time."""
+
+
 def corrected_time(
-    occurred_at: datetime, sent_at: datetime | None, received_at: datetime
+    occurred_at: datetime,
+    sent_at: datetime | None,
+    received_at: datetime,
+    *,
+    max_age: timedelta,
+    max_ahead: timedelta,
 ) -> datetime:
-    """Correct the client's clock skew as Segment does; never place an event in the future."""
-    if sent_at is not None:
-        occurred_at = received_at - (sent_at - occurred_at)
+    """Correct the client's clock skew as Segment does, then bound the result.
+
+    Older than `max_age` is refused (as the big collectors do: late data would reopen closed
+    months and create an index per past month); more than `max_ahead` in the future after the
+    correction is refused too; a smaller lead is clamped to the receive time.
+    """
+    try:
+        if sent_at is not None:
+            occurred_at = received_at - (sent_at - occurred_at)
+    except OverflowError as exc:
+        raise EventTimeRefused("invalid_time: occurred_at and sent_at are too far apart") from exc
+    if occurred_at < received_at - max_age:
+        raise EventTimeRefused(
+            f"too_old: occurred more than {max_age.days} days before it was received"
+        )
+    if occurred_at > received_at + max_ahead:
+        raise EventTimeRefused(
+            f"in_future: occurred {occurred_at.isoformat()}, after the receive time "
+            f"{received_at.isoformat()} even with the batch's sent_at"
+        )
     return min(occurred_at, received_at)
 
 

@@ -20,6 +20,7 @@ from common_messaging import (
 )
 from common_messaging.visitors import visitor_key
 from entry_service.domain.incoming import (
+    EventTimeRefused,
     IncomingBatch,
     IncomingEvent,
     TypedBatch,
@@ -47,6 +48,9 @@ class Limits:
     max_batch_events: int
     new_user_window: timedelta
     retry_after_s: int = 2
+    # Event times accepted, after clock-skew correction (see incoming.corrected_time).
+    max_event_age: timedelta = timedelta(days=30)
+    max_event_ahead: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,8 @@ def parse_batch(raw: bytes, limits: Limits) -> IncomingBatch | TypedBatch:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidJson(f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidJson("body is not acceptable JSON: nested too deep") from exc
     if isinstance(body, dict) and len(body.get("events") or []) > limits.max_batch_events:
         raise BatchTooLarge(
             f"batch has {len(body['events'])} events; the limit is {limits.max_batch_events}",
@@ -124,7 +130,7 @@ async def ingest(
     batch = parse_batch(raw, limits)
     site = await _authorised_site(batch.site_key, ctx.origin, sites)
     result = IngestResult()
-    valid: list[tuple[IncomingEvent, dict[str, Any]]] = []
+    valid: list[tuple[IncomingEvent, dict[str, Any], datetime]] = []
     # A body within the per-event limit cannot hold an oversized event: skip measuring each.
     check_sizes = len(raw) > limits.max_event_bytes
     for index, item in enumerate(batch.events):
@@ -132,8 +138,15 @@ async def ingest(
             event = _checked(
                 item if isinstance(item, IncomingEvent) else _validate(item, limits, check_sizes)
             )
-            valid.append((event, _resolve(event, site)))
-        except _Reject as exc:
+            occurred = corrected_time(
+                event.occurred_at,
+                batch.sent_at,
+                ctx.received_at,
+                max_age=limits.max_event_age,
+                max_ahead=limits.max_event_ahead,
+            )
+            valid.append((event, _resolve(event, site), occurred))
+        except (_Reject, EventTimeRefused) as exc:
             result.rejected.append(Rejection(index, str(exc)))
         except ValidationError as exc:
             detail = "; ".join(f"{e['field']}: {e['message']}" for e in _field_errors(exc))
@@ -144,11 +157,11 @@ async def ingest(
             details={"rejected": [{"index": r.index, "error": r.error} for r in result.rejected]},
         )
     first_seen = await visitors.first_seen(
-        site.id, sorted({_visitor_key(e) for e, _ in valid}), ctx.received_at
+        site.id, sorted({_visitor_key(e) for e, _, _ in valid}), ctx.received_at
     )
     messages = [
-        _enrich(event, attribution, site, batch, ctx, first_seen, limits, parse_user_agent)
-        for event, attribution in valid
+        _enrich(event, attribution, occurred, site, ctx, first_seen, limits, parse_user_agent)
+        for event, attribution, occurred in valid
     ]
     try:
         await publisher.publish(EVENTS_RAW, messages)
@@ -236,8 +249,8 @@ def _visitor_key(event: IncomingEvent) -> str:
 def _enrich(
     event: IncomingEvent,
     attribution: dict[str, Any],
+    occurred_at: datetime,
     site: SiteConfig,
-    batch: IncomingBatch | TypedBatch,
     ctx: RequestContext,
     first_seen: dict[str, datetime],
     limits: Limits,
@@ -249,7 +262,7 @@ def _enrich(
         event_id=event.event_id,
         site_id=site.id,
         type=event.type,
-        occurred_at=corrected_time(event.occurred_at, batch.sent_at, ctx.received_at),
+        occurred_at=occurred_at,
         received_at=ctx.received_at,
         anonymous_id=event.anonymous_id,
         user_id=event.user_id,

@@ -14,6 +14,7 @@ import { customDefinitions, elementHits, pageViews, purchaseDefinition } from ".
 import { createQueue } from "./queue.js";
 import { createStore, safeLocalStorage } from "./storage.js";
 import { campaignParams, closestFinder, describe, watchPage } from "./triggers.js";
+import { cut } from "./text.js";
 import { createTransport } from "./transport.js";
 
 const MAX_EVENT_BYTES = 32 * 1024; // the server's per-event limit: bigger ones would never go
@@ -146,13 +147,13 @@ export function createTracker(win, scriptSrc) {
         occurred_at: new Date(sig.at).toISOString(),
         anonymous_id: identity.anonymousId(),
         session_id: identity.sessionId(),
-        url: sig.url.slice(0, 2048),
+        url: cut(sig.url, 2048),
         properties,
       };
       if (def) event.definition_id = def.id;
       else event.name = name;
       if (sig.userId) event.user_id = sig.userId;
-      if (sig.referrer) event.referrer = sig.referrer.slice(0, 2048);
+      if (sig.referrer) event.referrer = cut(sig.referrer, 2048);
       if (byteLength(JSON.stringify(event)) > MAX_EVENT_BYTES) {
         return log.error(`"${name || def.name}" is over 32 KB and was not sent`);
       }
@@ -201,7 +202,7 @@ export function createTracker(win, scriptSrc) {
         const page = sig.url.split("#")[0];
         if (page === lastView) return;
         sig.referrer = lastView || doc.referrer;
-        sig.title = String(doc.title || "").slice(0, 200);
+        sig.title = cut(String(doc.title || ""), 200);
         lastView = page;
       }
       if (definitions) handle(sig);

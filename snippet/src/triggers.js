@@ -1,3 +1,5 @@
+import { cut } from "./text.js";
+
 // The browser signals definitions can ask for: navigations (full loads and SPA history changes),
 // clicks and form submissions. Listeners sit on the document in the capture phase, so elements
 // added after load count, and a page's own stopPropagation() cannot hide them.
@@ -41,8 +43,8 @@ export function describe(el) {
   const props = { element: tag + (el.id ? `#${el.id}` : "") };
   // A form's text is its labels and prefilled content: nothing a metric needs.
   const text = tag === "form" ? "" : (el.innerText || el.textContent || "").trim();
-  if (text) props.text = text.replace(/\s+/g, " ").slice(0, 100);
-  if (el.href) props.href = String(el.href).slice(0, 500);
+  if (text) props.text = cut(text.replace(/\s+/g, " "), 100);
+  if (el.href) props.href = cut(String(el.href), 500);
   return props;
 }
 
@@ -52,7 +54,7 @@ export function campaignParams(url) {
   try {
     for (const [k, v] of new URL(url).searchParams) {
       if (/^utm_(source|medium|campaign|term|content)$|^(gclid|fbclid|msclkid)$/.test(k)) {
-        out[k] = v.slice(0, 200);
+        out[k] = cut(v, 200);
       }
     }
   } catch {

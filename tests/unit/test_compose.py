@@ -329,7 +329,7 @@ def test_dockerfile_builds_a_non_root_multi_stage_image() -> None:
     assert re.search(r"pip install \.(\s|$)", text)
     users = re.findall(r"^USER\s+(\S+)", text, flags=re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
-    assert re.search(r"^EXPOSE 8080 8081 8082$", text, flags=re.MULTILINE)
+    assert re.search(r"^EXPOSE 8080 8081 8082 8083$", text, flags=re.MULTILINE)
     assert re.search(r'^ENTRYPOINT \["pulse"\]$', text, flags=re.MULTILINE)
 
 
@@ -340,3 +340,11 @@ def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".venv", ".cache", ".pulse", "node_modules", ".git"} <= lines
+
+
+def test_forwarded_headers_are_believed_from_the_compose_gateway_only() -> None:
+    env = _environment(_service("entry"))
+    trusted = env["PULSE_FORWARDED_ALLOW_IPS"]
+    assert "*" not in trusted
+    subnet = _compose()["networks"]["default"]["ipam"]["config"][0]
+    assert trusted.endswith(subnet["gateway"] + "}")

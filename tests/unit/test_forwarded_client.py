@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from pulse.servers import Service, server_config
+from servicekit.settings import CommonSettings
 
 
 def _echo_app() -> FastAPI:
@@ -58,6 +59,7 @@ async def _seen(trusted: str, headers: dict[str, str]) -> str:
         ("127.0.0.1, 10.0.0.0/8", "203.0.113.9"),  # the shopper behind two trusted proxies
         ("192.168.0.0/16", "127.0.0.1"),  # a peer not listed cannot claim another address
         ("*", "203.0.113.9"),
+        ("", "127.0.0.1"),  # the default: nobody may choose the client's address
     ],
 )
 def test_the_client_address_comes_from_trusted_proxies_only(trusted: str, expected: str) -> None:
@@ -68,3 +70,7 @@ def test_the_client_address_comes_from_trusted_proxies_only(trusted: str, expect
 
 def test_without_a_proxy_header_the_peer_is_the_client() -> None:
     assert asyncio.run(_seen("*", {})) == "127.0.0.1"
+
+
+def test_by_default_no_peer_is_trusted() -> None:
+    assert CommonSettings().forwarded_allow_ips == ""
