@@ -23,7 +23,22 @@ BULK_RESPONSE_FIELDS = "items.*.status,items.*.error,items.*._id"
 
 
 class IndexingError(RuntimeError):
-    """Some documents were refused for a reason other than back-pressure."""
+    """Some documents were refused (after the helper's retries of 429s).
+
+    `transient` when every refusal is the cluster's state, not the document's: still 429,
+    a 5xx, or a cluster block (a read-only index when the disk is full, say). A 400 (a value
+    the mapping refuses) is the data's fault and never passes by itself."""
+
+    def __init__(self, message: str, failures: Sequence[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.transient = all(_passes(item) for item in failures)
+
+
+def _passes(item: dict[str, Any]) -> bool:
+    result: dict[str, Any] = next(iter(item.values()), {})
+    status = int(result.get("status") or 0)
+    reason = str((result.get("error") or {}).get("type", ""))
+    return status == 429 or status >= 500 or "cluster_block" in reason
 
 
 class ElasticsearchAnalyticsIndex:
@@ -41,7 +56,7 @@ class ElasticsearchAnalyticsIndex:
         failures = self._bulk(self._actions(events), "create", tolerated=409)
         if failures:
             log.warning("es_bulk_failed count=%d first=%s", len(failures), failures[0])
-            raise IndexingError(f"{len(failures)} document(s) refused: {failures[0]}")
+            raise IndexingError(f"{len(failures)} document(s) refused: {failures[0]}", failures)
 
     def remove(self, events: Sequence[EventOccurred]) -> None:
         deletes = (
@@ -50,7 +65,7 @@ class ElasticsearchAnalyticsIndex:
         )
         failures = self._bulk(deletes, "delete", tolerated=404)  # 404: never indexed
         if failures:
-            raise IndexingError(f"{len(failures)} document(s) not deleted: {failures[0]}")
+            raise IndexingError(f"{len(failures)} document(s) not deleted: {failures[0]}", failures)
 
     def _bulk(
         self, actions: Iterator[dict[str, Any]], op: str, *, tolerated: int

@@ -1,4 +1,4 @@
-"""`pulse run | migrate | core | worker | entry | dashboard`: the one command line of Pulse."""
+"""`pulse run | migrate | core | worker | entry | dashboard | dlq`: Pulse's command line."""
 
 import argparse
 import asyncio
@@ -11,6 +11,7 @@ from typing import TypeVar
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from common_messaging import ENTRIES_DLQ, EVENTS_DLQ
 from core_service.main import create_app as create_core
 from core_service.settings import CoreSettings
 from core_service.worker import create_worker_app
@@ -18,7 +19,7 @@ from dashboard_service.main import create_app as create_dashboard
 from dashboard_service.settings import DashboardSettings
 from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
-from pulse import demo
+from pulse import dead_letters, demo
 from pulse.demo_page import DemoPage
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
@@ -41,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         migrate_all(common)
         return 0
+    if args.command == "dlq":
+        return _dead_letters(args, common)
     if args.command == "run":
         return _run_all(args, common)
     return _run_one(args, common)
@@ -57,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     for name, port in DEFAULT_PORTS.items():
         run.add_argument(f"--{name}-port", type=int, default=port)
     sub.add_parser("migrate", help="bring the database to the latest schema")
+    dlq = sub.add_parser("dlq", help="list or replay dead-lettered messages")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument(
+        "--topic", choices=["events", "entries"], default="events", help="which dead letters"
+    )
+    dlq.add_argument("--wait", type=float, default=10.0, help="seconds to wait for messages")
     for name, port in {**DEFAULT_PORTS, "worker": WORKER_PORT}.items():
         what = "core_service's consumers alone" if name == "worker" else f"{name}_service alone"
         one = sub.add_parser(name, help=f"run {what}")
@@ -125,6 +134,17 @@ def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
             forwarded_allow_ips=common.forwarded_allow_ips,
         )
     )
+    return 0
+
+
+def _dead_letters(args: argparse.Namespace, common: CommonSettings) -> int:
+    topic = {"events": EVENTS_DLQ, "entries": ENTRIES_DLQ}[args.topic]
+    if args.action == "replay":
+        count = dead_letters.replay(common.bus, topic, args.wait)
+        sys.stdout.write(f"replayed {count} message(s) from {topic}\n")
+        return 0
+    for letter in dead_letters.list_dead_letters(common.bus, topic, args.wait):
+        sys.stdout.write(letter.line() + "\n")
     return 0
 
 

@@ -1,8 +1,10 @@
 """The consumer loop: decode, store durably, index, and only then commit offsets.
 
-A message that cannot be parsed, or that fails alone while the store is healthy, goes to the
-dead-letter topic with its error and original bytes; the loop lives on. When the store itself
-is down, the batch is rewound to the committed offsets and retried after a backoff.
+A message that cannot be parsed, or whose own data a store refuses (`failures.failure_kind`;
+a failing batch is bisected to find it), goes to the dead-letter topic with its error and
+original bytes; the loop lives on. A transient failure (a store down, a deadlock, a failover,
+Elasticsearch back-pressure) rewinds the batch to the committed offsets and retries it after a
+backoff: it never dead-letters anything.
 """
 
 import logging
@@ -26,6 +28,7 @@ from common_messaging import (
     ReceivedMessage,
     decode,
 )
+from core_service.consumer.failures import Kind, failure_kind
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ class BusConsumer(Generic[P]):
         poll_timeout_s: float = 0.5,
         max_backoff_s: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        classify: Callable[[BaseException], Kind] = failure_kind,
     ) -> None:
         self._consumer = consumer
         self._dead_letters = dead_letters
@@ -62,6 +66,7 @@ class BusConsumer(Generic[P]):
         self._poll_timeout_s = poll_timeout_s
         self._max_backoff_s = max_backoff_s
         self._sleep = sleep
+        self._failure_kind = classify
         self._failures = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -109,35 +114,42 @@ class BusConsumer(Generic[P]):
         good: list[tuple[ReceivedMessage, P]],
         poisoned: list[tuple[ReceivedMessage, str]],
     ) -> bool:
-        events = [event for _, event in good]
-        try:
-            if events:
-                self._process(events)
-            MESSAGES.labels(self.dead_letter_topic, "stored").inc(len(events))
-        # Any failure of the store or index is caught: the loop must outlive one bad batch.
-        except Exception as exc:
-            log.warning("consumer_batch_failed size=%d error=%s", len(events), type(exc).__name__)
-            outcome = self._one_by_one(good)
-            if outcome is None:
-                return False
-            poisoned.extend(outcome)
+        outcome = self._store_isolating(good)
+        if outcome is None:
+            return False
+        poisoned.extend(outcome)
         return self._dead_letter(poisoned)
 
-    def _one_by_one(
+    def _store_isolating(
         self, good: list[tuple[ReceivedMessage, P]]
     ) -> list[tuple[ReceivedMessage, str]] | None:
-        """Retry singly to isolate poison; None when the store is down (retry the batch later)."""
-        poisoned: list[tuple[ReceivedMessage, str]] = []
-        for message, event in good:
-            try:
-                self._process([event])
-                MESSAGES.labels(self.dead_letter_topic, "stored").inc()
-            except Exception as exc:  # classified below by asking whether the store is up
-                if not self._store_healthy():
-                    log.warning("consumer_store_unavailable error=%s", type(exc).__name__)
-                    return None
-                poisoned.append((message, f"store_error: {type(exc).__name__}: {exc}"[:2000]))
-        return poisoned
+        """Store the batch; one that bad data spoils is bisected until each bad message stands
+        alone (log2(n) rounds, not n). None: a transient failure, so the whole batch is retried
+        later (what was stored meanwhile is absorbed by event id)."""
+        if not good:
+            return []
+        try:
+            self._process([payload for _, payload in good])
+        # Any failure of the store or index is caught: the loop must outlive one bad batch.
+        except Exception as exc:
+            if not self._is_data_fault(exc):
+                log.warning("consumer_store_unavailable error=%s", type(exc).__name__)
+                return None
+            if len(good) == 1:
+                return [(good[0][0], f"store_error: {type(exc).__name__}: {exc}"[:2000])]
+            log.warning("consumer_batch_bisected size=%d error=%s", len(good), type(exc).__name__)
+            half = len(good) // 2
+            first = self._store_isolating(good[:half])
+            second = None if first is None else self._store_isolating(good[half:])
+            return None if first is None or second is None else first + second
+        MESSAGES.labels(self.dead_letter_topic, "stored").inc(len(good))
+        return []
+
+    def _is_data_fault(self, exc: BaseException) -> bool:
+        kind = self._failure_kind(exc)
+        if kind == "unknown":  # ask the stores: if they answer, the data is what failed
+            return self._store_healthy()
+        return kind == "data"
 
     def _dead_letter(self, poisoned: list[tuple[ReceivedMessage, str]]) -> bool:
         if not poisoned:
