@@ -70,6 +70,10 @@ class EventOccurred(BaseModel):
     is_new_user: bool
     purchase: PurchaseInfo | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
+    # The site vouched for this event (server to server with its secret, or with the user's
+    # signed token); a browser's event alone is not. Only trusted purchases move the user
+    # summary's purchase facts (docs/reliability.md, "Trusted facts").
+    trusted: bool = False
 
     @property
     def visitor_key(self) -> str:

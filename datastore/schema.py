@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -201,6 +202,9 @@ class Purchase(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     currency: Mapped[str] = mapped_column(String(3))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Vouched for by the site (server-to-server, or with the user's signed token): only these
+    # count in the user summary that eligibility conditions read.
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Visitor(Base):

@@ -33,7 +33,7 @@ OCCURRENCE_COLUMNS = (
 )  # fmt: skip
 PURCHASE_COLUMNS = (
     "event_id", "site_id", "user_id", "campaign_id", "activity_id", "order_id", "amount",
-    "currency", "occurred_at",
+    "currency", "occurred_at", "trusted",
 )  # fmt: skip
 SUMMARY_COLUMNS = (
     "user_id", "first_seen_at", "last_seen_at", "event_count", "purchase_count", "total_spent",
@@ -98,6 +98,7 @@ class SqlOccurrenceRepository:
                 "amount": e.purchase.amount,
                 "currency": e.purchase.currency,
                 "occurred_at": e.occurred_at,
+                "trusted": e.trusted,
             }
             for e in events
             if e.purchase is not None

@@ -85,14 +85,18 @@ class SeenStrategy:
 
 
 class PurchaseStrategy:
-    """A purchase records the order and updates last_purchase_at, count and total spent."""
+    """A purchase records the order; a trusted one (vouched for by the site: sent server to
+    server, or with the user's signed token) also updates last_purchase_at, count and total
+    spent, the facts eligibility conditions read. A browser's word alone never changes them,
+    so a forged purchase can make no shopper eligible and no victim ineligible."""
 
     def apply(self, event: EventOccurred, effects: BatchEffects) -> None:
         change = effects.summary(event)
         change.seen(event.occurred_at)
         if event.purchase is not None:
             effects.purchases.append(event)
-            change.purchased(event.purchase.amount, event.occurred_at)
+            if event.trusted:
+                change.purchased(event.purchase.amount, event.occurred_at)
 
 
 DEFAULT_STRATEGIES: Mapping[EventType, OccurrenceStrategy] = {

@@ -89,6 +89,7 @@ def encode_site(site: SiteConfig | None) -> bytes:
             "site_key": site.site_key,
             "allowed_origins": list(site.allowed_origins),
             "active": site.active,
+            "signing_secret": site.signing_secret,
             "definitions": [
                 {
                     "id": str(d.id),
@@ -131,6 +132,7 @@ def decode_site(raw: bytes | str) -> SiteConfig | None:
             )
             for d in site["definitions"]
         ),
+        signing_secret=site["signing_secret"],
     )
 
 

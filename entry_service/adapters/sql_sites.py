@@ -23,6 +23,7 @@ def load_site(session: Session, site_key: str) -> SiteConfig | None:
         allowed_origins=tuple(o.rstrip("/") for o in site.allowed_origins),
         active=site.active,
         definitions=tuple(_definition(row) for row in rows),
+        signing_secret=site.signing_secret,
     )
 
 

@@ -17,6 +17,7 @@ class IncomingBatch(BaseModel):
 
     site_key: str = Field(min_length=1, max_length=64)
     sent_at: AwareDatetime | None = None
+    user_token: str | None = Field(default=None, min_length=1, max_length=4096)
     events: list[Any] = Field(min_length=1)
 
 
@@ -115,4 +116,5 @@ class TypedBatch(BaseModel):
 
     site_key: str = Field(min_length=1, max_length=64)
     sent_at: AwareDatetime | None = None
+    user_token: str | None = Field(default=None, min_length=1, max_length=4096)
     events: list[IncomingEvent] = Field(min_length=1)

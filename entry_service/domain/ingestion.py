@@ -27,6 +27,7 @@ from entry_service.domain.incoming import (
     corrected_time,
 )
 from entry_service.domain.sites import SiteConfig, SiteDirectory, VisitorRegistry
+from entry_service.domain.tokens import InvalidToken, verify_user_token
 from entry_service.errors import (
     BatchTooLarge,
     BusUnavailable,
@@ -36,7 +37,9 @@ from entry_service.errors import (
     OriginNotAllowed,
     SiteInactive,
     SiteNotFound,
+    UserTokenInvalid,
 )
+from servicekit.secrets import token_matches
 
 ParseUserAgent = Callable[[str | None], DeviceInfo]
 
@@ -81,6 +84,22 @@ class RequestContext:
     origin: str | None
     user_agent: str | None
     received_at: datetime
+    # Server-to-server calls (`POST /v1/server/events`): the bearer, to match the site's secret.
+    server_secret: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Voucher:
+    """What the site vouched for in this batch: everything (its own server called), or the
+    events of the user its signed token names."""
+
+    everything: bool = False
+    user_id: str | None = None
+
+    def covers(self, event: IncomingEvent) -> bool:
+        if self.everything:
+            return True
+        return self.user_id is not None and event.user_id in (None, self.user_id)
 
 
 class _Reject(Exception):
@@ -129,6 +148,7 @@ async def ingest(
     """Accept the good events of a batch; raise for batch-level faults (4xx/503 to the client)."""
     batch = parse_batch(raw, limits)
     site = await _authorised_site(batch.site_key, ctx.origin, sites)
+    voucher = _voucher(batch, site, ctx)
     result = IngestResult()
     valid: list[tuple[IncomingEvent, dict[str, Any], datetime]] = []
     # A body within the per-event limit cannot hold an oversized event: skip measuring each.
@@ -138,6 +158,8 @@ async def ingest(
             event = _checked(
                 item if isinstance(item, IncomingEvent) else _validate(item, limits, check_sizes)
             )
+            if voucher.user_id is not None and event.user_id is None:
+                event = event.model_copy(update={"user_id": voucher.user_id})
             occurred = corrected_time(
                 event.occurred_at,
                 batch.sent_at,
@@ -160,7 +182,17 @@ async def ingest(
         site.id, sorted({_visitor_key(e) for e, _, _ in valid}), ctx.received_at
     )
     messages = [
-        _enrich(event, attribution, occurred, site, ctx, first_seen, limits, parse_user_agent)
+        _enrich(
+            event,
+            attribution,
+            occurred,
+            voucher.covers(event),
+            site,
+            ctx,
+            first_seen,
+            limits,
+            parse_user_agent,
+        )
         for event, attribution, occurred in valid
     ]
     try:
@@ -183,6 +215,22 @@ async def _authorised_site(site_key: str, origin: str | None, sites: SiteDirecto
     if not site.allows_origin(origin):
         raise OriginNotAllowed(f"origin {origin!r} is not in the site's allowed origins")
     return site
+
+
+def _voucher(batch: IncomingBatch | TypedBatch, site: SiteConfig, ctx: RequestContext) -> Voucher:
+    if ctx.server_secret is not None:
+        if not token_matches(ctx.server_secret, [site.signing_secret]):
+            raise UserTokenInvalid(
+                "server-to-server calls send `Authorization: Bearer <the site's signing secret>`"
+            )
+        return Voucher(everything=True)
+    if batch.user_token is None:
+        return Voucher()
+    try:
+        shopper = verify_user_token(batch.user_token, site.signing_secret, ctx.received_at)
+    except InvalidToken as exc:
+        raise UserTokenInvalid(f"{exc}; events are not accepted under a bad token") from exc
+    return Voucher(user_id=shopper.user_id)
 
 
 def _validate(item: Any, limits: Limits, check_size: bool) -> IncomingEvent:
@@ -250,6 +298,7 @@ def _enrich(
     event: IncomingEvent,
     attribution: dict[str, Any],
     occurred_at: datetime,
+    trusted: bool,
     site: SiteConfig,
     ctx: RequestContext,
     first_seen: dict[str, datetime],
@@ -273,6 +322,7 @@ def _enrich(
         is_new_user=ctx.received_at - seen < limits.new_user_window,
         purchase=event.purchase() if event.type is EventType.PURCHASE else None,
         properties=event.properties,
+        trusted=trusted,
         **attribution,
     )
     return OutgoingMessage(

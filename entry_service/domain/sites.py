@@ -28,6 +28,8 @@ class SiteConfig:
     allowed_origins: tuple[str, ...]
     active: bool
     definitions: tuple[Definition, ...]
+    # Signs the site's user tokens and authenticates its server-to-server calls.
+    signing_secret: str = field(default="", repr=False)
     # Lookups per event of every batch: indexes, built once per cached site.
     _by_id: dict[UUID, Definition] = field(init=False, repr=False, compare=False)
     _by_name: dict[str, Definition] = field(init=False, repr=False, compare=False)

@@ -37,11 +37,13 @@ def occurrence(**overrides: Any) -> EventOccurred:
     return EventOccurred(**fields)
 
 
-def purchase(amount: str = "19.99", **overrides: Any) -> EventOccurred:
+def purchase(amount: str = "19.99", *, trusted: bool = True, **overrides: Any) -> EventOccurred:
+    """A purchase the site vouched for (server to server) unless `trusted=False` (a browser's)."""
     return occurrence(
         type=EventType.PURCHASE,
         name="Order Completed",
         purchase=PurchaseInfo(order_id="o-1", amount=Decimal(amount), currency="EUR"),
+        trusted=trusted,
         **overrides,
     )
 

@@ -11,6 +11,8 @@ from entry_service.api.deps import PortsDep, SettingsDep
 from entry_service.api.openapi import BATCH_SCHEMA_REF
 from entry_service.api.schemas import BatchAccepted
 from entry_service.domain.ingestion import RequestContext, ingest
+from entry_service.errors import UserTokenInvalid
+from servicekit.auth import bearer_token
 from servicekit.clock import utc_now
 from servicekit.errors import PulseError
 
@@ -57,3 +59,32 @@ async def post_events(request: Request, ports: PortsDep, settings: SettingsDep) 
 @router.options("/v1/events", include_in_schema=False)
 async def events_preflight(request: Request) -> Response:
     return preflight(request.headers.get("origin"))
+
+
+@router.post(
+    "/v1/server/events",
+    status_code=202,
+    response_model=BatchAccepted,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": BATCH_SCHEMA_REF}}},
+        }
+    },
+)
+async def post_server_events(request: Request, ports: PortsDep, settings: SettingsDep) -> Response:
+    """The site's own backend posts events it vouches for (orders, sign-ups), authenticated with
+    `Authorization: Bearer <the site's signing secret>`. Only such events, and those posted
+    with the user's signed `user_token`, move the user summary's purchase facts."""
+    secret = bearer_token(request)
+    if secret is None:
+        raise UserTokenInvalid("send `Authorization: Bearer <the site's signing secret>`")
+    raw = await read_capped(request, settings.max_batch_bytes)
+    ctx = RequestContext(None, request.headers.get("user-agent"), utc_now(), server_secret=secret)
+    result = await ingest(
+        raw, ctx, ports.limits, ports.sites, ports.visitors, ports.parse_user_agent, ports.publisher
+    )
+    return JSONResponse(
+        {"accepted": result.accepted, "rejected": [asdict(r) for r in result.rejected]},
+        status_code=202,
+    )
