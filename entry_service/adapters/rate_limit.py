@@ -6,8 +6,15 @@ from collections.abc import Sequence
 from typing import Final
 
 import redis.asyncio as aioredis
+from prometheus_client import Counter
 
 log = logging.getLogger(__name__)
+
+# Requests let through unchecked because Redis was unreachable: an alert, not a silent gap.
+FAILED_OPEN = Counter(
+    "pulse_entry_rate_limit_failed_open_total",
+    "Entry requests whose rate limits were not checked because Redis was unreachable",
+)
 
 _MAX_KEYS: Final = 100_000
 
@@ -54,6 +61,7 @@ class RedisRateLimiter:
                 pipe.expire(name, window_s + 1)
             replies = await pipe.execute()
         except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+            FAILED_OPEN.inc()
             if now - self._warned_at >= 10:  # once per 10 s, not once per request of a spike
                 self._warned_at = now
                 log.warning("entry_rate_limit_unavailable error=%s limits=off", type(exc).__name__)
