@@ -22,7 +22,7 @@ from core_service.settings import CoreSettings
 from datastore.engine import make_engine
 from servicekit.database import Database
 from servicekit.health import ReadinessCheck
-from servicekit.redis_client import open_redis, redis_ping
+from servicekit.redis_client import close_redis, open_redis, redis_ping
 from servicekit.secrets import ADMIN_TOKEN, resolve_token
 from user_summaries.ports import NoSummaryCache, SummaryCache, SummaryReader
 from user_summaries.redis_cache import RedisSummaryCache
@@ -74,7 +74,7 @@ def _open(settings: CoreSettings, token: str) -> Iterator[CorePorts]:
         yield CorePorts(database, SqlSummaryReader(database), cache, redis_client, token)
     finally:
         if redis_client is not None:
-            redis_client.close()
+            close_redis(redis_client)
         database.dispose()
 
 

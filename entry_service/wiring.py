@@ -41,7 +41,13 @@ from entry_service.domain.sites import SiteDirectory, VisitorRegistry
 from entry_service.settings import EntrySettings
 from servicekit.database import Database
 from servicekit.health import ReadinessCheck
-from servicekit.redis_client import open_async_redis, open_redis, redis_ping
+from servicekit.redis_client import (
+    close_async_redis,
+    close_redis,
+    open_async_redis,
+    open_redis,
+    redis_ping,
+)
 from user_summaries.ports import NoSummaryCache, SummaryCache
 from user_summaries.redis_cache import RedisSummaryCache
 from user_summaries.sql_reader import SqlSummaryReader
@@ -86,12 +92,12 @@ async def open_ports(
         async_redis: aioredis.Redis | None = None
         if settings.redis.url:
             redis_client = open_redis(settings.redis.url)
-            stack.callback(redis_client.close)
+            stack.callback(close_redis, redis_client)
             # The event loop's own client, for the per-request paths (visitors, gate, limits).
             async_redis = open_async_redis(
                 settings.redis.url, max_connections=settings.entry_redis_max_connections
             )
-            stack.push_async_callback(async_redis.aclose)
+            stack.push_async_callback(close_async_redis, async_redis)
         sites, visitors = ingest_ports(settings, database, redis_client, async_redis)
         ingest = IngestPorts(sites, visitors, publisher, parse_user_agent, limits_from(settings))
         entries, waiter = entry_ports(

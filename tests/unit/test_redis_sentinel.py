@@ -1,0 +1,63 @@
+"""`PULSE_REDIS_URL=redis+sentinel://…`: Pulse asks the Sentinels for the primary, and after the
+primary is killed and a replica promoted it writes to the new primary, with no restart."""
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from servicekit.redis_client import (
+    SentinelTarget,
+    close_async_redis,
+    close_redis,
+    open_async_redis,
+    open_redis,
+)
+from tests.support.redis_sentinel import sentinelled_redis
+
+
+@pytest.mark.parametrize(
+    ("url", "nodes", "master", "db"),
+    [
+        ("redis+sentinel://a:26379,b:26380/orders/2", [("a", 26379), ("b", 26380)], "orders", 2),
+        ("redis+sentinel://a/", [("a", 26379)], "mymaster", 0),
+    ],
+)
+def test_sentinel_urls_parse(url: str, nodes: list[tuple[str, int]], master: str, db: int) -> None:
+    assert SentinelTarget.parse(url) == SentinelTarget(nodes, master, db)
+    assert SentinelTarget.parse("redis://127.0.0.1:6379/0") is None
+
+
+@pytest.mark.integration
+def test_a_killed_primary_is_replaced_without_a_restart(tmp_path: Path) -> None:
+    with sentinelled_redis(tmp_path) as cluster:
+        client = open_redis(cluster.url)
+        client.set("before", "kept")
+        deadline = time.monotonic() + 15
+        while client.wait(1, 1000) < 1:  # until the replica has it (its first sync included)
+            assert time.monotonic() < deadline, "the replica never caught up"
+        cluster.kill_primary()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.set("after", "written")
+                break
+            except redis.RedisError:
+                assert time.monotonic() < deadline, "no primary was promoted within 30 s"
+                time.sleep(0.2)
+        assert client.get("before") == b"kept"
+        role = client.execute_command("ROLE")[0]
+        assert role == b"master"
+        assert client.connection_pool.get_master_address()[1] == cluster.replica_port  # type: ignore[attr-defined]
+        close_redis(client)
+
+        async def async_client_finds_it() -> bytes | None:
+            aclient = open_async_redis(cluster.url)
+            try:
+                return await aclient.get("after")
+            finally:
+                await close_async_redis(aclient)
+
+        assert asyncio.run(async_client_finds_it()) == b"written"
