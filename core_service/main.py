@@ -17,6 +17,7 @@ from migrations.engine import make_engine
 from servicekit.database import Database
 from servicekit.errors import install_error_handlers
 from servicekit.health import ReadinessCheck, health_router
+from servicekit.observability import install_observability
 from servicekit.redis_client import open_redis, redis_ping
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_observability(app, "core")
     app.include_router(health_router(lambda: _readiness(app), lambda: _degradable(app)))
     app.include_router(api_router)
     return app

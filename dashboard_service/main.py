@@ -27,6 +27,7 @@ from migrations.engine import make_engine
 from servicekit.database import Database
 from servicekit.errors import install_error_handlers
 from servicekit.health import ReadinessCheck, health_router
+from servicekit.observability import install_observability
 from servicekit.secrets import persistent_token
 
 DESCRIPTION = (
@@ -99,6 +100,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_observability(app, "dashboard")
     app.include_router(health_router(lambda: _readiness(app)))
     for router in (campaigns_router, metrics_router, stream_router, session_router):
         app.include_router(router)

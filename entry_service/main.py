@@ -26,6 +26,7 @@ from migrations.engine import make_engine
 from servicekit.database import Database
 from servicekit.errors import install_error_handlers
 from servicekit.health import ReadinessCheck, health_router
+from servicekit.observability import install_observability
 from servicekit.redis_client import open_async_redis, open_redis, redis_ping
 
 
@@ -107,6 +108,7 @@ def create_app(settings: EntrySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_observability(app, "entry")
     install_openapi(app)
     app.include_router(health_router(lambda: _readiness(app), lambda: _degradable(app)))
     app.include_router(definitions.router)

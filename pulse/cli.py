@@ -20,7 +20,7 @@ from pulse import demo
 from pulse.demo_page import DemoPage
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
-from servicekit.logs import configure_logging
+from servicekit.logs import configure_logging, register_secret
 from servicekit.secrets import persistent_token
 from servicekit.settings import CommonSettings
 
@@ -34,7 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.data_dir:
         os.environ["PULSE_DATA_DIR"] = str(args.data_dir)
     common = CommonSettings()
-    configure_logging(common.log_level)
+    configure_logging(
+        common.log_level,
+        common.log_format or ("text" if args.command == "run" else "json"),
+        service=args.command,
+        secrets=_configured_secrets(),
+    )
     if args.command == "migrate":
         migrate_all(common)
         return 0
@@ -61,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configured_secrets() -> list[str]:
+    return [os.environ.get(name, "") for name in ("PULSE_ADMIN_TOKEN", "PULSE_DASHBOARD_TOKEN")]
+
+
 def _tokens(common: CommonSettings) -> tuple[str, str]:
     admin = os.environ.get("PULSE_ADMIN_TOKEN") or persistent_token(
         common.data_dir / "admin_token", "adm_"
@@ -68,6 +77,8 @@ def _tokens(common: CommonSettings) -> tuple[str, str]:
     dashboard = os.environ.get("PULSE_DASHBOARD_TOKEN") or persistent_token(
         common.data_dir / "dashboard_token", "dash_"
     )
+    for token in (admin, dashboard):
+        register_secret(token)
     return admin, dashboard
 
 

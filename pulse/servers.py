@@ -33,6 +33,8 @@ def server_config(
         host=host,
         port=service.port,
         log_level=log_level.lower(),
+        # uvicorn's loggers go through the root handler (servicekit.logs: JSON or text).
+        log_config=None,
         access_log=access_log,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,

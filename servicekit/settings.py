@@ -4,6 +4,7 @@ An unset engine URL selects that engine's embedded stand-in.
 """
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,6 +22,8 @@ class CommonSettings(BaseSettings):
     elasticsearch_index_prefix: str = "pulse-events"
     redis_url: str | None = None
     log_level: str = "INFO"
+    # `json` (one object per line) or `text`; unset: text for `pulse run`, JSON for one service.
+    log_format: Literal["json", "text"] | None = None
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses or
     # CIDR ranges, `*` for any). Behind a load balancer or ingress, list it here: otherwise every
     # shopper seems to come from the proxy, and the per-IP entry limit throttles them all.

@@ -1,0 +1,13 @@
+"""What every service's app gets for operations: request ids for the logs, HTTP metrics."""
+
+from fastapi import FastAPI
+
+from servicekit.http_metrics import HttpMetricsMiddleware
+from servicekit.request_context import RequestIdMiddleware
+
+
+def install_observability(app: FastAPI, service: str) -> None:
+    app.state.service_name = service
+    app.add_middleware(HttpMetricsMiddleware, service=service)
+    # Added last, so outermost: the request id is set for everything inside, metrics included.
+    app.add_middleware(RequestIdMiddleware)
