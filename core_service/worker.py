@@ -33,6 +33,7 @@ from core_service.domain.entries import EntryDecider, confirmed_occurrences
 from core_service.domain.indexing import AnalyticsIndex
 from core_service.domain.occurrences import EventOccurrenceService
 from core_service.domain.summaries import NoSummaryCache, SummaryCache
+from core_service.metrics import lag_reporter, timed_write
 from core_service.settings import CoreSettings
 from servicekit.database import Database
 
@@ -78,9 +79,11 @@ class BatchWriter:
     def __call__(self, events: Sequence[EventOccurred]) -> None:
         if self._indexer is None:
             self._store(events)
-            self.index.index(events)
+            timed_write("analytics_index", self._engine, self.index.index, events)
             return
-        indexed = self._indexer.submit(self.index.index, events)
+        indexed = self._indexer.submit(
+            timed_write, "analytics_index", self._engine, self.index.index, events
+        )
         try:
             self._store(events)
         except BaseException:
@@ -94,12 +97,18 @@ class BatchWriter:
 
     def _store(self, events: Sequence[EventOccurred]) -> None:
         with self.database.unit_of_work() as session:
-            self.service.store(events, SqlOccurrenceRepository(session))
+            timed_write(
+                "database", None, self.service.store, events, SqlOccurrenceRepository(session)
+            )
         # After the commit, so a concurrent cache fill cannot re-cache the old summary.
         SummaryInvalidator(self.summaries)(events)
 
     def healthy(self) -> bool:
         return _healthy(self.database, self.index)
+
+    @property
+    def _engine(self) -> str | None:
+        return "elasticsearch" if isinstance(self.index, ElasticsearchAnalyticsIndex) else None
 
 
 @dataclass
@@ -174,6 +183,13 @@ class ConsumerThread:
             poll_timeout_s=settings.entries_poll_timeout_s,
         )
         self._stop = threading.Event()
+        self._lag = lag_reporter(
+            bus,
+            {
+                settings.consumer_group: [EVENTS_RAW],
+                settings.entries_consumer_group: [ENTRIES_REQUESTED],
+            },
+        )
         self._threads = [
             threading.Thread(
                 target=occurrences.run, args=(self._stop,), name="pulse-core-consumer", daemon=True
@@ -186,12 +202,16 @@ class ConsumerThread:
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
+        if self._lag is not None:
+            self._lag.start()
 
     def is_alive(self) -> bool:
         return all(thread.is_alive() for thread in self._threads)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
+        if self._lag is not None:
+            self._lag.stop()
         for thread in self._threads:
             thread.join(timeout_s)
         self._publisher.close()

@@ -26,6 +26,7 @@ from common_messaging import (
     ReceivedMessage,
     decode,
 )
+from core_service import metrics
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class BusConsumer(Generic[P]):
                 # The loop outlives broker hiccups: the next poll resumes from committed offsets.
                 except Exception:
                     log.exception("consumer_step_failed")
+                    metrics.kafka_error("consume")
                     self._back_off()
         finally:
             self._consumer.close()
@@ -92,6 +94,7 @@ class BusConsumer(Generic[P]):
             except MessageDecodeError as exc:
                 poisoned.append((message, f"decode_error: {exc}"))
         if not self._handle(good, poisoned):
+            metrics.batch_done(messages[0].topic, "retried")
             self._consumer.rewind_to_committed()
             self._back_off()
             return 0
@@ -99,9 +102,11 @@ class BusConsumer(Generic[P]):
             self._consumer.commit(messages)
         except Exception as exc:  # e.g. partitions revoked mid-batch; their new owner replays
             log.warning("consumer_commit_failed error=%s", type(exc).__name__)
+            metrics.kafka_error("commit")
             self._consumer.rewind_to_committed()
             return 0
         self._failures = 0
+        metrics.batch_done(messages[0].topic, "stored")
         return len(messages)
 
     def _handle(
@@ -162,6 +167,7 @@ class BusConsumer(Generic[P]):
             return False
         MESSAGES.labels(self.dead_letter_topic, "dead_lettered").inc(len(dead))
         for message, error in poisoned:
+            metrics.dead_lettered(self.dead_letter_topic, error)
             log.warning(
                 "consumer_dead_lettered topic=%s offset=%d error=%s",
                 message.topic,

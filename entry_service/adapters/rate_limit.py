@@ -7,6 +7,8 @@ from typing import Final
 
 import redis.asyncio as aioredis
 
+from entry_service import metrics
+
 log = logging.getLogger(__name__)
 
 _MAX_KEYS: Final = 100_000
@@ -54,6 +56,7 @@ class RedisRateLimiter:
                 pipe.expire(name, window_s + 1)
             replies = await pipe.execute()
         except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+            metrics.redis_error("rate_limit")
             if now - self._warned_at >= 10:  # once per 10 s, not once per request of a spike
                 self._warned_at = now
                 log.warning("entry_rate_limit_unavailable error=%s limits=off", type(exc).__name__)

@@ -28,6 +28,7 @@ from common_messaging import (
     OutgoingMessage,
     encode,
 )
+from entry_service import metrics
 from entry_service.adapters.decision_waiter import DecisionWaiter
 from entry_service.adapters.redis_gate_scripts import (
     ADMIT,
@@ -80,6 +81,7 @@ class RedisEntryGate:
         # Unreachable, not merely slow to answer a script: only then is Postgres alone asked.
         except (RedisConnectionError, RedisTimeoutError, CountersUnavailable) as exc:
             log.warning("entry_gate_fallback activity_id=%s error=%s", activity.id, exc)
+            metrics.gate_fallback(exc)
             return await self._fallback.admit(request, activity)
         code = outcome[0]
         if code == "user":
@@ -125,6 +127,7 @@ class RedisEntryGate:
                 ],
             )
         except BusUnavailableError as exc:
+            metrics.kafka_error("publish")
             self._waiter.forget(request.entry_id)
             await self._undo(request.entry_id)
             raise BusUnavailable(

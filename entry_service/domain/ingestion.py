@@ -18,6 +18,7 @@ from common_messaging import (
     OutgoingMessage,
     encode,
 )
+from entry_service import metrics
 from entry_service.domain.incoming import (
     IncomingBatch,
     IncomingEvent,
@@ -141,6 +142,7 @@ async def ingest(
     try:
         await publisher.publish(EVENTS_RAW, messages)
     except BusUnavailableError as exc:
+        metrics.kafka_error("publish")
         raise BusUnavailable(
             "events could not be stored right now; retry with the same event ids",
             headers={"Retry-After": str(limits.retry_after_s)},

@@ -15,7 +15,13 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from prometheus_client import REGISTRY
 
+import core_service.domain.consumer as consumer_loop
+import core_service.metrics as core_metrics
+import entry_service.metrics as entry_metrics
+import servicekit.engine_metrics as engine_metrics
+import servicekit.http_metrics as http_metrics
 from tests.support.k8s_render import ROOT
 
 MONITORING = ROOT / "k8s" / "monitoring"
@@ -175,3 +181,25 @@ def test_dashboard_json_is_importable(path: Path) -> None:
     board = json.loads(path.read_text())
     for key in ("uid", "title", "panels", "templating", "schemaVersion"):
         assert key in board
+
+
+def test_every_metric_queried_is_one_pulse_exports() -> None:
+    """Dashboards and alerts name only metrics the services define (a renamed metric fails)."""
+    # Importing the modules registers their metrics in the process-wide registry.
+    modules = (consumer_loop, core_metrics, entry_metrics, engine_metrics, http_metrics)
+    assert all(m.__name__ for m in modules)
+    exported = {
+        sample_name
+        for family in REGISTRY.collect()
+        for sample_name in (
+            family.name,
+            f"{family.name}_total",
+            f"{family.name}_bucket",
+            f"{family.name}_count",
+            f"{family.name}_sum",
+        )
+    }
+    texts = [RULES.read_text()] + [q for *_, q in _panel_queries()]
+    queried = {name for text in texts for name in re.findall(r"\bpulse_[a-z_]+", text)}
+    assert len(queried) >= 12
+    assert queried - exported == set()

@@ -46,7 +46,7 @@ def test_a_line_is_one_json_object_with_event_and_fields(captured: io.StringIO) 
     logging.getLogger("core_service.domain.consumer").warning(
         "consumer_dead_lettered topic=%s offset=%d error=%s", "pulse.events.raw.v1", 17, "decode"
     )
-    logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
+    logging.getLogger("a_library").info("Started server process [%d]", 42)
     first, second = _lines(captured)
     assert first["event"] == "consumer_dead_lettered"
     assert first["service"] == "core"  # from the logger's package
