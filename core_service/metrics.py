@@ -13,6 +13,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from common_messaging.bus import BusSettings
 from servicekit.engine_metrics import engine_error
+from servicekit.tracing import span
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ def timed_write(store: str, engine: str | None, write: Callable[..., T], *args: 
     """Run one store write, observing its duration; a failure counts as an engine error."""
     start = time.perf_counter()
     try:
-        return write(*args)
+        with span(f"write {store}"):
+            return write(*args)
     except Exception:
         if engine is not None:
             engine_error(SERVICE, engine, "write")

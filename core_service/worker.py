@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -81,8 +82,13 @@ class BatchWriter:
             self._store(events)
             timed_write("analytics_index", self._engine, self.index.index, events)
             return
-        indexed = self._indexer.submit(
-            timed_write, "analytics_index", self._engine, self.index.index, events
+        indexed = self._indexer.submit(  # in this batch's trace context, on the index thread
+            copy_context().run,
+            timed_write,
+            "analytics_index",
+            self._engine,
+            self.index.index,
+            events,
         )
         try:
             self._store(events)

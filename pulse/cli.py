@@ -23,6 +23,7 @@ from pulse.servers import Service, serve
 from servicekit.logs import configure_logging, register_secret
 from servicekit.secrets import persistent_token
 from servicekit.settings import CommonSettings
+from servicekit.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger("pulse")
 
@@ -40,12 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         service=args.command,
         secrets=_configured_secrets(),
     )
-    if args.command == "migrate":
-        migrate_all(common)
-        return 0
-    if args.command == "run":
-        return _run_all(args, common)
-    return _run_one(args, common)
+    configure_tracing(args.command, common.otlp_endpoint)
+    try:
+        if args.command == "migrate":
+            migrate_all(common)
+            return 0
+        if args.command == "run":
+            return _run_all(args, common)
+        return _run_one(args, common)
+    finally:
+        shutdown_tracing()
 
 
 def _parser() -> argparse.ArgumentParser:

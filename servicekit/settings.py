@@ -24,6 +24,9 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     # `json` (one object per line) or `text`; unset: text for `pulse run`, JSON for one service.
     log_format: Literal["json", "text"] | None = None
+    # OpenTelemetry traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318);
+    # unset (and no OTEL_EXPORTER_OTLP_ENDPOINT): tracing is off.
+    otlp_endpoint: str | None = None
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses or
     # CIDR ranges, `*` for any). Behind a load balancer or ingress, list it here: otherwise every
     # shopper seems to come from the proxy, and the per-IP entry limit throttles them all.

@@ -27,6 +27,7 @@ from common_messaging import (
     decode,
 )
 from core_service import metrics
+from servicekit.tracing import batch_span
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,9 @@ class BusConsumer(Generic[P]):
                 good.append((message, payload))
             except MessageDecodeError as exc:
                 poisoned.append((message, f"decode_error: {exc}"))
-        if not self._handle(good, poisoned):
+        with batch_span(messages[0].topic, [m.headers for m in messages]):
+            handled = self._handle(good, poisoned)
+        if not handled:
             metrics.batch_done(messages[0].topic, "retried")
             self._consumer.rewind_to_committed()
             self._back_off()
@@ -118,6 +121,7 @@ class BusConsumer(Generic[P]):
         try:
             if events:
                 self._process(events)
+                log.debug("consumer_batch_stored size=%d", len(events))
             MESSAGES.labels(self.dead_letter_topic, "stored").inc(len(events))
         # Any failure of the store or index is caught: the loop must outlive one bad batch.
         except Exception as exc:

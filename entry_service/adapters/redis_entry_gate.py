@@ -42,6 +42,7 @@ from entry_service.adapters.redis_warmer import CountersUnavailable, RedisCounte
 from entry_service.adapters.sql_entry_gate import SqlEntryGate, answer_of
 from entry_service.domain.entries import ActivityView, EntryAnswer
 from entry_service.errors import BusUnavailable
+from servicekit.tracing import with_trace_context
 
 log = logging.getLogger(__name__)
 
@@ -117,14 +118,16 @@ class RedisEntryGate:
         try:
             await self._publisher.publish(
                 ENTRIES_REQUESTED,
-                [
-                    OutgoingMessage(
-                        value=encode(
-                            request, message_id=request.entry_id, producer="entry_service"
-                        ),
-                        key=str(request.activity_id).encode(),
-                    )
-                ],
+                with_trace_context(
+                    [
+                        OutgoingMessage(
+                            value=encode(
+                                request, message_id=request.entry_id, producer="entry_service"
+                            ),
+                            key=str(request.activity_id).encode(),
+                        )
+                    ]
+                ),
             )
         except BusUnavailableError as exc:
             metrics.kafka_error("publish")

@@ -36,6 +36,7 @@ from entry_service.errors import (
     SiteInactive,
     UnknownSite,
 )
+from servicekit.tracing import with_trace_context
 
 ParseUserAgent = Callable[[str | None], DeviceInfo]
 
@@ -140,7 +141,7 @@ async def ingest(
         for event, attribution in valid
     ]
     try:
-        await publisher.publish(EVENTS_RAW, messages)
+        await publisher.publish(EVENTS_RAW, with_trace_context(messages))
     except BusUnavailableError as exc:
         metrics.kafka_error("publish")
         raise BusUnavailable(

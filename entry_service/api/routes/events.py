@@ -1,5 +1,6 @@
 """`POST /v1/events`: a batch of occurrences (a single event is a batch of one)."""
 
+import logging
 from dataclasses import asdict
 
 from fastapi import APIRouter, Request, Response
@@ -15,6 +16,7 @@ from entry_service.domain.ingestion import RequestContext, ingest
 from servicekit.clock import utc_now
 from servicekit.errors import PulseError
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["public"])
 
 
@@ -51,6 +53,7 @@ async def post_events(request: Request, ports: PortsDep, settings: SettingsDep) 
         grant_on_error(exc, origin)
         raise
     metrics.events_ingested(result.accepted, [r.error for r in result.rejected])
+    log.debug("events_accepted accepted=%d rejected=%d", result.accepted, len(result.rejected))
     body = {"accepted": result.accepted, "rejected": [asdict(r) for r in result.rejected]}
     response = JSONResponse(body, status_code=202)
     allow_origin(response, origin)
