@@ -42,6 +42,13 @@ _FALLBACK_REASONS = {
 }
 
 
+# Known label sets start at 0, so the first fallback or refusal is an increase Prometheus sees.
+for _reason_label in (*_FALLBACK_REASONS.values(), "other"):
+    GATE_FALLBACKS.labels(_reason_label)
+for _scope in ("ip", "ip_and_user"):
+    RATE_LIMITED.labels(_scope)
+
+
 def _reason(error: str) -> str:
     code = error.split(":", 1)[0]
     return code if _CODE.fullmatch(code) else "other"
