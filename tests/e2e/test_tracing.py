@@ -77,6 +77,12 @@ def bus(
     topics = [prefix + t for t in ALL_TOPICS]
     for future in admin.delete_topics(topics, operation_timeout=10).values():
         future.result(10)
+    groups = [f"trace-{run}", f"trace-entries-{run}"]
+    for future in admin.delete_consumer_groups(groups, request_timeout=10).values():
+        try:
+            future.result(10)
+        except Exception:  # a group that never committed does not exist
+            pass
 
 
 def test_one_events_trace_id_is_the_same_in_entry_and_consumer_logs(
