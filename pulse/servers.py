@@ -25,8 +25,21 @@ class _SharedSignalServer(uvicorn.Server):
         yield
 
 
+# On SIGTERM uvicorn stops accepting and waits for the requests in flight; a live-update stream
+# (up to PULSE_DASHBOARD_STREAM_MAX_S) would keep it waiting until Kubernetes' SIGKILL, and the
+# app's shutdown (closing the bus and the engines) would never run. After this many seconds the
+# remaining requests are cut: under the pods' 30 s grace period minus the 5 s preStop pause.
+GRACEFUL_SHUTDOWN_S = 20.0
+
+
 def server_config(
-    service: Service, host: str, log_level: str, *, access_log: bool, forwarded_allow_ips: str
+    service: Service,
+    host: str,
+    log_level: str,
+    *,
+    access_log: bool,
+    forwarded_allow_ips: str,
+    graceful_shutdown_s: float = GRACEFUL_SHUTDOWN_S,
 ) -> uvicorn.Config:
     return uvicorn.Config(
         service.app,
@@ -38,6 +51,7 @@ def server_config(
         access_log=access_log,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
+        timeout_graceful_shutdown=graceful_shutdown_s,
     )
 
 
