@@ -29,7 +29,7 @@ class _SharedSignalServer(uvicorn.Server):
 # (up to PULSE_DASHBOARD_STREAM_MAX_S) would keep it waiting until Kubernetes' SIGKILL, and the
 # app's shutdown (closing the bus and the engines) would never run. After this many seconds the
 # remaining requests are cut: under the pods' 30 s grace period minus the 5 s preStop pause.
-GRACEFUL_SHUTDOWN_S = 20.0
+GRACEFUL_SHUTDOWN_S = 20
 
 
 def server_config(
@@ -39,7 +39,7 @@ def server_config(
     *,
     access_log: bool,
     forwarded_allow_ips: str,
-    graceful_shutdown_s: float = GRACEFUL_SHUTDOWN_S,
+    graceful_shutdown_s: int = GRACEFUL_SHUTDOWN_S,
 ) -> uvicorn.Config:
     return uvicorn.Config(
         service.app,

@@ -60,7 +60,7 @@ def test_stop_drains_requests_cuts_streams_and_runs_shutdown() -> None:
         "warning",
         access_log=False,
         forwarded_allow_ips="127.0.0.1",
-        graceful_shutdown_s=1.0,
+        graceful_shutdown_s=1,
     )
     server = _SharedSignalServer(config)
 
