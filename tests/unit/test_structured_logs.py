@@ -156,3 +156,35 @@ def test_real_requests_log_json_with_request_ids_and_no_token(
     text = captured.getvalue()
     for secret in (ADMIN, DASHBOARD, ADMIN + "x"):
         assert secret not in text
+
+
+def test_a_deployed_service_process_logs_json_lines_without_tokens(tmp_path: Path) -> None:
+    """`pulse dashboard` as deployed: uvicorn's lines and Pulse's alike are JSON, no token."""
+    import httpx
+
+    from tests.e2e.process import PULSE, clean_env, free_ports, process, wait_ready
+
+    (port,) = free_ports(1)
+    env = clean_env(
+        {
+            "PULSE_DATA_DIR": str(tmp_path / "data"),
+            "PULSE_ADMIN_TOKEN": ADMIN,
+            "PULSE_DASHBOARD_TOKEN": DASHBOARD,
+        }
+    )
+    log = tmp_path / "dashboard.log"
+    args = [PULSE, "dashboard", "--host", "127.0.0.1", "--port", str(port)]
+    with process(args, env, log) as proc:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, proc, log)
+        headers = {"Authorization": f"Bearer {DASHBOARD}"}
+        assert httpx.get(f"{url}/v1/campaigns", headers=headers).status_code == 200
+        wrong = {"Authorization": f"Bearer {DASHBOARD}-wrong"}
+        assert httpx.get(f"{url}/v1/campaigns", headers=wrong).status_code == 401
+        assert httpx.post(f"{url}/v1/session", json={"token": ADMIN + "x"}).status_code == 401
+    text = log.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert any(line["logger"].startswith("uvicorn") for line in lines)
+    for line in lines:
+        assert {"timestamp", "level", "service", "logger", "event"} <= set(line), line
+    assert ADMIN not in text and DASHBOARD not in text
