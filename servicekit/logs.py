@@ -21,7 +21,9 @@ LogFormat = Literal["json", "text"]
 
 # `event_name key=value key=value`: the convention of every log call in Pulse.
 _EVENT = re.compile(r"^([a-z][a-z0-9_]*)(?:\s+|$)(.*)$", re.S)
-_FIELD = re.compile(r"([a-z][a-z0-9_]*)=(\S*)")
+_FIELD = re.compile(r"(?:^|(?<=\s))([a-z][a-z0-9_]*)=(\S*)")
+# Field names whose values are secrets whatever they look like.
+_SECRET_KEY = re.compile(r"token|password|passwd|secret|api_?key|authorization|cookie", re.I)
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 _SERVICES = {
     "core_service": "core",
@@ -83,11 +85,14 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
         }
         matched = _EVENT.match(message)
-        fields = dict(_FIELD.findall(matched.group(2))) if matched else {}
-        if matched and _FIELD.sub("", matched.group(2)).strip() == "":
+        if matched:
             entry["event"] = matched.group(1)
+            fields = dict(_FIELD.findall(matched.group(2)))
             entry.update({k: v for k, v in fields.items() if k not in entry})
-        else:
+            # A value with spaces (an exception's text) does not split into fields: keep it all.
+            if _FIELD.sub("", matched.group(2)).strip():
+                entry["message"] = message
+        else:  # a library's prose
             entry["event"] = "log"
             entry["message"] = message
         for key, value in vars(record).items():  # `extra={...}` fields
@@ -97,7 +102,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         # Each value is masked before encoding: JSON's escaping would hide a `"password": "x"`.
-        return json.dumps({key: _masked(value) for key, value in entry.items()}, ensure_ascii=False)
+        masked = {
+            key: "***" if _SECRET_KEY.search(key) and value else _masked(value)
+            for key, value in entry.items()
+        }
+        return json.dumps(masked, ensure_ascii=False)
 
 
 def _masked(value: Any) -> Any:

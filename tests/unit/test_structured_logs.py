@@ -62,6 +62,16 @@ def test_a_line_is_one_json_object_with_event_and_fields(captured: io.StringIO) 
     assert second["message"] == "Started server process [42]"
 
 
+def test_a_value_with_spaces_keeps_the_whole_message(captured: io.StringIO) -> None:
+    logging.getLogger("entry_service.adapters.redis_entry_gate").warning(
+        "entry_gate_fallback activity_id=%s error=%s", "a1", "Error 111 connecting to redis"
+    )
+    (line,) = _lines(captured)
+    assert line["event"] == "entry_gate_fallback"
+    assert line["activity_id"] == "a1"
+    assert line["message"].endswith("error=Error 111 connecting to redis")
+
+
 SECRET_MESSAGES = [
     ("database_url url=%s", "postgresql+psycopg://pulse:hunter2pw@db:5432/pulse", "hunter2pw"),
     ("header %s", "Authorization: Bearer abc.def-ghi_jkl", "abc.def-ghi_jkl"),
