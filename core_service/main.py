@@ -13,6 +13,7 @@ from core_service.wiring import open_consumers, open_ports
 from servicekit.body_limit import BodyLimit
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.http_errors import install_error_handlers
+from servicekit.observability import install_observability
 
 
 def create_app(settings: CoreSettings | None = None) -> FastAPI:
@@ -43,6 +44,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_observability(app, "core")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health_router(lambda: readiness(app), lambda: app.state.ports.degradable()))
     app.include_router(api_router)

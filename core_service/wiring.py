@@ -18,6 +18,7 @@ from core_service.consumer.runner import ConsumerThreads
 from core_service.consumer.writers import BatchWriter, EntryBatchDecider
 from core_service.domain.occurrences import EventOccurrenceService
 from core_service.errors import ConfigurationError
+from core_service.metrics import lag_reporter
 from core_service.settings import CoreSettings
 from datastore.engine import make_engine
 from servicekit.database import Database
@@ -92,6 +93,7 @@ def open_consumers(
         EventOccurrenceService(),
         summaries,
         concurrent_index=settings.index.elasticsearch_url is not None,
+        index_engine="elasticsearch" if settings.index.elasticsearch_url else None,
     )
     publisher = open_publisher(bus)
     occurrences = OccurrenceConsumer(
@@ -111,4 +113,11 @@ def open_consumers(
         batch_size=settings.entries_batch_size,
         poll_timeout_s=settings.entries_poll_timeout_s,
     )
-    return ConsumerThreads(occurrences, reservations, publisher)
+    lag = lag_reporter(
+        bus,
+        {
+            settings.consumer_group: [EVENTS_RAW],
+            settings.entries_consumer_group: [ENTRIES_REQUESTED],
+        },
+    )
+    return ConsumerThreads(occurrences, reservations, publisher, lag)

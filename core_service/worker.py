@@ -11,6 +11,7 @@ from core_service.settings import CoreSettings
 from core_service.wiring import open_consumers, open_worker_ports
 from servicekit.health import health_router
 from servicekit.http_errors import install_error_handlers
+from servicekit.observability import install_observability
 
 
 def create_worker_app(settings: CoreSettings) -> FastAPI:
@@ -29,6 +30,7 @@ def create_worker_app(settings: CoreSettings) -> FastAPI:
 
     app = FastAPI(title="Pulse core_service worker", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    install_observability(app, "worker")
     app.include_router(
         health_router(
             lambda: {

@@ -19,6 +19,7 @@ from dashboard_service.wiring import open_ports
 from servicekit.body_limit import BodyLimit
 from servicekit.health import health_router
 from servicekit.http_errors import install_error_handlers
+from servicekit.observability import install_observability
 
 DESCRIPTION = (
     "Campaign metrics for marketing staff. Send `Authorization: Bearer <dashboard or admin "
@@ -43,6 +44,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_observability(app, "dashboard")
     app.add_middleware(BodyLimit, max_bytes=(settings or get_settings()).max_body_bytes)
     app.include_router(health_router(lambda: app.state.ports.readiness))
     for router in (campaigns_router, metrics_router, stream_router, session_router):

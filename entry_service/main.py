@@ -13,6 +13,7 @@ from entry_service.wiring import EntryServicePorts, open_ports
 from servicekit.body_limit import BodyLimit
 from servicekit.health import health_router
 from servicekit.http_errors import install_error_handlers
+from servicekit.observability import install_observability
 
 PortsFactory = Callable[[EntrySettings], AbstractAsyncContextManager[EntryServicePorts]]
 
@@ -40,6 +41,7 @@ def create_app(
     )
     # Batches get their own, precise 413 (with CORS) from the route; this cap is for the rest.
     install_error_handlers(app)
+    install_observability(app, "entry")
     app.add_middleware(
         BodyLimit, max_bytes=max(settings.max_body_bytes, 2 * settings.max_batch_bytes)
     )

@@ -23,9 +23,10 @@ from pulse import dead_letters, demo
 from pulse.demo_page import DemoPage
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
-from servicekit.logs import configure_logging
+from servicekit.logs import configure_logging, register_secret
 from servicekit.secrets import ADMIN_TOKEN, DASHBOARD_TOKEN, TokenFile, resolve_token
 from servicekit.settings import CommonSettings
+from servicekit.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger("pulse")
 
@@ -35,21 +36,29 @@ WORKER_PORT = 8083  # the consumers' probes and metrics
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     # Settings are read from the environment once, here; `--data-dir` overrides it.
     common = _read(CommonSettings, args.data_dir)
-    configure_logging(common.log_level)
-    if args.command == "migrate":
-        migrate_all(common)
-        return 0
-    if args.command == "dlq":
-        return _dead_letters(args, common)
-    if args.command == "run":
-        return _run_all(args, common)
-    return _run_one(args, common)
+    configure_logging(
+        common.log_level,
+        common.log_format or ("text" if args.command == "run" else "json"),
+        service=args.command,
+    )
+    configure_tracing(args.command, common.otlp_endpoint)
+    try:
+        if args.command == "migrate":
+            migrate_all(common)
+            return 0
+        if args.command == "dlq":
+            return _dead_letters(args, common)
+        if args.command == "run":
+            return _run_all(args, common)
+        return _run_one(args, common)
+    finally:
+        shutdown_tracing()
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pulse", description=__doc__)
     parser.add_argument("--data-dir", type=Path, help="where embedded data lives (./.pulse)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +96,7 @@ def service_settings(
         _read(EntrySettings, common.data_dir),
         _read(DashboardSettings, common.data_dir),
     )
+    _mask_in_logs(core, dashboard)
     if not make_up_tokens:
         return core, entry, dashboard
     admin = resolve_token(core.admin_token, common.data_dir, ADMIN_TOKEN, embedded=True)
@@ -97,7 +107,15 @@ def service_settings(
     dashboard = dashboard.model_copy(
         update={"admin_token": SecretStr(admin or ""), "dashboard_token": SecretStr(reader or "")}
     )
+    _mask_in_logs(core, dashboard)
     return core, entry, dashboard
+
+
+def _mask_in_logs(core: CoreSettings, dashboard: DashboardSettings) -> None:
+    """Every token is masked in log lines, whatever logs it."""
+    for token in (core.admin_token, dashboard.dashboard_token, dashboard.admin_token):
+        if token is not None and token.get_secret_value():
+            register_secret(token.get_secret_value())
 
 
 def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:

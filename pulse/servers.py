@@ -17,7 +17,7 @@ class Service:
     port: int
 
 
-class _SharedSignalServer(uvicorn.Server):
+class SharedSignalServer(uvicorn.Server):
     """Signals are handled once for all servers (uvicorn would let the last one win)."""
 
     @contextlib.contextmanager
@@ -25,17 +25,33 @@ class _SharedSignalServer(uvicorn.Server):
         yield
 
 
+# On SIGTERM uvicorn stops accepting and waits for the requests in flight; a live-update stream
+# (up to PULSE_DASHBOARD_STREAM_MAX_S) would keep it waiting until Kubernetes' SIGKILL, and the
+# app's shutdown (closing the bus and the engines) would never run. After this many seconds the
+# remaining requests are cut: under the pods' 30 s grace period minus the 5 s preStop pause.
+GRACEFUL_SHUTDOWN_S = 20
+
+
 def server_config(
-    service: Service, host: str, log_level: str, *, access_log: bool, forwarded_allow_ips: str
+    service: Service,
+    host: str,
+    log_level: str,
+    *,
+    access_log: bool,
+    forwarded_allow_ips: str,
+    graceful_shutdown_s: int = GRACEFUL_SHUTDOWN_S,
 ) -> uvicorn.Config:
     return uvicorn.Config(
         service.app,
         host=host,
         port=service.port,
         log_level=log_level.lower(),
+        # uvicorn's loggers go through the root handler (servicekit.logs: JSON or text).
+        log_config=None,
         access_log=access_log,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
+        timeout_graceful_shutdown=graceful_shutdown_s,
     )
 
 
@@ -49,7 +65,7 @@ async def serve(
     forwarded_allow_ips: str = "",
 ) -> None:
     servers = [
-        _SharedSignalServer(
+        SharedSignalServer(
             server_config(
                 s, host, log_level, access_log=access_log, forwarded_allow_ips=forwarded_allow_ips
             )

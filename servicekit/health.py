@@ -2,9 +2,11 @@
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from servicekit.engine_metrics import record_checks
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 Checks = Callable[[], Mapping[str, ReadinessCheck]]
@@ -22,9 +24,10 @@ def health_router(checks: Checks, degradable: Checks | None = None) -> APIRouter
         return {"status": "ok"}
 
     @router.get("/readyz")
-    async def readyz() -> JSONResponse:
+    async def readyz(request: Request) -> JSONResponse:
         required = await _run(checks())
         optional = await _run(degradable() if degradable else {})
+        record_checks(getattr(request.app.state, "service_name", "pulse"), required | optional)
         ready = all(v == "ok" for v in required.values())
         status = "ready" if ready else "not_ready"
         if ready and any(v != "ok" for v in optional.values()):

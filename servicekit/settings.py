@@ -8,6 +8,7 @@ stand-in.
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -43,6 +44,11 @@ class CommonSettings(BaseSettings, BusFields):
     log_level: str = "INFO"
     # Request bodies over this are refused (413) before anything parses or authenticates them.
     max_body_bytes: int = 1024 * 1024
+    # `json` (one object per line) or `text`; unset: text for `pulse run`, JSON for one service.
+    log_format: Literal["json", "text"] | None = None
+    # OpenTelemetry traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318);
+    # unset (and no OTEL_EXPORTER_OTLP_ENDPOINT): tracing is off.
+    otlp_endpoint: str | None = None
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses or
     # CIDR ranges, `*` for any). None by default: a header anyone can send must not choose the
     # client's address. Behind a load balancer or ingress, list it here: otherwise every

@@ -28,7 +28,9 @@ from common_messaging import (
     ReceivedMessage,
     decode,
 )
+from core_service import metrics
 from core_service.consumer.failures import Kind, failure_kind
+from servicekit.tracing import batch_span
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class BusConsumer(Generic[P]):
                 # The loop outlives broker hiccups: the next poll resumes from committed offsets.
                 except Exception:
                     log.exception("consumer_step_failed")
+                    metrics.kafka_error("consume")
                     self._back_off()
         finally:
             self._consumer.close()
@@ -96,7 +99,10 @@ class BusConsumer(Generic[P]):
                 good.append((message, payload))
             except MessageDecodeError as exc:
                 poisoned.append((message, f"decode_error: {exc}"))
-        if not self._handle(good, poisoned):
+        with batch_span(messages[0].topic, [m.headers for m in messages]):
+            handled = self._handle(good, poisoned)
+        if not handled:
+            metrics.batch_done(messages[0].topic, "retried")
             self._consumer.rewind_to_committed()
             self._back_off()
             return 0
@@ -104,9 +110,11 @@ class BusConsumer(Generic[P]):
             self._consumer.commit(messages)
         except Exception as exc:  # e.g. partitions revoked mid-batch; their new owner replays
             log.warning("consumer_commit_failed error=%s", type(exc).__name__)
+            metrics.kafka_error("commit")
             self._consumer.rewind_to_committed()
             return 0
         self._failures = 0
+        metrics.batch_done(messages[0].topic, "stored")
         return len(messages)
 
     def _handle(
@@ -174,6 +182,7 @@ class BusConsumer(Generic[P]):
             return False
         MESSAGES.labels(self.dead_letter_topic, "dead_lettered").inc(len(dead))
         for message, error in poisoned:
+            metrics.dead_lettered(self.dead_letter_topic, error)
             log.warning(
                 "consumer_dead_lettered topic=%s offset=%d error=%s",
                 message.topic,

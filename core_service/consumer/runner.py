@@ -8,6 +8,7 @@ import threading
 
 from common_messaging import EventPublisher
 from core_service.consumer.loop import OccurrenceConsumer, ReservationConsumer
+from core_service.metrics import LagReporter
 
 
 class ConsumerThreads:
@@ -16,8 +17,10 @@ class ConsumerThreads:
         occurrences: OccurrenceConsumer,
         reservations: ReservationConsumer,
         publisher: EventPublisher,
+        lag: LagReporter | None = None,
     ) -> None:
         self._publisher = publisher
+        self._lag = lag  # consumer lag per partition, for /metrics (Kafka only)
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
@@ -30,6 +33,8 @@ class ConsumerThreads:
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
+        if self._lag is not None:
+            self._lag.start()
 
     def is_alive(self) -> bool:
         return all(thread.is_alive() for thread in self._threads)
@@ -43,4 +48,6 @@ class ConsumerThreads:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout_s)
+        if self._lag is not None:
+            self._lag.stop()
         self._publisher.close()

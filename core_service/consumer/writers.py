@@ -7,6 +7,7 @@
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,6 +23,7 @@ from common_messaging import (
 )
 from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
 from core_service.domain.occurrences import OccurrenceStore
+from core_service.metrics import timed_write
 from entries_ledger.after_decision import CountWins
 from entries_ledger.decider import EntryDecider
 from entries_ledger.sql_ledger import ledger_scope
@@ -61,6 +63,8 @@ class BatchWriter:
     service: OccurrenceStore
     summaries: SummaryCache = field(default_factory=NoSummaryCache)
     concurrent_index: bool = False
+    # The engine behind the index, for the client-error metric (None: the embedded SQL table).
+    index_engine: str | None = None
     _indexer: ThreadPoolExecutor | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
@@ -71,9 +75,16 @@ class BatchWriter:
     def __call__(self, events: Sequence[EventOccurred]) -> None:
         if self._indexer is None:
             self._store(events)
-            self.index.index(events)
+            timed_write("analytics_index", self.index_engine, self.index.index, events)
             return
-        indexed = self._indexer.submit(self.index.index, events)
+        indexed = self._indexer.submit(  # in this batch's trace context, on the index thread
+            copy_context().run,
+            timed_write,
+            "analytics_index",
+            self.index_engine,
+            self.index.index,
+            events,
+        )
         try:
             self._store(events)
         except BaseException:
@@ -87,7 +98,9 @@ class BatchWriter:
 
     def _store(self, events: Sequence[EventOccurred]) -> None:
         with self.database.unit_of_work() as session:
-            self.service.store(events, SqlOccurrenceRepository(session))
+            timed_write(
+                "database", None, self.service.store, events, SqlOccurrenceRepository(session)
+            )
         # After the commit, so a concurrent cache fill cannot re-cache the old summary.
         SummaryInvalidator(self.summaries)(events)
 

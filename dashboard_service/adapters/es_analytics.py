@@ -33,6 +33,7 @@ from dashboard_service.domain.models import (
     RawAggregates,
 )
 from dashboard_service.errors import AnalyticsUnavailable
+from servicekit.engine_metrics import engine_error
 
 # Enough for every activity of a campaign; the catalog caps activities far below this.
 MAX_ACTIVITIES: Final = 10_000
@@ -225,10 +226,12 @@ def _unavailable_on_failure() -> Iterator[None]:
     try:
         yield
     except TransportError as exc:  # unreachable or timed out
+        engine_error("dashboard", "elasticsearch", "query")
         raise AnalyticsUnavailable(type(exc).__name__) from exc
     except ApiError as exc:
         if exc.meta.status < 500:
             raise
+        engine_error("dashboard", "elasticsearch", "query")
         # e.g. 503 while a just-created monthly index is still allocating its shard
         raise AnalyticsUnavailable(f"elasticsearch answered {exc.meta.status}") from exc
 

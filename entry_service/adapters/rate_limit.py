@@ -6,15 +6,10 @@ from collections.abc import Sequence
 from typing import Final
 
 import redis.asyncio as aioredis
-from prometheus_client import Counter
+
+from entry_service import metrics
 
 log = logging.getLogger(__name__)
-
-# Requests let through unchecked because Redis was unreachable: an alert, not a silent gap.
-FAILED_OPEN = Counter(
-    "pulse_entry_rate_limit_failed_open_total",
-    "Entry requests whose rate limits were not checked because Redis was unreachable",
-)
 
 _MAX_KEYS: Final = 100_000
 
@@ -61,7 +56,8 @@ class RedisRateLimiter:
                 pipe.expire(name, window_s + 1)
             replies = await pipe.execute()
         except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-            FAILED_OPEN.inc()
+            metrics.rate_limit_failed_open()
+            metrics.redis_error("rate_limit")
             if now - self._warned_at >= 10:  # once per 10 s, not once per request of a spike
                 self._warned_at = now
                 log.warning("entry_rate_limit_unavailable error=%s limits=off", type(exc).__name__)

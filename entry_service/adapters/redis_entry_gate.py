@@ -29,6 +29,7 @@ from common_messaging import (
     OutgoingMessage,
     encode,
 )
+from entry_service import metrics
 from entry_service.adapters.decision_waiter import DecisionWaiter
 from entry_service.adapters.redis_gate_scripts import (
     ADMIT,
@@ -42,6 +43,7 @@ from entry_service.adapters.redis_warmer import CountersUnavailable, RedisCounte
 from entry_service.adapters.sql_entry_gate import SqlEntryGate, answer_of
 from entry_service.domain.entries import ActivityView, EntryAnswer
 from entry_service.errors import BusUnavailable
+from servicekit.tracing import with_trace_context
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,7 @@ class RedisEntryGate:
         # Unreachable, not merely slow to answer a script: only then is Postgres alone asked.
         except (RedisConnectionError, RedisTimeoutError, CountersUnavailable) as exc:
             log.warning("entry_gate_fallback activity_id=%s error=%s", activity.id, exc)
+            metrics.gate_fallback(exc)
             return await self._fallback.admit(request, activity)
         code = outcome[0]
         if code == "user":
@@ -133,16 +136,19 @@ class RedisEntryGate:
         try:
             await self._publisher.publish(
                 ENTRIES_REQUESTED,
-                [
-                    OutgoingMessage(
-                        value=encode(
-                            request, message_id=request.entry_id, producer="entry_service"
-                        ),
-                        key=str(request.activity_id).encode(),
-                    )
-                ],
+                with_trace_context(
+                    [
+                        OutgoingMessage(
+                            value=encode(
+                                request, message_id=request.entry_id, producer="entry_service"
+                            ),
+                            key=str(request.activity_id).encode(),
+                        )
+                    ]
+                ),
             )
         except BusUnavailableError as exc:
+            metrics.kafka_error("publish")
             self._waiter.forget(request.entry_id)
             await self._undo(request.entry_id)
             raise BusUnavailable(

@@ -22,6 +22,7 @@ from uuid import UUID
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from entry_service import metrics
 from entry_service.domain.sites import VisitorRegistry
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class RedisVisitorRegistry:
             try:
                 return await self._first_seen(site_id, keys, now)
             except RedisError as exc:
+                metrics.redis_error("visitors")
                 self._redis_down_until = time.monotonic() + self._cooldown_s
                 log.warning(
                     "visitor_registry_redis_unavailable error=%s fallback=database cooldown_s=%s",

@@ -16,6 +16,7 @@ from uuid import UUID
 from common_messaging import DeviceInfo, EntryReason, EntryRequested, EntryStatus
 from common_messaging.conditions import Rule, evaluate
 from common_messaging.visitors import user_key
+from entry_service import metrics
 from entry_service.domain.tokens import InvalidToken, Shopper, verify_user_token
 from entry_service.errors import (
     ActivityNotFound,
@@ -173,6 +174,7 @@ async def entry_state(entry_id: UUID, gate: EntryGate) -> EntryAnswer:
 async def _limit(ports: EntryPorts, limits: Sequence[tuple[str, int]]) -> None:
     retry_after = await ports.limiter.hit(limits, ports.limits.window_s)
     if retry_after is not None:
+        metrics.rate_limited(len(limits))
         raise RateLimited(
             "too many entry attempts; retry later",
             headers={"Retry-After": str(max(1, round(retry_after)))},

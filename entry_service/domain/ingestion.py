@@ -19,6 +19,7 @@ from common_messaging import (
     encode,
 )
 from common_messaging.visitors import visitor_key
+from entry_service import metrics
 from entry_service.domain.incoming import (
     EventTimeRefused,
     IncomingBatch,
@@ -40,6 +41,7 @@ from entry_service.errors import (
     UserTokenInvalid,
 )
 from servicekit.secrets import token_matches
+from servicekit.tracing import with_trace_context
 
 ParseUserAgent = Callable[[str | None], DeviceInfo]
 
@@ -196,8 +198,9 @@ async def ingest(
         for event, attribution, occurred in valid
     ]
     try:
-        await publisher.publish(EVENTS_RAW, messages)
+        await publisher.publish(EVENTS_RAW, with_trace_context(messages))
     except BusUnavailableError as exc:
+        metrics.kafka_error("publish")
         raise BusUnavailable(
             "events could not be stored right now; retry with the same event ids",
             headers={"Retry-After": str(limits.retry_after_s)},

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from entry_service import metrics
 from entry_service.api.body import read_capped
 from entry_service.api.cors import allow_origin, grant_on_error, preflight
 from entry_service.api.deps import EntryPortsDep, PortsDep
@@ -46,8 +47,10 @@ async def post_entry(
         )
         answer = await enter(command, ports)
     except PulseError as exc:  # the page's script must be able to read why it was refused
+        metrics.entry_refused(exc)
         grant_on_error(exc, origin)
         raise
+    metrics.entry_answered(answer.status.value, answer.reason.value if answer.reason else None)
     return _answer(answer, origin)
 
 

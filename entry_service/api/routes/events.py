@@ -1,10 +1,12 @@
 """`POST /v1/events`: a batch of occurrences (a single event is a batch of one)."""
 
+import logging
 from dataclasses import asdict
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from entry_service import metrics
 from entry_service.api.body import read_capped
 from entry_service.api.cors import allow_origin, grant_on_error, preflight
 from entry_service.api.deps import PortsDep, SettingsDep
@@ -16,6 +18,7 @@ from servicekit.auth import bearer_token
 from servicekit.clock import utc_now
 from servicekit.errors import PulseError
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["public"])
 
 
@@ -48,8 +51,11 @@ async def post_events(request: Request, ports: PortsDep, settings: SettingsDep) 
             ports.publisher,
         )
     except PulseError as exc:  # readable by the snippet, so it drops a 4xx and retries a 503
+        metrics.batch_refused(exc)
         grant_on_error(exc, origin)
         raise
+    metrics.events_ingested(result.accepted, [r.error for r in result.rejected])
+    log.debug("events_accepted accepted=%d rejected=%d", result.accepted, len(result.rejected))
     body = {"accepted": result.accepted, "rejected": [asdict(r) for r in result.rejected]}
     response = JSONResponse(body, status_code=202)
     allow_origin(response, origin)

@@ -1,0 +1,1 @@
+"""Operations tooling: the load test and Prometheus run behind docs/operations.md's pictures."""
