@@ -28,7 +28,10 @@ class EntryReason(StrEnum):
 
 
 class EntryRequested(BaseModel):
-    """A reservation the gate admitted (entry_service -> core_service), keyed by activity."""
+    """An attempt the gate answered with an entry id (entry_service -> core_service), keyed by
+    activity: a reservation it admitted for the ledger to decide, or, with `refused` set, an
+    attempt it refused (window, eligibility, capacity, per-user limit), sent so that the
+    refusal is stored like every other decision and its entry id resolves forever."""
 
     SCHEMA_NAME: ClassVar[str] = "pulse.entry_requested"
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -46,6 +49,8 @@ class EntryRequested(BaseModel):
     device: DeviceInfo
     is_new_user: bool = False
     properties: dict[str, Any] = Field(default_factory=dict)
+    refused: EntryReason | None = None
+    detail: str | None = Field(default=None, max_length=500)
 
 
 class EntryDecided(BaseModel):
@@ -65,3 +70,4 @@ class EntryDecided(BaseModel):
     reason: EntryReason | None = None
     position: int | None = None
     decided_at: AwareDatetime
+    detail: str | None = Field(default=None, max_length=500)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -236,18 +237,32 @@ class AnalyticsEvent(Base):
     revenue: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
 
 
-class Entry(Base):
-    """One shopper's try at an activity and Postgres's decision on it: the source of truth.
+# Only a won entry claims its Idempotency-Key: refusals (at the gate or by the ledger) are each a
+# record of their own, so a retry with the same key after a refusal is decided afresh.
+CONFIRMED_ONLY = text("status = 'confirmed'")
 
+
+class Entry(Base):
+    """Every answer that carried an entry id, and its decision: the source of truth.
+
+    Rows are confirmed or rejected (with a reason), written once and never changed: by the
+    ledger for reservations, or as a record of a refusal decided before or at the gate.
     `user_slot` (1..per_user_limit) is set on confirmed rows only: the unique constraint on
-    (activity, user, slot) makes the per-user limit hold even when Redis forgot who entered.
+    (activity, user, slot) makes the per-user limit hold even when Redis forgot who entered,
+    and rejected rows (slot NULL) never count against it.
     """
 
     __tablename__ = "entries"
     __table_args__ = (
         UniqueConstraint("activity_id", "user_id", "user_slot", name="uq_entries_user_slot"),
-        UniqueConstraint(
-            "activity_id", "user_id", "idempotency_key", name="uq_entries_idempotency"
+        Index(
+            "uq_entries_idempotency",
+            "activity_id",
+            "user_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=CONFIRMED_ONLY,
+            sqlite_where=CONFIRMED_ONLY,
         ),
         Index("ix_entries_activity_status", "activity_id", "status"),
     )

@@ -63,6 +63,10 @@ class EntryLedger(Protocol):
 
     def count_entry_in_summary(self, request: EntryRequested, at: datetime) -> None: ...
 
+    def record_refusals(self, decisions: Sequence[tuple[EntryRequested, EntryDecided]]) -> None:
+        """Store refusals taken before the ledger; an entry id already stored is left as it is."""
+        ...
+
 
 LedgerScope = Callable[[], AbstractContextManager[EntryLedger]]
 
@@ -76,7 +80,33 @@ class EntryDecider:
         self._ledger = ledger
         self._clock = clock
 
+    def refuse(self, requests: Sequence[EntryRequested]) -> list[EntryDecided]:
+        """Record refusals decided at the gate (`request.refused`), idempotently by entry id.
+
+        Never overwrites: an entry id already in the ledger keeps its row, and a refused entry
+        id is never decided again (`decide` answers from its row).
+        """
+        decided = [(request, refusal(request)) for request in requests]
+        if decided:
+            with self._ledger() as ledger:
+                ledger.record_refusals(decided)
+        return [decision for _, decision in decided]
+
+    def decide_answered(self, request: EntryRequested) -> EntryDecided:
+        """Decide a reservation whose entry id a shopper already holds (`reserved`): the
+        decision is always about this entry id. When the attempt's Idempotency-Key already won
+        under another entry id, this one ends rejected (`already_entered`), naming the winner."""
+        decision = self.decide(request)
+        if decision.entry_id == request.entry_id:
+            return decision
+        detail = f"this Idempotency-Key already won entry {decision.entry_id}"
+        return self.refuse(
+            [request.model_copy(update={"refused": EntryReason.ALREADY_ENTERED, "detail": detail})]
+        )[0]
+
     def decide(self, request: EntryRequested) -> EntryDecided:
+        """The ledger's decision for this attempt; for an Idempotency-Key that already won, the
+        winning entry's decision (its own entry id)."""
         try:
             return self._decide_once(request)
         except SlotTaken:
@@ -112,12 +142,22 @@ class EntryDecider:
         return decision
 
 
+def refusal(request: EntryRequested) -> EntryDecided:
+    """The decision a gate-side refusal stands for; the same every time it is replayed."""
+    if request.refused is None:
+        raise ValueError(f"entry {request.entry_id} was not refused at the gate")
+    return _decision(
+        request, EntryStatus.REJECTED, request.refused, None, request.requested_at, request.detail
+    )
+
+
 def _decision(
     request: EntryRequested,
     status: EntryStatus,
     reason: EntryReason | None,
     position: int | None,
     now: datetime,
+    detail: str | None = None,
 ) -> EntryDecided:
     return EntryDecided(
         entry_id=request.entry_id,
@@ -129,6 +169,7 @@ def _decision(
         reason=reason,
         position=position,
         decided_at=now,
+        detail=detail,
     )
 
 

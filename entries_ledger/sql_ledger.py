@@ -6,7 +6,7 @@ and summary upserts. Postgres and SQLite (the embedded default) alike.
 """
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from common_messaging import EntryDecided, EntryReason, EntryRequested, EntryStatus
 from common_messaging.visitors import user_key
-from datastore.schema import Activity, Entry, User, UserSummary
+from datastore.schema import CONFIRMED_ONLY, Activity, Entry, User, UserSummary
 from entries_ledger.decider import ActivityTerms, SlotTaken
 from servicekit.database import Database
 from servicekit.upsert import dialect_insert
 
 _USERS: Table = User.__table__  # type: ignore[assignment]
 _SUMMARIES: Table = UserSummary.__table__  # type: ignore[assignment]
+_ENTRIES: Table = Entry.__table__  # type: ignore[assignment]
 
 
 def _decided(row: Entry) -> EntryDecided:
@@ -37,6 +38,7 @@ def _decided(row: Entry) -> EntryDecided:
         reason=EntryReason(row.reason) if row.reason else None,
         position=row.position,
         decided_at=row.decided_at,
+        detail=row.detail,
     )
 
 
@@ -59,6 +61,8 @@ class SqlEntryLedger:
                             Entry.activity_id == request.activity_id,
                             Entry.user_id == request.user_id,
                             Entry.idempotency_key == request.idempotency_key,
+                            # A literal, so Postgres plans with the partial unique index.
+                            CONFIRMED_ONLY,
                         ),
                     )
                 )
@@ -105,25 +109,17 @@ class SqlEntryLedger:
         self, request: EntryRequested, decision: EntryDecided, user_slot: int | None
     ) -> None:
         try:
-            self._session.execute(
-                insert(Entry).values(
-                    id=request.entry_id,
-                    site_id=request.site_id,
-                    campaign_id=request.campaign_id,
-                    activity_id=request.activity_id,
-                    user_id=request.user_id,
-                    idempotency_key=request.idempotency_key,
-                    status=decision.status.value,
-                    reason=decision.reason.value if decision.reason else None,
-                    position=decision.position,
-                    user_slot=user_slot,
-                    device_type=request.device.device_type.value,
-                    requested_at=request.requested_at,
-                    decided_at=decision.decided_at,
-                )
-            )
+            self._session.execute(insert(Entry).values(_row(request, decision, user_slot)))
         except IntegrityError as exc:
             raise SlotTaken(str(exc.orig)) from exc
+
+    def record_refusals(self, decisions: Sequence[tuple[EntryRequested, EntryDecided]]) -> None:
+        # Refusals hold no slot (NULL) and claim no key (the key is unique among confirmed rows
+        # only), so the entry id is the only thing they can collide on: a replay.
+        stmt = dialect_insert(self._session, _ENTRIES).on_conflict_do_nothing(
+            index_elements=[_ENTRIES.c.id]
+        )
+        self._session.execute(stmt, [_row(r, d, None) for r, d in decisions])
 
     def count_entry_in_summary(self, request: EntryRequested, at: datetime) -> None:
         users = dialect_insert(self._session, _USERS).values(
@@ -159,6 +155,27 @@ class SqlEntryLedger:
                 },
             )
         )
+
+
+def _row(
+    request: EntryRequested, decision: EntryDecided, user_slot: int | None
+) -> dict[str, object]:
+    return {
+        "id": request.entry_id,
+        "site_id": request.site_id,
+        "campaign_id": request.campaign_id,
+        "activity_id": request.activity_id,
+        "user_id": request.user_id,
+        "idempotency_key": request.idempotency_key,
+        "status": decision.status.value,
+        "reason": decision.reason.value if decision.reason else None,
+        "detail": decision.detail,
+        "position": decision.position,
+        "user_slot": user_slot,
+        "device_type": request.device.device_type.value,
+        "requested_at": request.requested_at,
+        "decided_at": decision.decided_at,
+    }
 
 
 def ledger_scope(database: Database) -> "_Scope":

@@ -40,6 +40,10 @@ class EntrySettings(CommonSettings):
     entry_rate_limit_per_ip: int = 600
     entry_rate_limit_window_s: int = 10
     activity_cache_ttl_s: float = 2.0
+    # GET /v1/entries/{id} with Redis: how long an id known to neither Redis nor the ledger is
+    # looked for in the ledger before the 404 (an answer whose record is still on the bus
+    # while Redis lost its copy).
+    entry_lookup_grace_s: float = Field(default=2.0, ge=0, le=30)
     # Redis connections of one worker's event loop (gate and limits). A spike queues requests
     # for a connection; too few make the queue, hence the latency tail, long. Mind Redis's
     # `maxclients` (10,000 by default) across all workers of all pods.

@@ -163,6 +163,7 @@ def entry_ports(
             sql_gate,
             confirm_wait_s=settings.entry_confirm_wait_s,
             retry_after_s=settings.publish_retry_after_s,
+            lookup_grace_s=settings.entry_lookup_grace_s,
         )
         limiter = RedisRateLimiter(async_redis)
     ports = EntryPorts(

@@ -110,7 +110,9 @@ class BatchWriter:
 
 @dataclass
 class EntryBatchDecider:
-    """Decide each reservation in Postgres, then count the wins and announce every answer.
+    """Store every answer the gate gave an entry id: decide each reservation in Postgres and
+    record each refusal taken at the gate (all of a batch's refusals in one statement), then
+    count the wins and announce every decision.
 
     A replay decides nothing twice (the ledger answers from its rows) and re-announces the same
     decisions, which listeners treat as idempotent by entry id.
@@ -124,7 +126,12 @@ class EntryBatchDecider:
 
     def __call__(self, requests: Sequence[EntryRequested]) -> None:
         decider = EntryDecider(ledger_scope(self.database), self.clock)
-        decided = [(request, decider.decide(request)) for request in requests]
+        refused = [request for request in requests if request.refused is not None]
+        by_id = dict(zip((r.entry_id for r in refused), decider.refuse(refused), strict=True))
+        decided = [
+            (request, by_id.get(request.entry_id) or decider.decide_answered(request))
+            for request in requests
+        ]
         CountWins(self.index, self.summaries)(decided)
         self.results.publish_sync(ENTRIES_DECIDED, [decision_message(d) for _, d in decided])
 

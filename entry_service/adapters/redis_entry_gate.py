@@ -4,13 +4,21 @@ admit: script -> (cold? warm under python-redis-lock, once) -> publish the reser
 wait for its delivery report -> wait a short while for the ledger's decision -> answer
 `confirmed`/`rejected`, or `reserved` when the decision is still on its way. When Redis is
 unreachable the SQL gate decides instead (slower, same rules, same ledger).
+
+Every answer with an entry id is durable before it is given: a reservation is on the bus (the
+ledger will decide it), a refusal (sold out, already entered, and the domain's window and
+eligibility refusals) is on the bus for the ledger to record, and a fallback decision is in
+the ledger. Redis keeps a copy of each answer for a day (`pulse:entry:<id>`), so `lookup` reads
+Redis first and the ledger otherwise; the copy is only a shortcut, never the record.
 """
 
 import asyncio
+import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 from uuid import UUID
 
 import redis.asyncio as aioredis
@@ -97,6 +105,7 @@ class RedisEntryGate:
         *,
         confirm_wait_s: float,
         retry_after_s: int,
+        lookup_grace_s: float = 2.0,
     ) -> None:
         self._redis = client
         self._admission = admission
@@ -106,6 +115,8 @@ class RedisEntryGate:
         self._fallback = fallback
         self._confirm_wait_s = confirm_wait_s
         self._retry_after_s = retry_after_s
+        self._lookup_grace_s = lookup_grace_s
+        self._warned_at = 0.0
         self._admitted: OrderedDict[UUID, tuple[EntryRequested, str]] = OrderedDict()
         waiter.on_decision(self._on_decision)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -121,32 +132,65 @@ class RedisEntryGate:
             return await self._fallback.admit(request, activity)
         code = outcome[0]
         if code == "user":
-            return EntryAnswer(request.entry_id, EntryStatus.REJECTED, EntryReason.ALREADY_ENTERED)
+            return await self.refuse(
+                request.model_copy(update={"refused": EntryReason.ALREADY_ENTERED})
+            )
         if code == "full":
-            return EntryAnswer(request.entry_id, EntryStatus.REJECTED, EntryReason.SOLD_OUT)
+            return await self.refuse(request.model_copy(update={"refused": EntryReason.SOLD_OUT}))
         entry_id, position = _parse(outcome[1])
         if code == "dup":
-            known = await self.lookup(entry_id)
-            return known or EntryAnswer(entry_id, EntryStatus.RESERVED, position=position)
+            known = await self._known(entry_id)
+            if known is not None:
+                return known
+            # Redis remembers an admission no record shows (its publish failed and the undo
+            # did not reach Redis, or the copy expired): publish it again, under its own id,
+            # before answering with it. The ledger decides an entry id once.
+            update = {"entry_id": entry_id, "position": position}
+            return await self._reserve(request.model_copy(update=update), outcome[1])
         return await self._reserve(request.model_copy(update={"position": position}), outcome[1])
+
+    async def refuse(self, request: EntryRequested) -> EntryAnswer:
+        answer = EntryAnswer(
+            request.entry_id,
+            EntryStatus.REJECTED,
+            request.refused,
+            detail=request.detail,
+            activity_id=request.activity_id,
+        )
+        try:
+            await asyncio.gather(self._publish(request), self._note(answer))
+        except BusUnavailableError:
+            # No bus: the ledger records it right here (one write), or the attempt is a 503.
+            try:
+                return await self._fallback.refuse(request)
+            except Exception as exc:
+                log.warning("entry_refusal_unrecorded entry_id=%s error=%s", request.entry_id, exc)
+                raise BusUnavailable(
+                    "entries cannot be taken right now; retry shortly",
+                    headers={"Retry-After": str(self._retry_after_s)},
+                ) from exc
+        return answer
+
+    async def _publish(self, request: EntryRequested) -> None:
+        await self._publisher.publish(
+            ENTRIES_REQUESTED,
+            with_trace_context(
+                [
+                    OutgoingMessage(
+                        value=encode(
+                            request, message_id=request.entry_id, producer="entry_service"
+                        ),
+                        key=str(request.activity_id).encode(),
+                    )
+                ]
+            ),
+        )
 
     async def _reserve(self, request: EntryRequested, admitted: str) -> EntryAnswer:
         self._remember(request, admitted)
         decided = self._waiter.expect(request.entry_id)
         try:
-            await self._publisher.publish(
-                ENTRIES_REQUESTED,
-                with_trace_context(
-                    [
-                        OutgoingMessage(
-                            value=encode(
-                                request, message_id=request.entry_id, producer="entry_service"
-                            ),
-                            key=str(request.activity_id).encode(),
-                        )
-                    ]
-                ),
-            )
+            await self._publish(request)
         except BusUnavailableError as exc:
             metrics.kafka_error("publish")
             self._waiter.forget(request.entry_id)
@@ -155,16 +199,17 @@ class RedisEntryGate:
                 "entries cannot be taken right now; retry shortly",
                 headers={"Retry-After": str(self._retry_after_s)},
             ) from exc
-        await self._note_reserved(request)
+        reserved = EntryAnswer(
+            request.entry_id,
+            EntryStatus.RESERVED,
+            position=request.position,
+            activity_id=request.activity_id,
+        )
+        await self._note(reserved)
         decision = await self._await_decision(decided)
         if decision is None:
             self._waiter.forget(request.entry_id)
-            return EntryAnswer(
-                request.entry_id,
-                EntryStatus.RESERVED,
-                position=request.position,
-                activity_id=request.activity_id,
-            )
+            return reserved
         return answer_of(decision)
 
     async def _await_decision(self, decided: "asyncio.Future[EntryDecided]") -> EntryDecided | None:
@@ -177,34 +222,36 @@ class RedisEntryGate:
         except TimeoutError:
             return None
 
-    async def _note_reserved(self, request: EntryRequested) -> None:
-        # Only a hint for GET before the decision lands; losing it loses no entry.
+    async def _note(self, answer: EntryAnswer) -> None:
+        # Only a shortcut for GET: the record is on the bus (or in the ledger) already.
         try:
-            await self._redis.set(
-                entry_key(request.entry_id),
-                f"{request.activity_id}:{request.position}",
-                ex=ENTRY_RECORD_TTL_S,
-            )
+            await self._redis.set(entry_key(answer.entry_id), _copy(answer), ex=ENTRY_RECORD_TTL_S)
         except RedisError as exc:
-            log.warning("entry_record_failed entry_id=%s error=%s", request.entry_id, exc)
+            now = time.monotonic()
+            if now - self._warned_at >= 10:  # once per 10 s, not once per request of a spike
+                self._warned_at = now
+                log.warning("entry_copy_failed entry_id=%s error=%s", answer.entry_id, exc)
 
     async def lookup(self, entry_id: UUID) -> EntryAnswer | None:
-        decided = await self._fallback.lookup(entry_id)
-        if decided is not None:
-            return decided
+        """Redis's copy when it is final, else the ledger, else Redis's `reserved`. An entry id
+        in neither may be an answer whose record is still on its way to the ledger (Redis lost
+        its copy meanwhile): the ledger is asked again for up to `lookup_grace_s`."""
+        known = await self._known(entry_id)
+        deadline = time.monotonic() + self._lookup_grace_s
+        while known is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            known = await self._fallback.lookup(entry_id)
+        return known
+
+    async def _known(self, entry_id: UUID) -> EntryAnswer | None:
         try:
             raw = await self._redis.get(entry_key(entry_id))
         except RedisError:
-            return None
-        if raw is None:
-            return None
-        activity_id, _, position = (raw.decode() if isinstance(raw, bytes) else raw).partition(":")
-        return EntryAnswer(
-            entry_id,
-            EntryStatus.RESERVED,
-            position=int(position) if position.isdigit() else None,
-            activity_id=UUID(activity_id),
-        )
+            raw = None
+        copy = None if raw is None else _read_copy(entry_id, raw)
+        if copy is not None and copy.status is not EntryStatus.RESERVED:
+            return copy
+        return await self._fallback.lookup(entry_id) or copy
 
     def _remember(self, request: EntryRequested, admitted: str) -> None:
         self._admitted[request.entry_id] = (request, admitted)
@@ -240,3 +287,35 @@ class RedisEntryGate:
 def _parse(value: str) -> tuple[UUID, int]:
     entry_id, _, position = value.rpartition(":")
     return UUID(entry_id), int(position)
+
+
+def _copy(answer: EntryAnswer) -> str:
+    fields = {
+        "s": answer.status.value,
+        "r": answer.reason.value if answer.reason else None,
+        "p": answer.position,
+        "d": answer.detail,
+        "a": str(answer.activity_id) if answer.activity_id else None,
+    }
+    return json.dumps({k: v for k, v in fields.items() if v is not None})
+
+
+def _read_copy(entry_id: UUID, raw: bytes | str) -> EntryAnswer | None:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    try:
+        if not text.startswith("{"):  # written before copies were JSON: "<activity>:<position>"
+            activity_id, _, position = text.partition(":")
+            fields: dict[str, Any] = {"s": "reserved", "a": activity_id, "p": position or None}
+        else:
+            fields = json.loads(text)
+        return EntryAnswer(
+            entry_id,
+            EntryStatus(fields["s"]),
+            EntryReason(fields["r"]) if fields.get("r") else None,
+            int(fields["p"]) if fields.get("p") else None,
+            fields.get("d"),
+            activity_id=UUID(fields["a"]) if fields.get("a") else None,
+        )
+    except (ValueError, KeyError, TypeError) as exc:  # a damaged copy: the ledger answers
+        log.warning("entry_copy_unreadable entry_id=%s error=%s", entry_id, exc)
+        return None

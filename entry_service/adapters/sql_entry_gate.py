@@ -1,7 +1,8 @@
 """The embedded gate: the entries ledger's conditional update, decided right in the request.
 
 Used when Redis is not configured, and as the fallback while Redis is unreachable: Postgres
-alone is correct (it is the source of truth), just slower under a spike.
+alone is correct (it is the source of truth), just slower under a spike. Every answer is in
+the ledger before it is given (refusals included), so `lookup` knows every entry id answered.
 """
 
 import asyncio
@@ -34,6 +35,7 @@ def answer_of(decision: EntryDecided) -> EntryAnswer:
         decision.status,
         decision.reason,
         decision.position,
+        decision.detail,
         activity_id=decision.activity_id,
     )
 
@@ -65,13 +67,22 @@ class SqlEntryGate:
                 log.warning("entry_index_failed entry_id=%s error=%s", request.entry_id, exc)
         return decision
 
+    async def refuse(self, request: EntryRequested) -> EntryAnswer:
+        return answer_of(await asyncio.to_thread(self.record_refusal, request))
+
+    def record_refusal(self, request: EntryRequested) -> EntryDecided:
+        return self._retrying(lambda: self._decider.refuse([request])[0])
+
     def _decide_retrying(self, request: EntryRequested) -> EntryDecided:
+        return self._retrying(lambda: self._decider.decide(request))
+
+    def _retrying(self, write: Callable[[], EntryDecided]) -> EntryDecided:
         for attempt in range(_BUSY_RETRIES):
             try:
                 if not self._sqlite:
-                    return self._decider.decide(request)
+                    return write()
                 with self._serial:
-                    return self._decider.decide(request)
+                    return write()
             except OperationalError as exc:  # SQLite "database is locked" by another writer
                 if not self._sqlite or attempt == _BUSY_RETRIES - 1:
                     raise
@@ -92,5 +103,6 @@ class SqlEntryGate:
             EntryStatus(row.status),
             EntryReason(row.reason) if row.reason else None,
             row.position,
+            row.detail,
             activity_id=row.activity_id,
         )

@@ -2,8 +2,10 @@
 
 Order matters for cost under a spike: the cheap refusals (unknown activity, rate limits, bad
 token, outside the window) come before the user summary read, and that before the gate.
-Rejections decided here are final answers and are not stored; a `reserved` answer is what
-`GET /v1/entries/{id}` exists for.
+Every answer that carries an entry id is a durable record before it is given: refusals
+decided here (window, eligibility) go through the gate's `refuse` like its own, so
+`GET /v1/entries/{id}` resolves every entry id a shopper was ever given. Refusals without an
+entry id (4xx: bad token, rate limited, unknown activity) are not entries.
 """
 
 import uuid
@@ -108,8 +110,13 @@ class EntryGate(Protocol):
         """Admit or refuse atomically (capacity, per-user limit, idempotency key)."""
         ...
 
+    async def refuse(self, request: EntryRequested) -> EntryAnswer:
+        """Record a refusal (`request.refused`, `request.detail`) durably, then answer it."""
+        ...
+
     async def lookup(self, entry_id: UUID) -> EntryAnswer | None:
-        """The latest known state of an entry this gate answered `reserved` (or decided)."""
+        """The latest known state of any entry this gate answered; None only for ids never
+        answered."""
         ...
 
 
@@ -142,13 +149,8 @@ async def enter(cmd: EntryCommand, ports: EntryPorts) -> EntryAnswer:
     # Checking the token (microseconds) before the limits lets both limits share one round trip.
     by_user = (f"user:{activity.site_id}:{shopper.user_id}", ports.limits.per_user)
     await _limit(ports, [by_ip, by_user])
-    entry_id = uuid.uuid4()
-    refusal = _outside_window(activity, cmd.now) or await _ineligible(ports, activity, shopper, cmd)
-    if refusal is not None:
-        reason, detail = refusal
-        return EntryAnswer(entry_id, EntryStatus.REJECTED, reason, detail=detail)
     request = EntryRequested(
-        entry_id=entry_id,
+        entry_id=uuid.uuid4(),
         site_id=activity.site_id,
         campaign_id=activity.campaign_id,
         activity_id=activity.id,
@@ -158,6 +160,12 @@ async def enter(cmd: EntryCommand, ports: EntryPorts) -> EntryAnswer:
         device=cmd.device,
         properties=dict(cmd.properties),
     )
+    refusal = _outside_window(activity, cmd.now) or await _ineligible(ports, activity, shopper, cmd)
+    if refusal is not None:
+        reason, detail = refusal
+        return await ports.gate.refuse(
+            request.model_copy(update={"refused": reason, "detail": detail[:500]})
+        )
     return await ports.gate.admit(request, activity)
 
 
@@ -165,7 +173,7 @@ async def entry_state(entry_id: UUID, gate: EntryGate) -> EntryAnswer:
     answer = await gate.lookup(entry_id)
     if answer is None:
         raise EntryNotFound(
-            f"no entry {entry_id} is known (rejections are final in the POST answer)",
+            f"no entry {entry_id} was ever answered",
             details={"entry_id": str(entry_id)},
         )
     return answer

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -20,7 +21,8 @@ from common_messaging.bus import BusSettings, prepare_bus
 from core_service.main import create_app as create_core
 from core_service.settings import CoreSettings
 from datastore.engine import make_engine
-from datastore.schema import AnalyticsEvent
+from datastore.schema import AnalyticsEvent, Entry
+from entry_service.adapters.redis_gate_scripts import entry_key
 from entry_service.api.deps import get_entry_ports
 from entry_service.domain.entries import EntryPorts, RateLimits
 from entry_service.main import create_app as create_entry
@@ -264,6 +266,62 @@ def test_entry_state_and_the_user_summary(world: GateWorld) -> None:
         "confirmed"
     )
     assert world.enter(repeat, {"user_token": token("grace")}).json()["reason"] == "not_eligible"
+
+
+def test_every_entry_id_answered_resolves_for_good(world: GateWorld) -> None:
+    """GET never forgets an entry id a shopper was given, whatever the answer was, and never
+    contradicts it: refusals before and at the gate are records like confirmations."""
+    seats = add_activity(world.db, world.shop.campaign_id, capacity=1)
+    later = add_activity(world.db, world.shop.campaign_id, starts_in=timedelta(hours=1))
+    buyers = add_activity(
+        world.db,
+        world.shop.campaign_id,
+        conditions={"field": "last_purchase_at", "op": "exists"},
+    )
+    answers = [
+        world.final(world.enter(seats, {"user_token": token("hana")}).json()),
+        world.final(world.enter(seats, {"user_token": token("hana")}).json()),
+        world.final(world.enter(seats, {"user_token": token("ivan")}).json()),
+        world.enter(later, {"user_token": token("ivan")}).json(),
+        world.enter(buyers, {"user_token": token("ivan")}).json(),
+    ]
+    assert [(a["status"], a.get("reason")) for a in answers] == [
+        ("confirmed", None),
+        ("rejected", "already_entered"),
+        ("rejected", "sold_out"),
+        ("rejected", "not_started"),
+        ("rejected", "not_eligible"),
+    ]
+    shown = ("entry_id", "status", "reason", "detail")
+    for answer in answers:
+        state = world.entry.get(f"/v1/entries/{answer['entry_id']}")
+        assert state.status_code == 200, answer
+        assert {k: state.json().get(k) for k in shown} == {k: answer.get(k) for k in shown}
+    # The ledger holds every decision, not only the seat (the bus brings the gate's refusals).
+    ids = {uuid.UUID(a["entry_id"]): (a["status"], a.get("reason")) for a in answers}
+    assert _ledger_rows(world, ids) == ids
+    if world.core is not None:  # Redis forgets its copies: the ledger answers the same
+        copies = redis.Redis.from_url(engine_url("redis"))
+        assert copies.delete(*(entry_key(i) for i in ids)) == len(ids)
+        copies.close()
+        for answer in answers:
+            state = world.entry.get(f"/v1/entries/{answer['entry_id']}").json()
+            assert {k: state.get(k) for k in shown} == {k: answer.get(k) for k in shown}
+
+
+def _ledger_rows(
+    world: GateWorld, expected: dict[uuid.UUID, tuple[str, str | None]]
+) -> dict[uuid.UUID, tuple[str, str | None]]:
+    deadline = time.monotonic() + 20
+    while True:
+        with world.db.reader() as s:
+            rows = s.execute(
+                select(Entry.id, Entry.status, Entry.reason).where(Entry.id.in_(expected))
+            ).all()
+        found = {i: (status, reason) for i, status, reason in rows}
+        if found == expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def test_rate_limit_per_ip_is_429_with_retry_after(world: GateWorld) -> None:

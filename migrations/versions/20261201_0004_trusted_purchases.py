@@ -1,7 +1,7 @@
 """trusted purchases: whether the site vouched for a purchase (server-to-server or user token)
 
-Revision ID: 20261201_0003
-Revises: 20261123_0002
+Revision ID: 20261201_0004
+Revises: 20261201_0003
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "20261201_0003"
-down_revision: str | None = "20261123_0002"
+revision: str = "20261201_0004"
+down_revision: str | None = "20261201_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
