@@ -1,6 +1,7 @@
 """Generated requests never make a service answer 5xx: bad input gets a clear 4xx, never a 500.
 
-Schemathesis derives requests from each service's OpenAPI document (valid and invalid ones)
+Schemathesis derives requests from each service's OpenAPI document (valid and invalid ones),
+on the embedded default (SQLite) and on Postgres,
 and sends them in-process over ASGI (`app=`); the only check is "not a server error". It runs
 the application's lifespan itself, so `app.state` is populated as in production, and its pytest
 plugin ends that lifespan when each test item ends. A catalog and some events are seeded first
@@ -36,6 +37,7 @@ from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
 from migrations.runner import upgrade
 from tests.e2e.flow import create_catalog, sample_batch, wait_for_metrics
+from tests.engines import scratch_postgres_database
 
 ADMIN = {"Authorization": "Bearer no-5xx-admin"}
 READER = {"Authorization": "Bearer no-5xx-reader"}
@@ -61,15 +63,23 @@ class Apps:
     dashboard: FastAPI
 
 
-@pytest.fixture(scope="module")
-def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apps]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
+)
+def apps(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Apps]:
     # Module-scoped, so it runs before the function-scoped `_clean_env`: clear PULSE_* here.
-    with pytest.MonkeyPatch.context() as env:
+    with pytest.MonkeyPatch.context() as env, ExitStack() as scratch:
         for name in list(os.environ):
             if name.startswith("PULSE_"):
                 env.delenv(name)
         data_dir: Path = tmp_path_factory.mktemp("no-server-errors")
-        database_url = f"sqlite:///{data_dir / 'pulse.sqlite3'}"
+        database_url = (
+            f"sqlite:///{data_dir / 'pulse.sqlite3'}"
+            if request.param == "sqlite"
+            else scratch.enter_context(scratch_postgres_database())
+        )
         upgrade(database_url)
         common: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
         SEEDED.update(_seed(common))
