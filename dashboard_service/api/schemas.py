@@ -1,6 +1,7 @@
 """Request and response models of the dashboard API, read straight from the domain's dataclasses."""
 
 from datetime import datetime
+from decimal import Decimal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -98,6 +99,41 @@ class TimelineBucketOut(_Out):
     entries: int
 
 
+class UnconvertedOut(_Out):
+    currency: str
+    orders: int
+    amount: Decimal
+
+
+class MoneyOut(_Out):
+    """docs/metrics.md defines each figure. Amounts are in `currency`, the site's reporting
+    currency; a ratio is null when its denominator is zero."""
+
+    currency: str
+    budget: Decimal | None
+    spend: Decimal | None = Field(description="null for one activity: spend is per campaign")
+    gmv: Decimal
+    orders: int
+    new_customers: int
+    aov: Decimal | None
+    roas: float | None
+    cac: Decimal | None
+    cost_per_entry: Decimal | None
+    budget_used: float | None
+    unconverted: list[UnconvertedOut] = Field(
+        description="revenue in currencies without a rate: shown apart, never added to gmv"
+    )
+
+
+class TrendOut(_Out):
+    current: float | None
+    previous: float | None
+    delta: float | None
+    change: float | None = Field(description="delta / previous; null when previous is 0")
+    direction: str | None = Field(description="up, down or flat")
+    higher_is_better: bool
+
+
 class MetricsResponse(_Out):
     campaign: CampaignOut
     range: RangeOut
@@ -107,6 +143,11 @@ class MetricsResponse(_Out):
     new_vs_returning: NewVsReturningOut
     funnel: list[FunnelStageOut]
     timeline: list[TimelineBucketOut]
+    previous_range: RangeOut | None = Field(
+        description="the same-length period just before `range`, which `trends` compare with"
+    )
+    money: MoneyOut | None
+    trends: dict[str, TrendOut]
 
 
 class CampaignSummaryOut(CampaignOut):

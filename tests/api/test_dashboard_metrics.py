@@ -439,4 +439,6 @@ def test_one_analytics_statement_whatever_the_number_of_activities(
     assert all(a["visits"] == 1 and a["purchases"] == 1 for a in body["activities"])
     analytics = [s for s in statements if "analytics_events" in s]
     assert len(analytics) == 1
-    assert len(statements) == 3  # campaign, its activities, the one aggregate
+    # campaign, its activities, the one aggregate; then the money from the database: rates,
+    # budget, spend, and for the view and the previous period their purchases and new customers
+    assert len(statements) == 3 + 7
