@@ -22,7 +22,7 @@ from dashboard_service.domain.money_models import (
     RevenueLine,
     SpendFact,
 )
-from datastore.schema import Campaign, CampaignBudget, CampaignSpend, SiteMoney
+from datastore.schema import Campaign, CampaignBudget, CampaignSpend, Site, SiteMoney
 
 
 def _first_purchases(site_id: UUID) -> Select[tuple[UUID, datetime]]:
@@ -124,13 +124,15 @@ class SqlMoneyStore:
 
     def site_money(
         self, site_id: UUID, start: datetime, end: datetime
-    ) -> tuple[CurrencyRates, list[CampaignMoneyTotals]]:
+    ) -> tuple[CurrencyRates, list[CampaignMoneyTotals]] | None:
         t = trusted_purchases()
         campaigns = select(
             Campaign.id, Campaign.name, Campaign.status, Campaign.starts_at, Campaign.ends_at
         ).where(Campaign.site_id == site_id)
         ids = select(Campaign.id).where(Campaign.site_id == site_id)
         with self._engine.connect() as conn:
+            if conn.scalar(select(Site.id).where(Site.id == site_id)) is None:
+                return None
             rates = _rates(conn, site_id)
             rows = conn.execute(campaigns.order_by(Campaign.created_at)).all()
             budgets = dict(

@@ -168,3 +168,47 @@ class SignInRequest(BaseModel):
 
 class SessionResponse(BaseModel):
     expires_at: datetime
+
+
+class OverviewRowOut(_Out):
+    campaign_id: UUID
+    name: str
+    status: str
+    visits: int
+    unique_visitors: int
+    gmv: Decimal
+    orders: int
+    budget: Decimal | None
+    spend: Decimal
+    roas: float | None
+    budget_used: float | None = Field(description="spend in the range / budget")
+
+
+class OverviewResponse(_Out):
+    site_id: UUID
+    currency: str
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    campaigns: list[OverviewRowOut]
+    top_by_gmv: list[UUID] = Field(description="up to 5 campaign ids, highest GMV first")
+    top_by_visits: list[UUID] = Field(description="up to 5 campaign ids, most visits first")
+    gmv: Decimal
+    spend: Decimal
+    budget: Decimal
+    unconverted: list[UnconvertedOut]
+
+
+class CohortRowOut(_Out):
+    week_start: datetime
+    customers: int
+    cumulative_revenue_per_customer: list[Decimal | None] = Field(
+        description="after 0, 1, 2... weeks since each customer's first purchase; null where "
+        "that week has not begun for the cohort"
+    )
+
+
+class CohortsResponse(_Out):
+    currency: str
+    weeks: int
+    rows: list[CohortRowOut]
+    unconverted: list[UnconvertedOut]

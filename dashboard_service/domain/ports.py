@@ -66,8 +66,9 @@ class MoneyStore(Protocol):
 
     def site_money(
         self, site_id: UUID, start: datetime, end: datetime
-    ) -> tuple[CurrencyRates, list[CampaignMoneyTotals]]:
-        """Per campaign of the site: budget, spend, trusted purchases in `[start, end)`."""
+    ) -> tuple[CurrencyRates, list[CampaignMoneyTotals]] | None:
+        """Per campaign of the site: budget, spend, trusted purchases in `[start, end)`;
+        None when there is no such site."""
         ...
 
 

@@ -385,3 +385,17 @@ def normalised(raw: RawAggregates) -> RawAggregates:
         by_new_user={k: rounded(m) for k, m in raw.by_new_user.items()},
         by_bucket={k: rounded(m) for k, m in raw.by_bucket.items()},
     )
+
+
+@pytest.mark.parametrize("filters", [{}, {"device_type": "mobile"}, {"activity_id": A1}])
+def test_previous_period_totals_come_with_the_view(
+    store: AnalyticsStore, filters: dict[str, Any]
+) -> None:
+    """The trend's comparison period, answered in the same request, equals a query of it."""
+    span = (BASE - 3600, BASE + 3600)
+    raw = store.campaign_metrics(replace(query(**filters), previous=span))
+    alone = store.campaign_metrics(MetricsQuery(CAMPAIGN, *span, 3600, **filters)).totals
+    assert raw.previous_totals is not None
+    assert rounded(raw.previous_totals) == rounded(alone)
+    assert rounded(raw.totals) == rounded(store.campaign_metrics(query(**filters)).totals)
+    assert alone.events > 0
