@@ -66,6 +66,10 @@ class ActivityOut(CapacityOut):
     conversion_rate: float
     entries: int = Field(description="confirmed entries in the view (range and filters apply)")
     last_entry_at: datetime | None
+    gmv: Decimal | None = Field(
+        description="trusted purchases in the reporting currency (docs/metrics.md)"
+    )
+    orders: int | None
 
 
 class DeviceOut(_Out):

@@ -12,7 +12,7 @@ from dashboard_service.domain.models import (
     RawAggregates,
     TimeRange,
 )
-from dashboard_service.domain.money import money_figures
+from dashboard_service.domain.money import ZERO, convert, money_figures
 from dashboard_service.domain.ports import MoneyStore
 
 
@@ -67,8 +67,14 @@ def with_money_and_trends(
         end=p_end,
         one_activity=one_activity,
     )
+    by_activity = convert(now_facts.lines, settings.rates).by_activity
     return replace(
         metrics,
+        activities=tuple(
+            replace(a, gmv=gmv, orders=orders)
+            for a in metrics.activities
+            for gmv, orders in [by_activity.get(a.activity_id, (ZERO, 0))]
+        ),
         previous_range=previous_range,
         money=money_now,
         trends=kpi_trends(metrics.totals, previous, money_now, money_previous),

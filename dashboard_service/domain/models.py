@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import IntEnum
 from uuid import UUID
 
@@ -184,6 +185,9 @@ class ActivityMetrics:
     sold_out: bool
     last_entry_at: datetime | None
     time_to_sell_out_seconds: int | None
+    # Trusted purchases in the reporting currency (docs/metrics.md); None without a money store.
+    gmv: Decimal | None = None
+    orders: int | None = None
 
 
 @dataclass(frozen=True)

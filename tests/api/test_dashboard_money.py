@@ -133,6 +133,8 @@ def test_money_of_the_view(client: TestClient, world: dict[str, Any]) -> None:
         "budget_used": 0.04,
         "unconverted": [{"currency": "JPY", "orders": 1, "amount": "900.00"}],
     }
+    rows = {a["activity_id"]: (a["gmv"], a["orders"]) for a in body["activities"]}
+    assert rows == {str(world["a1"]): ("80.00", 2), str(world["a2"]): ("10.00", 1)}
 
 
 def test_every_kpi_has_a_trend_against_the_previous_day(
