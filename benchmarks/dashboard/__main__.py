@@ -215,12 +215,14 @@ def run(args: argparse.Namespace, es_url: str) -> int:
         compare(ways[0][1], ways[1][1])
         out(f"3/3 timing {args.runs} runs of each (after {args.warmup} warm-up runs) ...")
         timings = time_both(ways, args.runs, args.warmup)
+        # Reported before the HTTP part, so an endpoint failure (e.g. its 10 s timeout on an
+        # overloaded machine) does not lose the figures already measured.
+        report(args, timings)
         if args.http:
             from benchmarks.dashboard.http import time_endpoint
 
             ms = time_endpoint(es_url, prefix, campaign, args.runs, args.warmup)
-            timings.append(Timing("HTTP GET .../metrics (context)", ms))
-        report(args, timings)
+            out("  " + Timing("HTTP GET .../metrics (context)", ms).row())
         return 0
     finally:
         _delete(es, prefix)

@@ -3,6 +3,7 @@
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from common_messaging.currency import to_cents
 from dashboard_service.domain.kpi_trends import kpi_trends
 from dashboard_service.domain.models import (
     CampaignMetrics,
@@ -73,7 +74,7 @@ def with_money_and_trends(
         activities=tuple(
             replace(a, gmv=gmv, orders=orders)
             for a in metrics.activities
-            for gmv, orders in [by_activity.get(a.activity_id, (ZERO, 0))]
+            for gmv, orders in [by_activity.get(a.activity_id, (to_cents(ZERO), 0))]
         ),
         previous_range=previous_range,
         money=money_now,
