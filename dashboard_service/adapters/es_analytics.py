@@ -179,7 +179,7 @@ class ElasticsearchAnalyticsStore:
         header = {"index": self._alias, "ignore_unavailable": True, "allow_no_indices": True}
         with _unavailable_on_failure():
             answer = self._client.msearch(searches=[header, build_search(query), header, previous])
-        current, before = (_search_body(r) for r in answer.body["responses"])
+        current, before = (msearch_answer(r) for r in answer.body["responses"])
         result = parse_search(current)
         return replace(result, previous_totals=_totals_of(before))
 
@@ -272,7 +272,7 @@ def parse_search(body: dict[str, Any]) -> RawAggregates:
     return result
 
 
-def _search_body(response: dict[str, Any]) -> dict[str, Any]:
+def msearch_answer(response: dict[str, Any]) -> dict[str, Any]:
     """One answer of an _msearch; a failed one raises as a failed search would."""
     error = response.get("error")
     if error is None:
