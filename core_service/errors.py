@@ -89,3 +89,46 @@ class DuplicateDefinitionName(Conflict):
 
 class ConfigurationError(RuntimeError):
     """The service cannot start with the given settings (raised at start-up, never per request)."""
+
+
+class UnsupportedCurrency(InvalidInput):
+    """An amount in a currency the site neither reports in nor has a rate for."""
+
+    code = "unsupported_currency"
+
+    def __init__(self, currency: str, reporting: str) -> None:
+        super().__init__(
+            f"the site reports in {reporting} and has no rate for {currency}: enter the amount "
+            f"in {reporting}, or add a rate with PUT /v1/sites/{{id}}/money",
+            details=[{"field": "currency", "message": f"no rate from {currency} to {reporting}"}],
+        )
+
+
+class CurrencyLocked(Conflict):
+    code = "currency_locked"
+
+    def __init__(self, site_id: UUID, current: str) -> None:
+        super().__init__(
+            f"site {site_id} has budgets or spend recorded in {current}; its reporting currency "
+            "cannot change any more (add rates for other currencies instead)",
+            details=[{"field": "currency", "message": f"locked to {current}"}],
+        )
+
+
+class SpendModeConflict(Conflict):
+    code = "spend_mode_conflict"
+
+    def __init__(self, campaign_id: UUID, asked: str) -> None:
+        other = "daily spend" if asked == "total" else "a total spend"
+        super().__init__(
+            f"campaign {campaign_id} already has {other}; spend is entered either per day or as "
+            "one total: delete the other entries first",
+            details=[{"field": "period", "message": f"conflicts with {other}"}],
+        )
+
+
+class SpendNotFound(NotFound):
+    code = "spend_not_found"
+
+    def __init__(self, campaign_id: UUID, period: str) -> None:
+        super().__init__(f"campaign {campaign_id} has no spend for {period}")

@@ -7,6 +7,10 @@ class CampaignNotFound(NotFound):
     code = "campaign_not_found"
 
 
+class SiteNotFound(NotFound):
+    code = "site_not_found"
+
+
 class ActivityNotFound(NotFound):
     code = "activity_not_found"
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from dashboard_service.api.routes.campaigns import router as campaigns_router
 from dashboard_service.api.routes.metrics import router as metrics_router
+from dashboard_service.api.routes.money import router as money_router
 from dashboard_service.api.routes.session import router as session_router
 from dashboard_service.api.routes.stream import router as stream_router
 from dashboard_service.api.routes.web import DIST, web_router
@@ -47,7 +48,8 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     install_observability(app, "dashboard")
     app.add_middleware(BodyLimit, max_bytes=(settings or get_settings()).max_body_bytes)
     app.include_router(health_router(lambda: app.state.ports.readiness))
-    for router in (campaigns_router, metrics_router, stream_router, session_router):
+    routers = (campaigns_router, metrics_router, money_router, stream_router, session_router)
+    for router in routers:
         app.include_router(router)
     app.include_router(web_router((settings or get_settings()).dashboard_web_dir or DIST))
     return app

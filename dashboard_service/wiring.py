@@ -15,8 +15,14 @@ from elasticsearch import Elasticsearch
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
 from dashboard_service.adapters.sql_catalog import SqlCampaignCatalog
+from dashboard_service.adapters.sql_money import SqlMoneyStore
 from dashboard_service.domain.live import LiveMetrics, StreamSlots
-from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog
+from dashboard_service.domain.ports import (
+    AnalyticsStore,
+    CampaignCatalog,
+    MoneyStore,
+    SiteTraffic,
+)
 from dashboard_service.domain.sign_in_guard import SignInGuard
 from dashboard_service.errors import MissingReadToken
 from dashboard_service.settings import DashboardSettings
@@ -31,6 +37,8 @@ class DashboardPorts:
     database: Database
     catalog: CampaignCatalog
     analytics_store: AnalyticsStore
+    money: MoneyStore
+    traffic: SiteTraffic
     live: LiveMetrics
     stream_slots: StreamSlots
     sign_in_guard: SignInGuard
@@ -67,6 +75,7 @@ def open_ports(settings: DashboardSettings) -> Iterator[DashboardPorts]:
         stack.callback(database.dispose)
         readiness: dict[str, ReadinessCheck] = {"database": database.ping}
         store: AnalyticsStore
+        traffic: SiteTraffic
         if settings.index.elasticsearch_url:
             # The client connects lazily: building it needs no reachable cluster.
             es = Elasticsearch(settings.index.elasticsearch_url, request_timeout=10)
@@ -77,17 +86,21 @@ def open_ports(settings: DashboardSettings) -> Iterator[DashboardPorts]:
                 await asyncio.to_thread(es_store.ping)
 
             readiness["elasticsearch"] = elasticsearch
-            store = es_store
+            store = traffic = es_store
         else:
-            store = SqlAnalyticsStore(database.engine)
+            store = traffic = SqlAnalyticsStore(database.engine)
         catalog = SqlCampaignCatalog(database.engine)
+        money = SqlMoneyStore(database.engine)
         yield DashboardPorts(
             database=database,
             catalog=catalog,
             analytics_store=store,
+            money=money,
+            traffic=traffic,
             live=LiveMetrics(
                 catalog,
                 store,
+                money=money,
                 interval_s=settings.dashboard_stream_interval_s,
                 max_stream_s=settings.dashboard_stream_max_s,
             ),

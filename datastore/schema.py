@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -192,6 +193,11 @@ class EventOccurrence(Base):
 
 class Purchase(Base):
     __tablename__ = "purchases"
+    __table_args__ = (
+        # The dashboard's money views: a campaign's purchases in a range, a site's customers.
+        Index("ix_purchases_campaign_occurred", "campaign_id", "occurred_at"),
+        Index("ix_purchases_site_user_occurred", "site_id", "user_id", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
@@ -281,3 +287,47 @@ class Entry(Base):
     device_type: Mapped[str] = mapped_column(String(16))
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SiteMoney(Base):
+    """A site's reporting currency, and the rates that convert other currencies into it."""
+
+    __tablename__ = "site_money"
+
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    # {"EUR": "1.0800"}: units of the reporting currency per unit of the other one.
+    rates: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CampaignBudget(Base):
+    """What staff plan to spend on a campaign, in the site's reporting currency."""
+
+    __tablename__ = "campaign_budgets"
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    # As staff typed it, before conversion into the reporting currency.
+    entered_amount: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    entered_currency: Mapped[str] = mapped_column(String(3))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CampaignSpend(Base):
+    """What a campaign cost: one row per UTC day (`period` = YYYY-MM-DD), or one `total` row."""
+
+    __tablename__ = "campaign_spend"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "period"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
+    period: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    entered_amount: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    entered_currency: Mapped[str] = mapped_column(String(3))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

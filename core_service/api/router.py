@@ -3,7 +3,14 @@
 from fastapi import APIRouter, Depends
 
 from core_service.api.deps import require_admin
-from core_service.api.routes import activities, campaigns, event_definitions, sites, summaries
+from core_service.api.routes import (
+    activities,
+    campaigns,
+    event_definitions,
+    money,
+    sites,
+    summaries,
+)
 
 api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_admin)])
 api_router.include_router(sites.router)
@@ -11,3 +18,4 @@ api_router.include_router(campaigns.router)
 api_router.include_router(activities.router)
 api_router.include_router(event_definitions.router)
 api_router.include_router(summaries.router)
+api_router.include_router(money.router)

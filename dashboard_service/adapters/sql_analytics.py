@@ -53,6 +53,7 @@ DIM_DEVICE = "device"
 DIM_NEW_USER = "new_user"
 DIM_BUCKET = "bucket"
 DIM_ENTRIES = "entries"
+DIM_PREVIOUS = "previous"
 _LEVELS = {
     DIM_TOTAL: GROUPING_MEASURES["totals"],
     DIM_ACTIVITY: GROUPING_MEASURES["by_activity"],
@@ -60,6 +61,7 @@ _LEVELS = {
     DIM_NEW_USER: GROUPING_MEASURES["by_new_user"],
     DIM_BUCKET: GROUPING_MEASURES["by_bucket"],
     DIM_ENTRIES: MeasureSet.COUNTS,
+    DIM_PREVIOUS: GROUPING_MEASURES["totals"],
 }
 _ZERO = literal_column("0", BigInteger)
 
@@ -106,11 +108,12 @@ def _funnel(compute: bool) -> list[ColumnElement[Any]]:
     ]
 
 
-def _filters(query: MetricsQuery) -> list[ColumnElement[bool]]:
+def _filters(query: MetricsQuery, span: tuple[int, int] | None = None) -> list[ColumnElement[bool]]:
+    start_ts, end_ts = span or (query.start_ts, query.end_ts)
     conditions: list[ColumnElement[bool]] = [
         _c.campaign_id == query.campaign_id,
-        _c.occurred_ts >= query.start_ts,
-        _c.occurred_ts < query.end_ts,
+        _c.occurred_ts >= start_ts,
+        _c.occurred_ts < end_ts,
     ]
     if query.activity_id is not None:
         conditions.append(_c.activity_id == query.activity_id)
@@ -152,6 +155,11 @@ def build_statement(query: MetricsQuery) -> CompoundSelect[Any]:
         return stmt.group_by(expr) if expr is not None else stmt
 
     has_activity = _c.activity_id.is_not(None)
+    previous = (
+        [branch(DIM_PREVIOUS, conditions=_filters(query, query.previous))]
+        if query.previous is not None
+        else []
+    )
     return union_all(
         branch(DIM_TOTAL),
         branch(DIM_ACTIVITY, "k_activity", _c.activity_id, has_activity),
@@ -166,6 +174,7 @@ def build_statement(query: MetricsQuery) -> CompoundSelect[Any]:
             _c.type == "entry",
             conditions=[_c.campaign_id == query.campaign_id],
         ),
+        *previous,
     )
 
 
@@ -192,11 +201,35 @@ class SqlAnalyticsStore:
                 result.by_new_user[bool(row["k_new"])] = measures
             elif dim == DIM_BUCKET:
                 result.by_bucket[int(row["k_bucket"])] = measures
+            elif dim == DIM_PREVIOUS:
+                result = replace(result, previous_totals=measures)
             elif dim == DIM_ENTRIES:
                 result.entries_by_activity[_as_uuid(row["k_activity"])] = EntryStats(
                     entries=measures.entries, last_entry_ts=int(row["last_entry_ts"])
                 )
         return result
+
+    def visits_by_campaign(self, site_id: UUID, start_ts: int, end_ts: int) -> dict[UUID, Measures]:
+        """Page views and unique visitors per campaign of the site: one GROUP BY."""
+        stmt = (
+            select(
+                _c.campaign_id,
+                _count_type("page_view").label("visits"),
+                func.count(_c.visitor_key.distinct()).label("unique_visitors"),
+            )
+            .where(
+                _c.site_id == site_id,
+                _c.campaign_id.is_not(None),
+                _c.occurred_ts >= start_ts,
+                _c.occurred_ts < end_ts,
+            )
+            .group_by(_c.campaign_id)
+        )
+        with self._engine.connect() as conn:
+            return {
+                _as_uuid(cid): Measures(visits=int(v), unique_visitors=int(u))
+                for cid, v, u in conn.execute(stmt)
+            }
 
     def change_marker(self, campaign_id: UUID) -> int:
         """How many events the campaign has: rows are only ever added, so a change moves it."""

@@ -9,7 +9,12 @@ from pydantic import AwareDatetime
 from common_messaging import DeviceType
 from dashboard_service.domain.live import LiveMetrics, StreamSlots
 from dashboard_service.domain.models import MetricsRequest
-from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog
+from dashboard_service.domain.ports import (
+    AnalyticsStore,
+    CampaignCatalog,
+    MoneyStore,
+    SiteTraffic,
+)
 from dashboard_service.domain.sessions import session_is_valid
 from dashboard_service.domain.sign_in_guard import SignInGuard
 from dashboard_service.errors import InvalidSession
@@ -36,6 +41,14 @@ def get_analytics_store(ports: PortsDep) -> AnalyticsStore:
     return ports.analytics_store
 
 
+def get_money(ports: PortsDep) -> MoneyStore:
+    return ports.money
+
+
+def get_traffic(ports: PortsDep) -> SiteTraffic:
+    return ports.traffic
+
+
 def get_clock() -> Clock:
     return utc_now
 
@@ -59,6 +72,8 @@ def get_read_tokens(ports: PortsDep) -> list[str]:
 CatalogDep = Annotated[CampaignCatalog, Depends(get_catalog)]
 AnalyticsStoreDep = Annotated[AnalyticsStore, Depends(get_analytics_store)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+MoneyDep = Annotated[MoneyStore, Depends(get_money)]
+TrafficDep = Annotated[SiteTraffic, Depends(get_traffic)]
 LiveDep = Annotated[LiveMetrics, Depends(get_live)]
 StreamSlotsDep = Annotated[StreamSlots, Depends(get_stream_slots)]
 ReadTokensDep = Annotated[list[str], Depends(get_read_tokens)]

@@ -1,6 +1,7 @@
 """Request and response models of the dashboard API, read straight from the domain's dataclasses."""
 
 from datetime import datetime
+from decimal import Decimal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,6 +66,10 @@ class ActivityOut(CapacityOut):
     conversion_rate: float
     entries: int = Field(description="confirmed entries in the view (range and filters apply)")
     last_entry_at: datetime | None
+    gmv: Decimal | None = Field(
+        description="trusted purchases in the reporting currency (docs/metrics.md)"
+    )
+    orders: int | None
 
 
 class DeviceOut(_Out):
@@ -98,6 +103,41 @@ class TimelineBucketOut(_Out):
     entries: int
 
 
+class UnconvertedOut(_Out):
+    currency: str
+    orders: int
+    amount: Decimal
+
+
+class MoneyOut(_Out):
+    """docs/metrics.md defines each figure. Amounts are in `currency`, the site's reporting
+    currency; a ratio is null when its denominator is zero."""
+
+    currency: str
+    budget: Decimal | None
+    spend: Decimal | None = Field(description="null for one activity: spend is per campaign")
+    gmv: Decimal
+    orders: int
+    new_customers: int
+    aov: Decimal | None
+    roas: float | None
+    cac: Decimal | None
+    cost_per_entry: Decimal | None
+    budget_used: float | None
+    unconverted: list[UnconvertedOut] = Field(
+        description="revenue in currencies without a rate: shown apart, never added to gmv"
+    )
+
+
+class TrendOut(_Out):
+    current: float | None
+    previous: float | None
+    delta: float | None
+    change: float | None = Field(description="delta / previous; null when previous is 0")
+    direction: str | None = Field(description="up, down or flat")
+    higher_is_better: bool
+
+
 class MetricsResponse(_Out):
     campaign: CampaignOut
     range: RangeOut
@@ -107,6 +147,11 @@ class MetricsResponse(_Out):
     new_vs_returning: NewVsReturningOut
     funnel: list[FunnelStageOut]
     timeline: list[TimelineBucketOut]
+    previous_range: RangeOut | None = Field(
+        description="the same-length period just before `range`, which `trends` compare with"
+    )
+    money: MoneyOut | None
+    trends: dict[str, TrendOut]
 
 
 class CampaignSummaryOut(CampaignOut):
@@ -127,3 +172,47 @@ class SignInRequest(BaseModel):
 
 class SessionResponse(BaseModel):
     expires_at: datetime
+
+
+class OverviewRowOut(_Out):
+    campaign_id: UUID
+    name: str
+    status: str
+    visits: int
+    unique_visitors: int
+    gmv: Decimal
+    orders: int
+    budget: Decimal | None
+    spend: Decimal
+    roas: float | None
+    budget_used: float | None = Field(description="spend in the range / budget")
+
+
+class OverviewResponse(_Out):
+    site_id: UUID
+    currency: str
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    campaigns: list[OverviewRowOut]
+    top_by_gmv: list[UUID] = Field(description="up to 5 campaign ids, highest GMV first")
+    top_by_visits: list[UUID] = Field(description="up to 5 campaign ids, most visits first")
+    gmv: Decimal
+    spend: Decimal
+    budget: Decimal
+    unconverted: list[UnconvertedOut]
+
+
+class CohortRowOut(_Out):
+    week_start: datetime
+    customers: int
+    cumulative_revenue_per_customer: list[Decimal | None] = Field(
+        description="after 0, 1, 2... weeks since each customer's first purchase; null where "
+        "that week has not begun for the cohort"
+    )
+
+
+class CohortsResponse(_Out):
+    currency: str
+    weeks: int
+    rows: list[CohortRowOut]
+    unconverted: list[UnconvertedOut]

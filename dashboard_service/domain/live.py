@@ -19,7 +19,7 @@ from uuid import UUID
 
 from dashboard_service.domain.metrics import campaign_metrics
 from dashboard_service.domain.models import CampaignMetrics, MetricsRequest
-from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog
+from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog, MoneyStore
 from dashboard_service.errors import AnalyticsUnavailable, CampaignNotFound, TooManyStreams
 from servicekit.clock import Clock
 
@@ -83,6 +83,7 @@ class LiveMetrics:
         catalog: CampaignCatalog,
         store: AnalyticsStore,
         *,
+        money: MoneyStore | None = None,
         interval_s: float = 1.0,
         refresh_s: float = 10.0,
         max_stream_s: float = 600.0,
@@ -91,6 +92,7 @@ class LiveMetrics:
     ) -> None:
         self._catalog = catalog
         self._store = store
+        self._money = money
         self.interval_s = interval_s
         self._refresh_s = refresh_s
         self._max_stream_s = max_stream_s
@@ -143,7 +145,7 @@ class LiveMetrics:
         if memo is not None and memo.marker == marker:
             return memo.value
         metrics = await asyncio.to_thread(
-            campaign_metrics, request, self._catalog, self._store, clock()
+            campaign_metrics, request, self._catalog, self._store, clock(), self._money
         )
         self._views.put(request, _Memo(metrics, now, marker))
         return metrics

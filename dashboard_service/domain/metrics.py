@@ -3,6 +3,7 @@
 import math
 from datetime import UTC, datetime, timedelta
 
+from dashboard_service.domain.campaign_money import with_money_and_trends
 from dashboard_service.domain.capacity import activity_capacity, campaign_capacity
 from dashboard_service.domain.models import (
     DEVICE_TYPES,
@@ -24,7 +25,7 @@ from dashboard_service.domain.models import (
     Totals,
     VisitorGroup,
 )
-from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog
+from dashboard_service.domain.ports import AnalyticsStore, CampaignCatalog, MoneyStore
 from dashboard_service.errors import ActivityNotFound, CampaignNotFound, InvalidRange
 
 DEFAULT_LOOKBACK = timedelta(days=7)
@@ -39,6 +40,7 @@ def campaign_metrics(
     catalog: CampaignCatalog,
     store: AnalyticsStore,
     now: datetime,
+    money: MoneyStore | None = None,
 ) -> CampaignMetrics:
     campaign = catalog.get_campaign(request.campaign_id)
     if campaign is None:
@@ -56,7 +58,9 @@ def campaign_metrics(
     start, end = resolve_window(request, campaign, now)
     query = build_query(request, start, end)
     raw = store.campaign_metrics(query)
-    return assemble(campaign, query, start, end, raw)
+    return with_money_and_trends(
+        assemble(campaign, query, start, end, raw), request, query, raw, money
+    )
 
 
 def resolve_window(
@@ -95,10 +99,13 @@ def choose_interval(start: datetime, end: datetime) -> int:
 
 
 def build_query(request: MetricsRequest, start: datetime, end: datetime) -> MetricsQuery:
+    start_ts, end_ts = math.floor(start.timestamp()), math.ceil(end.timestamp())
     return MetricsQuery(
         campaign_id=request.campaign_id,
-        start_ts=math.floor(start.timestamp()),
-        end_ts=math.ceil(end.timestamp()),
+        start_ts=start_ts,
+        end_ts=end_ts,
+        # The same-length period just before, for the trends; same request to the engine.
+        previous=(start_ts - (end_ts - start_ts), start_ts),
         interval_seconds=choose_interval(start, end),
         activity_id=request.activity_id,
         device_type=request.device_type,

@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import IntEnum
 from uuid import UUID
 
 from common_messaging import DeviceType
+from dashboard_service.domain.money_models import MoneyFigures, Trend
 
 DEVICE_TYPES: tuple[DeviceType, ...] = tuple(DeviceType)
 
@@ -54,6 +56,9 @@ class MetricsQuery:
     activity_id: UUID | None = None
     device_type: DeviceType | None = None
     new_user: bool | None = None
+    # `[start, end)` epoch seconds of the period to compare with: its totals come back in
+    # RawAggregates.previous_totals, computed in the same request to the engine.
+    previous: tuple[int, int] | None = None
 
 
 class MeasureSet(IntEnum):
@@ -115,6 +120,8 @@ class RawAggregates:
     funnel: FunnelCounts = FunnelCounts()
     # Not filtered by range, device or new user: capacity is used up by every entry.
     entries_by_activity: dict[UUID, EntryStats] = field(default_factory=dict)
+    # The totals (MeasureSet.FULL) of MetricsQuery.previous, with the same filters.
+    previous_totals: Measures | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,9 @@ class ActivityMetrics:
     sold_out: bool
     last_entry_at: datetime | None
     time_to_sell_out_seconds: int | None
+    # Trusted purchases in the reporting currency (docs/metrics.md); None without a money store.
+    gmv: Decimal | None = None
+    orders: int | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +243,10 @@ class CampaignMetrics:
     new_vs_returning: NewVsReturning
     funnel: tuple[FunnelStage, ...]
     timeline: tuple[TimelineBucket, ...]
+    # The period compared with (same length, just before); money and trends of every KPI.
+    previous_range: TimeRange | None = None
+    money: MoneyFigures | None = None
+    trends: dict[str, Trend] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

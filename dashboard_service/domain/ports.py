@@ -1,13 +1,23 @@
 """The engines the dashboard domain needs, as protocols; adapters implement them."""
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from common_messaging.currency import CurrencyRates
 from dashboard_service.domain.models import (
     CampaignInfo,
     CampaignSummary,
+    Measures,
     MetricsQuery,
     RawAggregates,
+)
+from dashboard_service.domain.money_models import (
+    CampaignMoneyTotals,
+    CohortPurchase,
+    MoneySettings,
+    PurchaseFacts,
 )
 from dashboard_service.domain.paging import CursorKey
 
@@ -29,4 +39,40 @@ class CampaignCatalog(Protocol):
 
     def list_campaigns(self, after: CursorKey | None, limit: int) -> list[CampaignSummary]:
         """Campaigns newest first (by creation, then id), strictly after `after`."""
+        ...
+
+
+class MoneyStore(Protocol):
+    """Trusted purchases, budgets and spend (the database, on both ways to run)."""
+
+    def settings(self, site_id: UUID, campaign_id: UUID) -> MoneySettings:
+        """The site's currency and rates, the campaign's budget and spend."""
+        ...
+
+    def purchases(
+        self,
+        site_id: UUID,
+        campaign_id: UUID,
+        spans: Sequence[tuple[datetime, datetime]],
+        activity_id: UUID | None = None,
+    ) -> list[PurchaseFacts]:
+        """Per `[start, end)` span, the campaign's trusted purchases by activity and currency,
+        and how many customers made their first purchase on the site with it."""
+        ...
+
+    def cohort_purchases(self, site_id: UUID, campaign_id: UUID) -> list[CohortPurchase]:
+        """Every trusted purchase on the site of the customers the campaign acquired."""
+        ...
+
+    def site_money(
+        self, site_id: UUID, start: datetime, end: datetime
+    ) -> tuple[CurrencyRates, list[CampaignMoneyTotals]] | None:
+        """Per campaign of the site: budget, spend, trusted purchases in `[start, end)`;
+        None when there is no such site."""
+        ...
+
+
+class SiteTraffic(Protocol):
+    def visits_by_campaign(self, site_id: UUID, start_ts: int, end_ts: int) -> dict[UUID, Measures]:
+        """Page views and unique visitors per campaign of the site, in ONE request."""
         ...

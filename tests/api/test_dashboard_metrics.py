@@ -215,6 +215,9 @@ def test_totals_activities_devices_and_timeline(client: TestClient, seed: Seed) 
         "sold_out": False,
         "last_entry_at": None,
         "time_to_sell_out_seconds": None,
+        # From trusted purchases in the database, which this seed (index rows only) has none of.
+        "gmv": "0.00",
+        "orders": 0,
     }
     assert (a2["visits"], a2["unique_visitors"], a2["clicks"], a2["purchases"]) == (3, 3, 1, 2)
     assert (a2["click_rate"], a2["revenue"], a2["conversion_rate"]) == (0.3333, 105.51, 0.3333)
@@ -439,4 +442,6 @@ def test_one_analytics_statement_whatever_the_number_of_activities(
     assert all(a["visits"] == 1 and a["purchases"] == 1 for a in body["activities"])
     analytics = [s for s in statements if "analytics_events" in s]
     assert len(analytics) == 1
-    assert len(statements) == 3  # campaign, its activities, the one aggregate
+    # campaign, its activities, the one aggregate; then the money from the database: rates,
+    # budget, spend, and for the view and the previous period their purchases and new customers
+    assert len(statements) == 3 + 7

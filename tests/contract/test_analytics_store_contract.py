@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -31,7 +31,7 @@ from dashboard_service.domain.models import (
     MetricsQuery,
     RawAggregates,
 )
-from dashboard_service.domain.ports import AnalyticsStore
+from dashboard_service.domain.ports import AnalyticsStore, SiteTraffic
 from datastore.engine import make_engine
 from migrations.runner import upgrade
 from servicekit.database import Database
@@ -385,3 +385,33 @@ def normalised(raw: RawAggregates) -> RawAggregates:
         by_new_user={k: rounded(m) for k, m in raw.by_new_user.items()},
         by_bucket={k: rounded(m) for k, m in raw.by_bucket.items()},
     )
+
+
+@pytest.mark.parametrize("filters", [{}, {"device_type": "mobile"}, {"activity_id": A1}])
+def test_previous_period_totals_come_with_the_view(
+    store: AnalyticsStore, filters: dict[str, Any]
+) -> None:
+    """The trend's comparison period, answered in the same request, equals a query of it."""
+    span = (BASE - 3600, BASE + 3600)
+    raw = store.campaign_metrics(replace(query(**filters), previous=span))
+    alone = store.campaign_metrics(MetricsQuery(CAMPAIGN, *span, 3600, **filters)).totals
+    assert raw.previous_totals is not None
+    assert rounded(raw.previous_totals) == rounded(alone)
+    assert rounded(raw.totals) == rounded(store.campaign_metrics(query(**filters)).totals)
+    assert alone.events > 0
+
+
+def test_visits_by_campaign_for_the_site_overview(store: AnalyticsStore) -> None:
+    """The overview's traffic: page views and unique visitors per campaign of the site, in the
+    range; events without a campaign, or of another site, count nowhere."""
+    traffic = cast(SiteTraffic, store)
+    assert traffic.visits_by_campaign(SITE, BASE, BASE + 7200) == {
+        # v1, v2 (A1 and A2), v3, v4 (no activity); v5 and v6 are outside the range
+        CAMPAIGN: Measures(visits=4, unique_visitors=4),
+        OTHER: Measures(visits=1, unique_visitors=1),  # v7
+    }
+    assert traffic.visits_by_campaign(SITE, BASE + 6, BASE + 3601) == {
+        # v2's two page views; unique visitors: anyone with an event (v1's click, v2)
+        CAMPAIGN: Measures(visits=2, unique_visitors=2)
+    }
+    assert traffic.visits_by_campaign(uuid.uuid4(), BASE, BASE + 7200) == {}

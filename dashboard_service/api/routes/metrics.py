@@ -7,6 +7,7 @@ from dashboard_service.api.deps import (
     CatalogDep,
     ClockDep,
     MetricsRequestDep,
+    MoneyDep,
     require_reader,
 )
 from dashboard_service.api.schemas import MetricsResponse
@@ -21,8 +22,10 @@ def get_campaign_metrics(  # sync: FastAPI runs it in the threadpool, off the ev
     catalog: CatalogDep,
     store: AnalyticsStoreDep,
     clock: ClockDep,
+    money: MoneyDep,
 ) -> MetricsResponse:
     """Totals, per-activity rows, entries vs capacity, devices, new vs returning, the funnel and
-    the timeline of one campaign, from ONE aggregate request to the analytics store."""
-    result = campaign_metrics(request, catalog, store, clock())
+    the timeline of one campaign, from ONE aggregate request to the analytics store; the money
+    (docs/metrics.md) from the database; every KPI against the previous period (`trends`)."""
+    result = campaign_metrics(request, catalog, store, clock(), money)
     return MetricsResponse.model_validate(result)

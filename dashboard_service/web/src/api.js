@@ -49,3 +49,7 @@ export function streamMetrics(id, filters, { onMetrics, onState }) {
   });
   return () => source.close();
 }
+export const getCohorts = (id, weeks = 12) =>
+  request("GET", `v1/campaigns/${encodeURIComponent(id)}/cohorts?weeks=${weeks}`);
+export const getOverview = (siteId, filters = {}) =>
+  request("GET", `v1/sites/${encodeURIComponent(siteId)}/overview?${new URLSearchParams(filters)}`);

@@ -8,11 +8,18 @@ export function formatters(locale) {
   const money = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const percent = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 });
   const dateTime = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
+  const dateOnly = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" });
+  const decimal = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
   const missing = (v) => v === null || v === undefined;
   const count = (n) => (missing(n) ? DASH : integer.format(n));
   return {
     count,
     money: (n) => (missing(n) ? DASH : money.format(n)),
+    /** ROAS and the like: "2.25×". */
+    ratio: (n) => (missing(n) ? DASH : `${decimal.format(n)}×`),
+    number: (n) => (missing(n) ? DASH : decimal.format(n)),
+    /** A UTC day (cohort weeks start at Monday 00:00 UTC). */
+    date: (iso) => (iso ? dateOnly.format(new Date(iso)) : DASH),
     rate: (r) => (missing(r) ? DASH : percent.format(r)),
     dateTime: (iso) => (iso ? dateTime.format(new Date(iso)) : DASH),
     /** 4800 -> "1 h 20 min"; 75 -> "1 min 15 s"; null -> "—". */

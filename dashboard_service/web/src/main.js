@@ -6,6 +6,7 @@ import { ApiError, getMetrics, signOut } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
 import { renderCampaign } from "./views/campaign.js";
 import { renderCampaignList } from "./views/campaigns.js";
+import { renderOverview } from "./views/overview.js";
 import { renderSignIn } from "./views/signin.js";
 
 const root = document.getElementById("app");
@@ -41,8 +42,12 @@ async function route() {
   closeView = () => {};
   const { path, filters } = parseHash();
   const match = path.match(/^\/campaigns\/([0-9a-fA-F-]{36})$/);
+  const site = path.match(/^\/sites\/([0-9a-fA-F-]{36})\/overview$/);
   try {
-    if (match) {
+    if (site) {
+      signOutButton.hidden = false;
+      await renderOverview(root, site[1]);
+    } else if (match) {
       signOutButton.hidden = false;
       const id = match[1];
       closeView = renderCampaign(root, id, filters, {

@@ -15,6 +15,7 @@ import { h, replaceChildren, setMetric } from "../dom.js";
 import { fmt, toLocalInput } from "../format.js";
 import { activityRows, ACTIVITY_HEADERS } from "./activities.js";
 import { filterBar } from "./filters.js";
+import { cohortsPanel, moneySection, setTrends, trendBadge } from "./money.js";
 
 // Each stage counts the visitors who did its action in the view (see docs/dashboard.md).
 export const FUNNEL_LABELS = {
@@ -30,7 +31,6 @@ export const KPIS = [
   ["clicks", "Clicks", (b) => b.totals.clicks, fmt.count],
   ["click_rate", "Click rate", (b) => b.totals.click_rate, fmt.rate],
   ["purchases", "Purchases", (b) => b.totals.purchases, fmt.count],
-  ["revenue", "Revenue", (b) => b.totals.revenue, fmt.money],
   ["conversion_rate", "Conversion", (b) => b.totals.conversion_rate, fmt.rate],
   ["entries", "Entries (in view)", (b) => b.totals.entries, fmt.count],
   ["filled", "Entries / capacity", (b) => [b.totals.confirmed_entries, b.totals.capacity], fmt.fill],
@@ -55,12 +55,16 @@ function table(headers, body, testid) {
 /** A right-aligned number cell; `data-metric` names it for live updates and tests. */
 const numberCell = (metric, text) => h("td", { class: "num", "data-metric": metric }, text);
 
+// KPIs of KPIS that have a trend in the API's `trends` (the others have no previous period).
+const TRENDED = new Set(["visits", "unique_visitors", "clicks", "click_rate", "purchases", "conversion_rate", "entries"]);
+
 function kpiCard([name, label]) {
   return h(
     "div",
     { class: "kpi" },
     h("span", { class: "kpi-label" }, label),
     h("span", { class: "kpi-value", "data-metric": `totals.${name}` }, "…"),
+    TRENDED.has(name) ? trendBadge(name) : null,
   );
 }
 
@@ -119,11 +123,16 @@ export function renderCampaign(root, campaignId, filters, { onFilters, onClosed 
   );
   const activityBody = h("tbody", { "data-testid": "activity-rows" });
   const back = h("a", { href: "#/" }, "← Campaigns");
+  const overviewLink = h("a", { href: "#/", "data-testid": "overview-link", class: "overview-link" }, "Site overview →");
+  const money = moneySection();
+  const cohorts = cohortsPanel(campaignId);
 
   replaceChildren(
     root,
-    h("div", { class: "page-head" }, h("div", {}, back, title, subtitle), status),
+    h("div", { class: "page-head" }, h("div", {}, back, " · ", overviewLink, title, subtitle), status),
     filterForm.element,
+    money.element,
+    h("h2", {}, "Traffic · arrows compare with the same-length period just before"),
     kpis,
     h(
       "div",
@@ -137,6 +146,7 @@ export function renderCampaign(root, campaignId, filters, { onFilters, onClosed 
       "Activities",
       h("div", { class: "scroll" }, table(ACTIVITY_HEADERS, activityBody, "activity-table")),
     ),
+    cohorts.element,
   );
 
   const charts = {
@@ -150,9 +160,12 @@ export function renderCampaign(root, campaignId, filters, { onFilters, onClosed 
     const { campaign, range } = body;
     title.textContent = campaign.name;
     subtitle.textContent = `${campaign.status} · ${fmt.dateTime(range.from)} – ${fmt.dateTime(range.to)}`;
+    overviewLink.setAttribute("href", `#/sites/${campaign.site_id}/overview`);
     for (const [name, , value, format] of KPIS) {
       setMetric(kpis, `totals.${name}`, format(value(body)));
     }
+    money.update(body);
+    setTrends(root, body.trends);
     replaceChildren(funnelTable, body.funnel.map(funnelRow));
     replaceChildren(deviceTable, body.devices.map(deviceRow));
     const split = body.new_vs_returning;

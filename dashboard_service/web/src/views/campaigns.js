@@ -19,7 +19,7 @@ export async function renderCampaignList(root) {
         h(
           "thead",
           {},
-          h("tr", {}, ["Campaign", "Status", "Starts", "Ends", "Activities"].map((t) => h("th", {}, t))),
+          h("tr", {}, ["Campaign", "Status", "Starts", "Ends", "Activities", "Site"].map((t) => h("th", {}, t))),
         ),
         h(
           "tbody",
@@ -33,6 +33,7 @@ export async function renderCampaignList(root) {
               h("td", {}, fmt.dateTime(c.starts_at)),
               h("td", {}, fmt.dateTime(c.ends_at)),
               h("td", { class: "num" }, fmt.count(c.activity_count)),
+              h("td", {}, h("a", { href: `#/sites/${c.site_id}/overview` }, "overview")),
             ),
           ),
         ),
