@@ -38,6 +38,8 @@ class DemoIds:
     site_key: str
     campaign_id: str
     definitions: list[dict[str, Any]]
+    # The shop's backend reports orders with it (POST /v1/server/events): trusted revenue.
+    signing_secret: str = ""
 
 
 async def seed(core_url: str, admin_token: str, origins: list[str]) -> DemoIds:
@@ -78,7 +80,7 @@ async def seed(core_url: str, admin_token: str, origins: list[str]) -> DemoIds:
             .json()["items"]
         )
     campaign_id = next(d["campaign_id"] for d in defs if d["campaign_id"])
-    return DemoIds(site["site_key"], campaign_id, defs)
+    return DemoIds(site["site_key"], campaign_id, defs, site.get("signing_secret", ""))
 
 
 async def _seed_activity(
@@ -181,8 +183,19 @@ async def trickle(
     async with httpx.AsyncClient(base_url=entry_url, timeout=10) as client:
         while True:
             batch = synthetic_batch(ids, rng, rng.randint(1, 4))
+            # As a shop does: the browser tracks behaviour, the shop's server reports orders.
+            orders = [e for e in batch["events"] if e["type"] == "purchase"]
+            browsing = [e for e in batch["events"] if e["type"] != "purchase"]
+            server = {"Authorization": f"Bearer {ids.signing_secret}"}
             try:
-                (await client.post("/v1/events", json=batch)).raise_for_status()
+                if browsing:
+                    sent = await client.post("/v1/events", json={**batch, "events": browsing})
+                    sent.raise_for_status()
+                if orders:
+                    sent = await client.post(
+                        "/v1/server/events", json={**batch, "events": orders}, headers=server
+                    )
+                    sent.raise_for_status()
             except httpx.HTTPError as exc:
                 log.warning("demo_post_failed error=%s", exc)
             await asyncio.sleep(interval_s)

@@ -1,8 +1,8 @@
 """THE definition of the purchases that count as revenue, for every money figure.
 
-Today: every purchase core_service stored (`purchases`, one row per purchase event id, so a
-replay adds nothing). Issue 12 defines "trusted purchases" (e.g. confirmed by the shop's
-server); narrowing revenue to them means changing only this selection.
+The purchases the site vouched for (`purchases.trusted`: sent by its server with its secret,
+or with the user's signed token; docs/reliability.md, "Trusted facts"), one row per purchase
+event id, so a replay adds nothing. A browser's purchase on its own word is not revenue.
 """
 
 from sqlalchemy import Subquery, select
@@ -14,13 +14,17 @@ def trusted_purchases() -> Subquery:
     """The `purchases` rows that count: columns event_id, site_id, user_id, campaign_id,
     activity_id, amount, currency, occurred_at."""
     p = Purchase.__table__.c
-    return select(
-        p.event_id,
-        p.site_id,
-        p.user_id,
-        p.campaign_id,
-        p.activity_id,
-        p.amount,
-        p.currency,
-        p.occurred_at,
-    ).subquery("trusted_purchases")
+    return (
+        select(
+            p.event_id,
+            p.site_id,
+            p.user_id,
+            p.campaign_id,
+            p.activity_id,
+            p.amount,
+            p.currency,
+            p.occurred_at,
+        )
+        .where(p.trusted.is_(True))
+        .subquery("trusted_purchases")
+    )

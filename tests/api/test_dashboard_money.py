@@ -35,9 +35,13 @@ def buy(
     at: datetime,
     amount: str,
     currency: str = "EUR",
+    *,
+    trusted: bool = True,
 ) -> EventOccurred:
+    """A purchase the site vouched for unless `trusted=False` (a browser's word alone)."""
     return occurrence(
         type=EventType.PURCHASE,
+        trusted=trusted,
         name="Order Completed",
         site_id=site,
         campaign_id=campaign,
@@ -97,6 +101,8 @@ def world(database: Database) -> Iterator[dict[str, Any]]:
         # u4: first bought in the other campaign, so this one did not acquire them
         buy(s_, ids["other"], ids["b1"], "u4", early, "5.00"),
         buy(s_, c, a1_, "u4", DAY + timedelta(hours=4), "50.00"),
+        # u6: a browser claims a big order; not vouched for, so it is no revenue (nor customer)
+        buy(s_, c, a1_, "u6", DAY + timedelta(hours=5), "5000.00", trusted=False),
         view(s_, c, a1_, "u1", DAY + timedelta(hours=1)),
         view(s_, c, a1_, "u5", DAY + timedelta(hours=1)),
         view(s_, c, a1_, "u5", early),

@@ -87,23 +87,30 @@ before(async () => {
   await admin(pulse, "PUT", `/v1/campaigns/${main.id}/budget`, { amount: "500.00" });
   await admin(pulse, "PUT", `/v1/campaigns/${main.id}/spend/${today}`, { amount: "48.00" });
   await admin(pulse, "PUT", `/v1/campaigns/${other.id}/budget`, { amount: "100.00" });
-  const res = await fetch(`${pulse.entry}/v1/events`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      site_key: site.site_key,
-      events: [
-        view(main.definitions.view, "m1"),
-        view(main.definitions.view, "m2"),
-        view(main.definitions.view, "m3"),
-        buy(main.definitions.purchase, "m1", 60, "EUR"),
-        buy(main.definitions.purchase, "m2", 40, "USD"), // 20 EUR at the site's rate
-        buy(main.definitions.purchase, "m3", 1000, "JPY"), // no rate: shown apart
-        view(other.definitions.view, "o1"),
-        buy(other.definitions.purchase, "o1", 5, "EUR"),
-      ],
-    }),
-  });
+  // The browser tracks the views; the shop's server reports the orders (trusted revenue).
+  const post = (path, events, headers = {}) =>
+    fetch(`${pulse.entry}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify({ site_key: site.site_key, events }),
+    });
+  const views = await post("/v1/events", [
+    view(main.definitions.view, "m1"),
+    view(main.definitions.view, "m2"),
+    view(main.definitions.view, "m3"),
+    view(other.definitions.view, "o1"),
+  ]);
+  assert.equal(views.status, 202, await views.text());
+  const res = await post(
+    "/v1/server/events",
+    [
+      buy(main.definitions.purchase, "m1", 60, "EUR"),
+      buy(main.definitions.purchase, "m2", 40, "USD"), // 20 EUR at the site's rate
+      buy(main.definitions.purchase, "m3", 1000, "JPY"), // no rate: shown apart
+      buy(other.definitions.purchase, "o1", 5, "EUR"),
+    ],
+    { authorization: `Bearer ${site.signing_secret}` },
+  );
   assert.equal(res.status, 202, await res.text());
   Object.assign(shop, { siteId: site.id, main: main.id, other: other.id });
   await eventually(async () => (await reader(`/v1/campaigns/${main.id}/metrics`)).money.orders === 2, {

@@ -1,7 +1,7 @@
 """campaign money: site reporting currency, budgets, spend, purchase indices
 
-Revision ID: 20261201_0003
-Revises: 20261123_0002
+Revision ID: 20261201_0005
+Revises: 20261201_0004
 Create Date: 2026-12-01 21:45:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "20261201_0003"
-down_revision: str | None = "20261123_0002"
+revision: str = "20261201_0005"
+down_revision: str | None = "20261201_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
