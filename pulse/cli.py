@@ -18,6 +18,7 @@ from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
 from pulse import demo
 from pulse.demo_page import DemoPage
+from pulse.entry_workers import serve_workers
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
 from servicekit.logs import configure_logging
@@ -58,7 +59,21 @@ def _parser() -> argparse.ArgumentParser:
         one = sub.add_parser(name, help=f"run {name}_service alone")
         one.add_argument("--host", default="0.0.0.0")  # containers listen on all interfaces
         one.add_argument("--port", type=int, default=port)
+        if name == "entry":
+            one.add_argument(
+                "--workers",
+                type=_positive,
+                default=1,
+                help="worker processes sharing the port (default 1: one process)",
+            )
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def _tokens(common: CommonSettings) -> tuple[str, str]:
@@ -117,6 +132,9 @@ def _run_one(args: argparse.Namespace, common: CommonSettings) -> int:
     if embedded:
         migrate_all(common)
     tokens = _tokens(common) if embedded else None
+    if args.command == "entry" and args.workers > 1:
+        serve_workers(args.host, args.port, args.workers, common)
+        return 0
     if args.command == "core":
         app = create_core(
             CoreSettings(admin_token=SecretStr(tokens[0])) if tokens else CoreSettings()

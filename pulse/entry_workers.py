@@ -1,0 +1,36 @@
+"""`pulse entry --workers N`: entry_service in N uvicorn worker processes on one port.
+
+uvicorn starts each worker as a fresh (spawned) process, so the app must come from an import
+string; `create_app` below is that factory. Each worker configures its own logging and builds
+its own app from the environment (engines, limits), exactly as `pulse entry` does with one.
+"""
+
+import uvicorn
+from fastapi import FastAPI
+
+from entry_service.main import create_app as create_entry
+from entry_service.settings import EntrySettings
+from servicekit.logs import configure_logging
+from servicekit.settings import CommonSettings
+
+FACTORY = "pulse.entry_workers:create_app"
+
+
+def create_app() -> FastAPI:
+    """One worker's entry_service (called by uvicorn in every worker process)."""
+    configure_logging(CommonSettings().log_level)
+    return create_entry(EntrySettings())
+
+
+def serve_workers(host: str, port: int, workers: int, common: CommonSettings) -> None:
+    """Run until SIGINT/SIGTERM; uvicorn's supervisor restarts a worker that dies."""
+    uvicorn.run(
+        FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=common.log_level.lower(),
+        proxy_headers=True,
+        forwarded_allow_ips=common.forwarded_allow_ips,
+    )
