@@ -27,6 +27,11 @@ class LedgerWriter:
             self._file = (self._directory / f"ledger-{self._pid}.jsonl").open("a", buffering=1)
         return self._file
 
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
     def write(self, kind: str, **fields: Any) -> None:
         self._out().write(json.dumps({"k": kind, "t": time.time(), **fields}) + "\n")
 

@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not one line per request
+    for chatty in ("httpx", "elastic_transport"):  # not one line per request
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     run_id = uuid.uuid4().hex[:10]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

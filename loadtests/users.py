@@ -18,7 +18,7 @@ from typing import Any
 import gevent
 import jwt
 from geventhttpclient.client import HTTPClientPool
-from locust import HttpUser, between, constant, constant_pacing, task
+from locust import HttpUser, between, constant, constant_pacing, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from loadtests import traffic
@@ -39,6 +39,11 @@ def _plan() -> RunPlan:
 PLAN = _plan()
 LEDGER = LedgerWriter(Path(PLAN.out_dir))
 ENTRY_POOL = HTTPClientPool(concurrency=PLAN.load.connections)
+
+
+@events.quitting.add_listener
+def _close_ledger(**_: Any) -> None:
+    LEDGER.close()
 
 
 def _retry_after(headers: Any, attempt: int, rng: random.Random) -> float:
