@@ -41,9 +41,11 @@ LEDGER = LedgerWriter(Path(PLAN.out_dir))
 ENTRY_POOL = HTTPClientPool(concurrency=PLAN.load.connections)
 
 
-@events.quitting.add_listener
 def _close_ledger(**_: Any) -> None:
     LEDGER.close()
+
+
+events.quitting.add_listener(_close_ledger)
 
 
 def _retry_after(headers: Any, attempt: int, rng: random.Random) -> float:
