@@ -62,6 +62,7 @@ def judge(activities: list[ActivityPlan], ledger: Ledger, stored: Stored) -> Ver
     _capacity(verdict, activities, ledger.entries, stored.confirmed)
     _per_user(verdict, activities, stored.confirmed)
     _answers(verdict, ledger.entries, stored.confirmed)
+    _finished(verdict, ledger)
     _events(verdict, "database", ledger.accepted_events, stored.database_events)
     _events(verdict, "index", ledger.accepted_events, stored.index_events)
     errors = [f"{n}: {c}" for n, c in sorted(ledger.server_errors.items())]
@@ -145,6 +146,15 @@ def _answers(
     ]
     verdict.add("every attempt decided", open_, "every answered attempt got a final answer")
     verdict.figures["entry_attempts_shed"] = sum(1 for a in attempts if a.status == "shed")
+
+
+def _finished(verdict: Verdict, ledger: Ledger) -> None:
+    """Every attempt a shopper started ended (answered, shed or failed) before the run did."""
+    ended = {(a.activity, a.user, a.key) for a in ledger.entries}
+    cut = sorted(ledger.started - ended)
+    verdict.figures["entry_attempts_unfinished"] = len(cut)
+    failures = [f"user {user} key {key} still waiting at the end" for _, user, key in cut]
+    verdict.add("every attempt finished", failures, "every started attempt ended in time")
 
 
 def _events(verdict: Verdict, where: str, accepted: list[str], stored: dict[str, int]) -> None:

@@ -59,6 +59,10 @@ class LedgerWriter:
             reason=reason,
         )
 
+    def entry_started(self, *, activity: str, user: str, key: str) -> None:
+        """Written before the first request, so an attempt the run cut off still shows."""
+        self.write("start", activity=activity, user=user, key=key)
+
     def server_error(self, name: str, status: int) -> None:
         self.write("5xx", name=name, status=status)
 
@@ -81,6 +85,7 @@ class Ledger:
     accepted_events: list[str] = field(default_factory=list)
     last_accepted_at: float = 0.0
     entries: list[EntryAttempt] = field(default_factory=list)
+    started: set[tuple[str, str, str]] = field(default_factory=set)  # (activity, user, key)
     server_errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -97,6 +102,8 @@ def read_ledger(directory: Path) -> Ledger:
             elif fact["k"] == "entry":
                 fields = {k: fact[k] for k in ("activity", "user", "key", "entry_id", "status")}
                 ledger.entries.append(EntryAttempt(**fields, reason=fact.get("reason")))
+            elif fact["k"] == "start":
+                ledger.started.add((fact["activity"], fact["user"], fact["key"]))
             elif fact["k"] == "5xx":
                 name = f"{fact['name']} {fact['status']}"
                 ledger.server_errors[name] = ledger.server_errors.get(name, 0) + 1

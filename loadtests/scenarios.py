@@ -30,7 +30,7 @@ class Options:
 
 DEFAULTS: dict[str, dict[str, float]] = {
     # openers, browsers, staff, seconds, spawn rate
-    "spike": {"users": 10_000, "browsers": 100, "staff": 5, "duration": 90, "spawn": 2_000},
+    "spike": {"users": 10_000, "browsers": 100, "staff": 5, "duration": 150, "spawn": 2_000},
     "constant": {"users": 50, "browsers": 50, "staff": 3, "duration": 60, "spawn": 50},
     "ramp": {"users": 500, "browsers": 20, "staff": 2, "duration": 600, "spawn": 100},
     "stress": {"users": 600, "browsers": 100, "staff": 5, "duration": 60, "spawn": 100},

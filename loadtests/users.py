@@ -138,6 +138,8 @@ class OpeningShopper(FastHttpUser):
 
     host = PLAN.entry_url
     client_pool = ENTRY_POOL  # shoppers reach Pulse through the ingress's connection pool
+    # A browser's fetch has no timeout of its own (the snippet aborts none): a shopper waits.
+    network_timeout = 180.0
     wait_time = constant(3600) if PLAN.load.once else constant_pacing(PLAN.load.opener_pacing_s)
 
     def on_start(self) -> None:
@@ -177,6 +179,7 @@ class OpeningShopper(FastHttpUser):
         self, activity: ActivityPlan, user: str, headers: dict[str, str], body: str
     ) -> None:
         key = str(uuid.uuid4())  # one per attempt, reused on every retry of it
+        LEDGER.entry_started(activity=activity.id, user=user, key=key)
         answer, status = self._post(activity, {**headers, "Idempotency-Key": key}, body)
         if answer is None:
             LEDGER.entry(
@@ -236,6 +239,8 @@ class OpeningShopper(FastHttpUser):
                 if r.status_code == 200:
                     r.success()
                     answer = r.json()
+                elif r.status_code == 404:  # not visible yet right after the POST: poll on
+                    r.success()
                 else:
                     _fail(r, "entry: GET (poll)")
         return answer

@@ -45,6 +45,7 @@ def _run() -> tuple[Ledger, Stored]:
         ],
         drain_s=0.5,
     )
+    ledger.started = {(a.activity, a.user, a.key) for a in ledger.entries}
     return ledger, stored
 
 
@@ -109,6 +110,14 @@ def test_a_duplicate_event_fails(where: str) -> None:
     assert verdict.figures[f"duplicates_in_{place}"] == 1
 
 
+def test_an_attempt_cut_off_by_the_end_of_the_run_fails() -> None:
+    ledger, stored = _run()
+    ledger.started.add(("a-1", "u7", "k7"))  # started, never answered before the run ended
+    verdict = judge(ACTIVITIES, ledger, stored)
+    assert _failed(verdict) == {"every attempt finished"}
+    assert verdict.figures["entry_attempts_unfinished"] == 1
+
+
 def test_a_5xx_fails() -> None:
     ledger, stored = _run()
     ledger.server_errors = {"entry: POST 500": 1}
@@ -126,6 +135,7 @@ def test_an_attempt_never_decided_fails_but_a_shed_one_does_not() -> None:
 def test_the_ledger_reads_back_what_every_process_wrote(tmp_path: Path) -> None:
     writer = LedgerWriter(tmp_path)
     writer.events_accepted(["e1", "e2"])
+    writer.entry_started(activity="a", user="u", key="k")
     writer.entry(activity="a", user="u", key="k", entry_id="n", status="confirmed", reason=None)
     writer.server_error("events: POST batch", 502)
     writer.close()
@@ -133,6 +143,7 @@ def test_the_ledger_reads_back_what_every_process_wrote(tmp_path: Path) -> None:
     ledger = read_ledger(tmp_path)
     assert sorted(ledger.accepted_events) == ["e1", "e2", "e3"]
     assert ledger.entries == [EntryAttempt("a", "u", "k", "n", "confirmed", None)]
+    assert ledger.started == {("a", "u", "k")}
     assert ledger.server_errors == {"events: POST batch 502": 1}
     assert ledger.last_accepted_at > 5.0
 
