@@ -38,7 +38,12 @@ def _plan() -> RunPlan:
 
 PLAN = _plan()
 LEDGER = LedgerWriter(Path(PLAN.out_dir))
-ENTRY_POOL = HTTPClientPool(concurrency=PLAN.load.connections)
+# A browser's fetch has no timeout of its own (the snippet aborts none): a shopper waits. The
+# pool's clients take their timeouts from here, not from the user class.
+SHOPPER_WAIT_S = 180.0
+ENTRY_POOL = HTTPClientPool(
+    concurrency=PLAN.load.connections, network_timeout=SHOPPER_WAIT_S, connection_timeout=60.0
+)
 
 
 def _close_ledger(**_: Any) -> None:
@@ -138,8 +143,6 @@ class OpeningShopper(FastHttpUser):
 
     host = PLAN.entry_url
     client_pool = ENTRY_POOL  # shoppers reach Pulse through the ingress's connection pool
-    # A browser's fetch has no timeout of its own (the snippet aborts none): a shopper waits.
-    network_timeout = 180.0
     wait_time = constant(3600) if PLAN.load.once else constant_pacing(PLAN.load.opener_pacing_s)
 
     def on_start(self) -> None:
