@@ -16,6 +16,7 @@ from loadtests.ledger import EntryAttempt, Ledger
 from loadtests.plan import ActivityPlan
 
 MAX_LISTED = 5  # examples shown per failed check
+FINAL = ("confirmed", "rejected")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Stored:
     database_events: dict[str, int]  # event id -> rows (client events of the run's site)
     index_events: dict[str, int]  # event id -> documents
     confirmed: list[ConfirmedEntry]
+    entry_status: dict[str, str]  # entry id -> status of its row (reserved rows are undecided)
     drain_s: float | None  # last 202 -> every accepted event queryable (None: never)
 
 
@@ -61,7 +63,7 @@ def judge(activities: list[ActivityPlan], ledger: Ledger, stored: Stored) -> Ver
     verdict = Verdict()
     _capacity(verdict, activities, ledger.entries, stored.confirmed)
     _per_user(verdict, activities, stored.confirmed)
-    _answers(verdict, ledger.entries, stored.confirmed)
+    _answers(verdict, ledger.entries, stored)
     _finished(verdict, ledger)
     _events(verdict, "database", ledger.accepted_events, stored.database_events)
     _events(verdict, "index", ledger.accepted_events, stored.index_events)
@@ -123,10 +125,8 @@ def _per_user(
     verdict.add("per-user limit", failures, "no user holds more than the per-user limit")
 
 
-def _answers(
-    verdict: Verdict, attempts: list[EntryAttempt], confirmed: list[ConfirmedEntry]
-) -> None:
-    stored = {c.entry_id for c in confirmed}
+def _answers(verdict: Verdict, attempts: list[EntryAttempt], found: Stored) -> None:
+    stored = {c.entry_id for c in found.confirmed}
     lost = [
         f"entry {a.entry_id} (user {a.user}) told confirmed, not confirmed in the database"
         for a in attempts
@@ -139,12 +139,17 @@ def _answers(
         if a.status == "rejected" and a.entry_id in stored
     ]
     verdict.add("no rejected answer is confirmed", wrong, "no rejected answer was confirmed")
+    # A shopper whose page stopped polling while still `reserved` was told nothing final; the
+    # entry must still be decided in the database (Pulse decides every admitted entry).
+    late = [a for a in attempts if a.status == "unresolved"]
+    undecided = [a for a in late if found.entry_status.get(a.entry_id or "") not in FINAL]
     open_ = [
         f"user {a.user} key {a.key}: {a.status} ({a.reason})"
         for a in attempts
-        if a.status in ("unresolved", "failed")
-    ]
-    verdict.add("every attempt decided", open_, "every answered attempt got a final answer")
+        if a.status == "failed"
+    ] + [f"entry {a.entry_id} (user {a.user}) never decided" for a in undecided]
+    verdict.add("every attempt decided", open_, "every answered attempt was decided")
+    verdict.figures["entry_decided_after_page_gave_up"] = len(late) - len(undecided)
     verdict.figures["entry_attempts_shed"] = sum(1 for a in attempts if a.status == "shed")
 
 

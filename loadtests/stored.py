@@ -66,6 +66,7 @@ def collect(sources: Sources, expected: int, last_accepted_at: float, timeout_s:
                 database_events=_database_events(engine, sources),
                 index_events=_index_events(engine, es, sources),
                 confirmed=_confirmed(engine, sources),
+                entry_status=_entry_status(engine, sources),
                 drain_s=drain_s,
             )
     finally:
@@ -140,3 +141,10 @@ def _confirmed(engine: Engine, sources: Sources) -> list[ConfirmedEntry]:
     )
     with engine.connect() as conn:
         return [ConfirmedEntry(str(a), str(u), str(i)) for a, u, i in conn.execute(query)]
+
+
+def _entry_status(engine: Engine, sources: Sources) -> dict[str, str]:
+    ids = [uuid.UUID(a) for a in sources.activity_ids]
+    query = select(Entry.id, Entry.status).where(Entry.activity_id.in_(ids))
+    with engine.connect() as conn:
+        return {str(i): str(s) for i, s in conn.execute(query)}

@@ -43,6 +43,7 @@ def _run() -> tuple[Ledger, Stored]:
             ConfirmedEntry("a-2", "u4", "n4"),
             ConfirmedEntry("a-2", "u4", "n5"),
         ],
+        entry_status={"n1": "confirmed", "n2": "confirmed", "n4": "confirmed", "n5": "confirmed"},
         drain_s=0.5,
     )
     ledger.started = {(a.activity, a.user, a.key) for a in ledger.entries}
@@ -128,7 +129,15 @@ def test_an_attempt_never_decided_fails_but_a_shed_one_does_not() -> None:
     ledger, stored = _run()
     ledger.entries.append(_attempt("a-2", "u9", "k9", "n9", "shed"))
     assert judge(ACTIVITIES, ledger, stored).passed
+    # The page gave up polling while `reserved`; the database decided it later: fine.
     ledger.entries.append(_attempt("a-2", "u8", "k8", "n8", "unresolved"))
+    stored.entry_status["n8"] = "rejected"
+    verdict = judge(ACTIVITIES, ledger, stored)
+    assert verdict.passed and verdict.figures["entry_decided_after_page_gave_up"] == 1
+    stored.entry_status["n8"] = "reserved"  # never decided
+    assert _failed(judge(ACTIVITIES, ledger, stored)) == {"every attempt decided"}
+    ledger.entries.append(_attempt("a-2", "u7", "k7", "n7", "failed"))
+    stored.entry_status["n8"] = "rejected"
     assert _failed(judge(ACTIVITIES, ledger, stored)) == {"every attempt decided"}
 
 
