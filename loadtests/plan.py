@@ -37,7 +37,7 @@ class Load:
     once: bool = False  # spike: each opener enters once, then stays idle
     step_users: int = 0  # ramp: openers added per step
     step_s: float = 0.0
-    knee_p95_ms: float = 1500.0
+    knee_p95_ms: float = 3000.0
     knee_error_pct: float = 1.0
     connections: int = 500  # per Locust process: the ingress's upstream pool for openers
 

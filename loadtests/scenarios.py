@@ -24,7 +24,7 @@ class Options:
     capacity: int | None = None
     step_s: float | None = None
     step_users: int | None = None
-    knee_p95_ms: float = 1500.0
+    knee_p95_ms: float = 3000.0
     knee_error_pct: float = 1.0
 
 
