@@ -14,6 +14,11 @@ from servicekit.logs import configure_logging
 from servicekit.settings import CommonSettings
 
 FACTORY = "pulse.entry_workers:create_app"
+# uvicorn kills and restarts a worker that does not answer its supervisor's ping within this
+# many seconds. Its default (5 s) is shorter than a worker's start (imports, engine clients) on
+# a busy machine, and than a GIL-bound worker's pause in a spike: each kill would drop the
+# worker's in-flight requests, and a start that never fits in it restarts forever.
+HEALTHCHECK_TIMEOUT_S = 30
 
 
 def create_app() -> FastAPI:
@@ -33,4 +38,5 @@ def serve_workers(host: str, port: int, workers: int, common: CommonSettings) ->
         log_level=common.log_level.lower(),
         proxy_headers=True,
         forwarded_allow_ips=common.forwarded_allow_ips,
+        timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT_S,
     )
