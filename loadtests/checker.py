@@ -64,7 +64,7 @@ def judge(activities: list[ActivityPlan], ledger: Ledger, stored: Stored) -> Ver
     _capacity(verdict, activities, ledger.entries, stored.confirmed)
     _per_user(verdict, activities, stored.confirmed)
     _answers(verdict, ledger.entries, stored)
-    _finished(verdict, ledger)
+    _finished(verdict, ledger, stored)
     _events(verdict, "database", ledger.accepted_events, stored.database_events)
     _events(verdict, "index", ledger.accepted_events, stored.index_events)
     errors = [f"{n}: {c}" for n, c in sorted(ledger.server_errors.items())]
@@ -153,13 +153,21 @@ def _answers(verdict: Verdict, attempts: list[EntryAttempt], found: Stored) -> N
     verdict.figures["entry_attempts_shed"] = sum(1 for a in attempts if a.status == "shed")
 
 
-def _finished(verdict: Verdict, ledger: Ledger) -> None:
-    """Every attempt a shopper started ended (answered, shed or failed) before the run did."""
+def _finished(verdict: Verdict, ledger: Ledger, found: Stored) -> None:
+    """Every attempt a shopper started was answered before the run ended. One still polling a
+    `reserved` entry at the end was answered; its entry must be decided in the database."""
     ended = {(a.activity, a.user, a.key) for a in ledger.entries}
     cut = sorted(ledger.started - ended)
-    verdict.figures["entry_attempts_unfinished"] = len(cut)
-    failures = [f"user {user} key {key} still waiting at the end" for _, user, key in cut]
-    verdict.add("every attempt finished", failures, "every started attempt ended in time")
+    polling = [c for c in cut if c in ledger.admitted]
+    undecided = [c for c in polling if found.entry_status.get(ledger.admitted[c]) not in FINAL]
+    unanswered = [c for c in cut if c not in ledger.admitted]
+    verdict.figures["entry_attempts_unanswered_at_end"] = len(unanswered)
+    verdict.figures["entry_polling_at_end"] = len(polling)
+    failures = [f"user {u} key {k}: no answer when the run ended" for _, u, k in unanswered]
+    failures += [
+        f"entry {ledger.admitted[c]} (user {c[1]}) still undecided after the run" for c in undecided
+    ]
+    verdict.add("every attempt finished", failures, "every started attempt was answered")
 
 
 def _events(verdict: Verdict, where: str, accepted: list[str], stored: dict[str, int]) -> None:

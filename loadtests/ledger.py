@@ -63,6 +63,10 @@ class LedgerWriter:
         """Written before the first request, so an attempt the run cut off still shows."""
         self.write("start", activity=activity, user=user, key=key)
 
+    def entry_admitted(self, *, activity: str, user: str, key: str, entry_id: str) -> None:
+        """The POST's 202: the entry exists from here on, decided or not."""
+        self.write("admitted", activity=activity, user=user, key=key, entry_id=entry_id)
+
     def server_error(self, name: str, status: int) -> None:
         self.write("5xx", name=name, status=status)
 
@@ -86,6 +90,7 @@ class Ledger:
     last_accepted_at: float = 0.0
     entries: list[EntryAttempt] = field(default_factory=list)
     started: set[tuple[str, str, str]] = field(default_factory=set)  # (activity, user, key)
+    admitted: dict[tuple[str, str, str], str] = field(default_factory=dict)  # -> entry id
     server_errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -104,6 +109,8 @@ def read_ledger(directory: Path) -> Ledger:
                 ledger.entries.append(EntryAttempt(**fields, reason=fact.get("reason")))
             elif fact["k"] == "start":
                 ledger.started.add((fact["activity"], fact["user"], fact["key"]))
+            elif fact["k"] == "admitted":
+                ledger.admitted[(fact["activity"], fact["user"], fact["key"])] = fact["entry_id"]
             elif fact["k"] == "5xx":
                 name = f"{fact['name']} {fact['status']}"
                 ledger.server_errors[name] = ledger.server_errors.get(name, 0) + 1

@@ -194,6 +194,7 @@ class OpeningShopper(FastHttpUser):
                 reason=None,
             )
             return
+        LEDGER.entry_admitted(activity=activity.id, user=user, key=key, entry_id=answer["entry_id"])
         answer = self._poll(answer, headers)
         final = answer["status"] if answer["status"] != "reserved" else "unresolved"
         LEDGER.entry(

@@ -116,7 +116,18 @@ def test_an_attempt_cut_off_by_the_end_of_the_run_fails() -> None:
     ledger.started.add(("a-1", "u7", "k7"))  # started, never answered before the run ended
     verdict = judge(ACTIVITIES, ledger, stored)
     assert _failed(verdict) == {"every attempt finished"}
-    assert verdict.figures["entry_attempts_unfinished"] == 1
+    assert verdict.figures["entry_attempts_unanswered_at_end"] == 1
+
+
+def test_an_attempt_still_polling_at_the_end_needs_a_decided_entry() -> None:
+    ledger, stored = _run()
+    ledger.started.add(("a-2", "u6", "k6"))
+    ledger.admitted[("a-2", "u6", "k6")] = "n6"  # answered `reserved`, polling when cut off
+    stored.entry_status["n6"] = "reserved"
+    assert _failed(judge(ACTIVITIES, ledger, stored)) == {"every attempt finished"}
+    stored.entry_status["n6"] = "rejected"
+    verdict = judge(ACTIVITIES, ledger, stored)
+    assert verdict.passed and verdict.figures["entry_polling_at_end"] == 1
 
 
 def test_a_5xx_fails() -> None:
@@ -145,6 +156,7 @@ def test_the_ledger_reads_back_what_every_process_wrote(tmp_path: Path) -> None:
     writer = LedgerWriter(tmp_path)
     writer.events_accepted(["e1", "e2"])
     writer.entry_started(activity="a", user="u", key="k")
+    writer.entry_admitted(activity="a", user="u", key="k", entry_id="n")
     writer.entry(activity="a", user="u", key="k", entry_id="n", status="confirmed", reason=None)
     writer.server_error("events: POST batch", 502)
     writer.close()
@@ -153,6 +165,7 @@ def test_the_ledger_reads_back_what_every_process_wrote(tmp_path: Path) -> None:
     assert sorted(ledger.accepted_events) == ["e1", "e2", "e3"]
     assert ledger.entries == [EntryAttempt("a", "u", "k", "n", "confirmed", None)]
     assert ledger.started == {("a", "u", "k")}
+    assert ledger.admitted == {("a", "u", "k"): "n"}
     assert ledger.server_errors == {"events: POST batch 502": 1}
     assert ledger.last_accepted_at > 5.0
 
