@@ -71,6 +71,16 @@ def knee(steps: list[Step]) -> Step | None:
     return max(good, key=lambda s: s.ok_per_s) if good else None
 
 
+def past_knee(steps: list[Step], drop: float = 0.8) -> bool:
+    """Throughput fell below `drop` x the best step for the last two steps: more shoppers
+    now get fewer answers (the entry POST's latency is capped by its confirmation wait, so
+    the collapse can show here before it shows in p95)."""
+    if len(steps) < 3:
+        return False
+    best = max(s.ok_per_s for s in steps[:-2])
+    return all(s.ok_per_s < drop * best for s in steps[-2:])
+
+
 def write(path: Path, steps: list[Step]) -> None:
     best = knee(steps)
     path.write_text(

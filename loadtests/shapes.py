@@ -4,7 +4,8 @@
   browsing traffic and staff alongside; ends `duration` after the opening.
 - constant / soak: a steady arrival rate of shoppers for `duration` (soak: long).
 - ramp: adds `step_users` opening shoppers every `step_s` until the entry POST's p95 or error
-  rate breaks its limit (or the last step); writes ramp_steps.json with the knee.
+  rate breaks its limit, or two steps answer under 80% of the best step's entries/s (or the
+  last step); writes ramp_steps.json with the knee.
 - stress: straight to a load beyond the knee and held, to show how Pulse degrades.
 """
 
@@ -86,7 +87,7 @@ class RampShape(Scenario):
         )
         self.steps.append(done)
         knee.write(Path(self.plan.out_dir) / "ramp_steps.json", self.steps)
-        return done.broken
+        return done.broken or knee.past_knee(self.steps)
 
 
 def shape_for(plan: RunPlan) -> type[Scenario]:

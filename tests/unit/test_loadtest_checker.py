@@ -186,3 +186,13 @@ def test_the_knee_is_the_best_step_before_the_first_broken_one() -> None:
     assert [s.broken for s in (s1, s2, s3)] == [False, False, True]
     assert knee.knee([s1, s2, s3]) == s2
     assert knee.knee([s3]) is None
+
+
+def test_the_ramp_is_past_the_knee_when_two_steps_fall_below_the_best() -> None:
+    def at(ok: float) -> knee.Step:
+        return knee.Step(10, 10.0, ok, ok, 2000.0, 0.0, False)
+
+    assert not knee.past_knee([at(50), at(60)])
+    assert not knee.past_knee([at(50), at(60), at(45)])  # one step down: noise
+    assert knee.past_knee([at(50), at(60), at(45), at(40)])
+    assert knee.knee([at(50), at(60), at(45), at(40)]) == at(60)
