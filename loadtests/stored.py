@@ -45,7 +45,8 @@ def _engine(url: str) -> Iterator[Engine]:
 
 
 def collect(sources: Sources, expected: int, last_accepted_at: float, timeout_s: float) -> Stored:
-    """Wait until `expected` distinct events are in both stores (or the timeout), then read."""
+    """Wait until `expected` distinct events are in both stores and no entry of the run is
+    still `reserved` (or the timeout), then read."""
     es = Elasticsearch(sources.elasticsearch_url) if sources.elasticsearch_url else None
     try:
         with _engine(sources.database_url) as engine:
@@ -53,12 +54,17 @@ def collect(sources: Sources, expected: int, last_accepted_at: float, timeout_s:
             drain_s: float | None = None
             while True:
                 in_db, in_index = _counts(engine, es, sources)
-                if in_db >= expected and in_index >= expected:
+                pending = _reserved(engine, sources)
+                if in_db >= expected and in_index >= expected and pending == 0:
                     drain_s = max(0.0, time.time() - last_accepted_at)
                     break
                 if time.monotonic() > deadline:
                     log.warning(
-                        "drain_timeout expected=%d database=%d index=%d", expected, in_db, in_index
+                        "drain_timeout expected=%d database=%d index=%d reserved=%d",
+                        expected,
+                        in_db,
+                        in_index,
+                        pending,
                     )
                     break
                 time.sleep(0.5)
@@ -148,3 +154,15 @@ def _entry_status(engine: Engine, sources: Sources) -> dict[str, str]:
     query = select(Entry.id, Entry.status).where(Entry.activity_id.in_(ids))
     with engine.connect() as conn:
         return {str(i): str(s) for i, s in conn.execute(query)}
+
+
+def _reserved(engine: Engine, sources: Sources) -> int:
+    """Entries admitted and not yet decided by core_service."""
+    ids = [uuid.UUID(a) for a in sources.activity_ids]
+    query = (
+        select(func.count())
+        .select_from(Entry)
+        .where(Entry.activity_id.in_(ids), Entry.status == "reserved")
+    )
+    with engine.connect() as conn:
+        return int(conn.scalar(query) or 0)
