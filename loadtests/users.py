@@ -20,6 +20,7 @@ import jwt
 from geventhttpclient.client import HTTPClientPool
 from locust import HttpUser, between, constant, constant_pacing, events, task
 from locust.contrib.fasthttp import FastHttpUser
+from locust.user.task import LOCUST_STATE_STOPPING
 
 from loadtests import traffic
 from loadtests.ledger import LedgerWriter
@@ -170,6 +171,10 @@ class OpeningShopper(FastHttpUser):
         if PLAN.load.once and self.rng.random() < 0.1:
             tries += 1  # a double click: a second attempt with a new key
         for _ in range(tries):
+            # Being stopped gracefully: finish the attempt under way, start no new one (the
+            # run's end would cut it off and leave it unanswered).
+            if self._state == LOCUST_STATE_STOPPING:
+                break
             self._attempt(activity, user, headers, body)
 
     def _pick_activity(self) -> ActivityPlan:
