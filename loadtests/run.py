@@ -149,7 +149,13 @@ def _run(
             activity_ids=shop.activity_ids,
         )
         expected = len(set(ledger.accepted_events))
-        found = stored.collect(sources, expected, ledger.last_accepted_at, args.drain_timeout)
+        found = stored.collect(
+            sources,
+            expected,
+            set(ledger.admitted.values()),
+            ledger.last_accepted_at,
+            args.drain_timeout,
+        )
     verdict = checker.judge(plan.activities, ledger, found)
     verdict.figures["locust_exit_code"] = locust_code
     _write(out, plan, verdict)

@@ -18,7 +18,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 from sqlalchemy import Engine, create_engine, func, select
 
-from loadtests.checker import ConfirmedEntry, Stored
+from loadtests.checker import FINAL, ConfirmedEntry, Stored
 from migrations.schema import AnalyticsEvent, Entry, EventOccurrence
 
 log = logging.getLogger("loadtests.stored")
@@ -44,9 +44,16 @@ def _engine(url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
-def collect(sources: Sources, expected: int, last_accepted_at: float, timeout_s: float) -> Stored:
-    """Wait until `expected` distinct events are in both stores and no entry of the run is
-    still `reserved` (or the timeout), then read."""
+def collect(
+    sources: Sources,
+    expected: int,
+    admitted: set[str],
+    last_accepted_at: float,
+    timeout_s: float,
+) -> Stored:
+    """Wait until `expected` distinct events are in both stores and every admitted entry has a
+    decided row (or the timeout), then read. An admitted entry's row appears only when
+    core_service has read its reservation from the bus, so rows alone cannot tell."""
     es = Elasticsearch(sources.elasticsearch_url) if sources.elasticsearch_url else None
     try:
         with _engine(sources.database_url) as engine:
@@ -54,13 +61,14 @@ def collect(sources: Sources, expected: int, last_accepted_at: float, timeout_s:
             drain_s: float | None = None
             while True:
                 in_db, in_index = _counts(engine, es, sources)
-                pending = _reserved(engine, sources)
+                statuses = _entry_status(engine, sources)
+                pending = sum(1 for e in admitted if statuses.get(e) not in FINAL)
                 if in_db >= expected and in_index >= expected and pending == 0:
                     drain_s = max(0.0, time.time() - last_accepted_at)
                     break
                 if time.monotonic() > deadline:
                     log.warning(
-                        "drain_timeout expected=%d database=%d index=%d reserved=%d",
+                        "drain_timeout expected=%d database=%d index=%d undecided=%d",
                         expected,
                         in_db,
                         in_index,
@@ -154,15 +162,3 @@ def _entry_status(engine: Engine, sources: Sources) -> dict[str, str]:
     query = select(Entry.id, Entry.status).where(Entry.activity_id.in_(ids))
     with engine.connect() as conn:
         return {str(i): str(s) for i, s in conn.execute(query)}
-
-
-def _reserved(engine: Engine, sources: Sources) -> int:
-    """Entries admitted and not yet decided by core_service."""
-    ids = [uuid.UUID(a) for a in sources.activity_ids]
-    query = (
-        select(func.count())
-        .select_from(Entry)
-        .where(Entry.activity_id.in_(ids), Entry.status == "reserved")
-    )
-    with engine.connect() as conn:
-        return int(conn.scalar(query) or 0)
