@@ -9,6 +9,7 @@ Every answer that matters to the checker goes to the ledger (loadtests/ledger.py
 """
 
 import json
+import os
 import random
 import time
 import uuid
@@ -31,13 +32,7 @@ POLL_FOR_S = 60.0  # how long a page polls a `reserved` entry before giving up
 STREAM_READ_S = 4.0  # how long staff keep the live stream open per look
 
 
-def _plan() -> RunPlan:
-    import os
-
-    return RunPlan.load_file(Path(os.environ[PLAN_ENV]))
-
-
-PLAN = _plan()
+PLAN = RunPlan.load_file(Path(os.environ[PLAN_ENV]))
 LEDGER = LedgerWriter(Path(PLAN.out_dir))
 # A browser's fetch has no timeout of its own (the snippet aborts none): a shopper waits. The
 # pool's clients take their timeouts from here, not from the user class.
