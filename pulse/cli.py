@@ -21,6 +21,7 @@ from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
 from pulse import dead_letters, demo
 from pulse.demo_page import DemoPage
+from pulse.entry_workers import serve_workers
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
 from servicekit.logs import configure_logging, register_secret
@@ -80,7 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
         one = sub.add_parser(name, help=f"run {what}")
         one.add_argument("--host", default="0.0.0.0")  # containers listen on all interfaces
         one.add_argument("--port", type=int, default=port)
+        if name == "entry":
+            one.add_argument(
+                "--workers",
+                type=_positive,
+                default=1,
+                help="worker processes sharing the port (default 1: one process)",
+            )
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def _read(cls: type[S], data_dir: Path | None) -> S:
@@ -182,6 +197,9 @@ def _run_one(args: argparse.Namespace, common: CommonSettings) -> int:
     """One service, as deployed. Only the embedded default migrates and makes up tokens."""
     if common.database.embedded:
         migrate_all(common)
+    if args.command == "entry" and args.workers > 1:
+        serve_workers(args.host, args.port, args.workers, common)
+        return 0
     core, entry, dashboard = service_settings(common, make_up_tokens=common.database.embedded)
     apps: dict[str, Callable[[], FastAPI]] = {
         "core": lambda: create_core(core),
