@@ -133,7 +133,7 @@ def test_metrics_after_real_traffic(clients: tuple[TestClient, ...]) -> None:
     # Events accepted and rejected by reason; whole batches refused by code.
     assert grew(before, after, "pulse_events_accepted_total") == 15
     assert grew(before, after, "pulse_events_rejected_total", reason="invalid_event") == 1
-    assert grew(before, after, "pulse_event_batches_refused_total", reason="unknown_site") == 1
+    assert grew(before, after, "pulse_event_batches_refused_total", reason="site_not_found") == 1
 
     # Entry decisions by outcome and reason; the rate limit's refusal.
     first = answers[0]["status"]

@@ -34,7 +34,7 @@ def test_two_entry_workers_serve_one_port_and_stop_on_sigint(tmp_path: Path) -> 
         with httpx.Client(base_url=url, timeout=10) as client:
             answers = [client.get("/v1/sites/pk_unknown/definitions") for _ in range(20)]
         assert {a.status_code for a in answers} == {404}
-        assert answers[0].json()["error"]["code"] == "unknown_site"
+        assert answers[0].json()["error"]["code"] == "site_not_found"
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=30)
