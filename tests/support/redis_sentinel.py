@@ -1,12 +1,10 @@
 """A throwaway Redis primary, replica and Sentinel on free loopback ports, for failover tests.
 
-Never the stack's shared Redis: these processes are the test's own, killed at the end. Each
-port is taken and held until its server is about to bind it, all in one call.
+Never the stack's shared Redis: these processes are the test's own, killed at the end.
 """
 
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import redis
+
+from tests.e2e.process import free_ports
 
 MASTER = "pulse-test"
 
@@ -34,16 +34,6 @@ class Sentinelled:
     def kill_primary(self) -> None:
         self.processes["primary"].send_signal(signal.SIGKILL)
         self.processes["primary"].wait(timeout=10)
-
-
-def _ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def _wait_ping(port: int, timeout_s: float = 10) -> None:
@@ -67,7 +57,7 @@ def sentinelled_redis(tmp: Path) -> Iterator[Sentinelled]:
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("redis-server is not installed: run `scripts/stack up` (it installs it)")
-    primary, replica, sentinel = _ports(3)
+    primary, replica, sentinel = free_ports(3)
     common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     conf = tmp / "sentinel.conf"
     conf.write_text(
