@@ -70,6 +70,15 @@ async def seed(core_url: str, admin_token: str, origins: list[str]) -> DemoIds:
             )
             for spec in ACTIVITIES:
                 await _seed_activity(client, site["id"], campaign["id"], spec)
+            # Money for the dashboard's first look: the shop reports in EUR, as its orders are.
+            for path, body in (
+                (f"/v1/sites/{site['id']}/money", {"currency": "EUR"}),
+                (f"/v1/campaigns/{campaign['id']}/budget", {"amount": "500.00"}),
+                (f"/v1/campaigns/{campaign['id']}/spend/total", {"amount": "40.00"}),
+            ):
+                answer = await client.put(path, json=body)
+                if answer.status_code >= 400:
+                    raise RuntimeError(f"demo seed failed at {path}: {answer.text}")
         defs = (
             (
                 await client.get(
