@@ -1,0 +1,267 @@
+"""The Redis entry gate when the parts around it fail, on the stack's real Redis.
+
+- Redis unreachable, or its counters never warm: the SQL gate decides (same ledger, same rules).
+- The reservation cannot be published: 503 `bus_unavailable` with Retry-After, and the seat the
+  script took is given back, so the shopper can try again and nobody is locked out.
+- Postgres refuses an admission for a reason other than capacity: the seat is given back;
+  a `sold_out` refusal (Redis admitted too many) gives nothing back.
+The bus is the embedded SQLite log (its failures are injected); the ledger is SQLite. Keys are
+the activity's own (a fresh uuid), deleted afterwards.
+"""
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from common_messaging import (
+    ENTRIES_DECIDED,
+    ENTRIES_REQUESTED,
+    BusUnavailableError,
+    EntryDecided,
+    EntryReason,
+    EntryRequested,
+    EntryStatus,
+    OutgoingMessage,
+    encode,
+)
+from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
+from core_service.adapters.sql_analytics_index import SqlAnalyticsIndex
+from core_service.domain.summaries import NoSummaryCache
+from entry_service.adapters.decision_waiter import DecisionWaiter
+from entry_service.adapters.redis_entry_gate import RedisEntryGate
+from entry_service.adapters.redis_gate_scripts import activity_keys, entry_key
+from entry_service.adapters.redis_warmer import RedisCounterWarmer
+from entry_service.adapters.sql_entry_gate import SqlEntryGate
+from entry_service.domain.entries import ActivityView, EntryAnswer
+from entry_service.errors import BusUnavailable
+from migrations.engine import make_engine
+from migrations.runner import upgrade
+from servicekit.database import Database
+from servicekit.redis_client import open_async_redis
+from tests.engines import engine_url
+from tests.support.entries import SECRET, Shop, add_activity, confirmed, reservation, seed_shop
+
+pytestmark = pytest.mark.integration
+
+
+class FlakyBus(SqliteLogPublisher):
+    """The embedded log; reservations cannot be published while `down`."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.down = False
+
+    async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
+        if self.down:
+            raise BusUnavailableError("broker unreachable")
+        await super().publish(topic, messages)
+
+
+class NeverWarm(RedisCounterWarmer):
+    """A warmer that never rebuilds (as when Redis loses the keys again at once)."""
+
+    def warm(self, activity_id: uuid.UUID, *, force: bool = False) -> bool:
+        return False
+
+
+@dataclass
+class World:
+    db: Database
+    shop: Shop
+    bus: FlakyBus
+    bus_path: Path
+    sync_redis: redis.Redis
+    activities: list[uuid.UUID]
+
+    def activity(self, capacity: int | None = 5, per_user_limit: int = 1) -> ActivityView:
+        activity_id = add_activity(
+            self.db, self.shop.campaign_id, capacity=capacity, per_user_limit=per_user_limit
+        )
+        self.activities.append(activity_id)
+        return ActivityView(
+            id=activity_id,
+            campaign_id=self.shop.campaign_id,
+            site_id=self.shop.site_id,
+            site_key=self.shop.site_key,
+            site_active=True,
+            site_demo=False,
+            signing_secret=SECRET,
+            allowed_origins=("https://shop.example",),
+            active=True,
+            capacity=capacity,
+            per_user_limit=per_user_limit,
+            starts_at=None,
+            ends_at=None,
+            conditions=None,
+        )
+
+    def gate(
+        self, client: aioredis.Redis, *, warmer: type[RedisCounterWarmer] = RedisCounterWarmer
+    ) -> tuple[RedisEntryGate, DecisionWaiter]:
+        waiter = DecisionWaiter(
+            lambda group: SqliteLogConsumer(self.bus_path, group, [ENTRIES_DECIDED])
+        )
+        fallback = SqlEntryGate(
+            self.db, SqlAnalyticsIndex(self.db), NoSummaryCache(), lambda: datetime.now(UTC)
+        )
+        gate = RedisEntryGate(
+            client,
+            warmer(self.sync_redis, self.db),
+            self.bus,
+            waiter,
+            fallback,
+            confirm_wait_s=0,
+            retry_after_s=3,
+        )
+        return gate, waiter
+
+    def counters(self, activity: ActivityView, user: str) -> tuple[int, int, int]:
+        count, users, keys = activity_keys(activity.id)
+        return (
+            int(self.sync_redis.get(count) or 0),
+            int(self.sync_redis.hget(users, user) or 0),
+            int(self.sync_redis.hlen(keys)),
+        )
+
+    def published(self) -> int:
+        return len(SqliteLogConsumer(self.bus_path, "probe", [ENTRIES_REQUESTED]).poll(100, 0.05))
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    url = f"sqlite:///{tmp_path / 'pulse.sqlite3'}"
+    upgrade(url)
+    db = Database(make_engine(url))
+    bus_path = tmp_path / "bus.sqlite3"
+    client = redis.Redis.from_url(engine_url("redis"), socket_timeout=5)
+    built = World(db, seed_shop(db), FlakyBus(bus_path), bus_path, client, [])
+    try:
+        yield built
+    finally:
+        for activity_id in built.activities:
+            client.delete(*activity_keys(activity_id))
+        client.close()
+        db.dispose()
+
+
+def _admit(gate: RedisEntryGate, request: object, activity: ActivityView) -> EntryAnswer:
+    async def run() -> EntryAnswer:
+        try:
+            return await gate.admit(request, activity)  # type: ignore[arg-type]
+        finally:
+            await gate._redis.aclose()  # one loop per call: the pool must not outlive it
+
+    return asyncio.run(run())
+
+
+def _client() -> aioredis.Redis:
+    return open_async_redis(engine_url("redis"))
+
+
+def test_a_failed_publish_is_503_and_gives_the_seat_back(world: World) -> None:
+    activity = world.activity(capacity=1)
+    world.bus.down = True
+    gate, _ = world.gate(_client())
+    request = reservation(world.shop, activity.id, "ada")
+    with pytest.raises(BusUnavailable) as refused:
+        _admit(gate, request, activity)
+    assert refused.value.status_code == 503 and refused.value.code == "bus_unavailable"
+    assert refused.value.headers == {"Retry-After": "3"}
+    assert world.counters(activity, "ada") == (0, 0, 0)
+    assert world.published() == 0
+    # The seat is free again: the same shopper (capacity 1, limit 1) is admitted on retry.
+    world.bus.down = False
+    gate, _ = world.gate(_client())
+    answer = _admit(gate, reservation(world.shop, activity.id, "ada"), activity)
+    assert answer.status is EntryStatus.RESERVED and answer.position == 1
+    assert world.counters(activity, "ada") == (1, 1, 1) and world.published() == 1
+
+
+def test_unreachable_redis_falls_back_to_the_sql_gate(world: World) -> None:
+    activity = world.activity(capacity=1)
+    with socket.socket() as held:  # bound, never listening: connections are refused
+        held.bind(("127.0.0.1", 0))
+        gate, _ = world.gate(open_async_redis(f"redis://127.0.0.1:{held.getsockname()[1]}/0"))
+        first = _admit(gate, reservation(world.shop, activity.id, "ada"), activity)
+        gate, _ = world.gate(open_async_redis(f"redis://127.0.0.1:{held.getsockname()[1]}/0"))
+        second = _admit(gate, reservation(world.shop, activity.id, "bob"), activity)
+    # Decided in the request by Postgres' rules: confirmed, then sold out; nothing published.
+    assert (first.status, first.position) == (EntryStatus.CONFIRMED, 1)
+    assert (second.status, second.reason) == (EntryStatus.REJECTED, EntryReason.SOLD_OUT)
+    assert confirmed(world.db, activity.id) == [("ada", 1)]
+    assert world.published() == 0
+
+
+def test_counters_that_never_warm_fall_back_to_the_sql_gate(world: World) -> None:
+    activity = world.activity()
+    gate, _ = world.gate(_client(), warmer=NeverWarm)
+    answer = _admit(gate, reservation(world.shop, activity.id, "ada"), activity)
+    assert answer.status is EntryStatus.CONFIRMED
+    assert confirmed(world.db, activity.id) == [("ada", 1)]
+    assert world.published() == 0
+
+
+def _decide(world: World, request: EntryRequested, reason: EntryReason) -> None:
+    decision = EntryDecided(
+        entry_id=request.entry_id,
+        site_id=request.site_id,
+        campaign_id=request.campaign_id,
+        activity_id=request.activity_id,
+        user_id=request.user_id,
+        status=EntryStatus.REJECTED,
+        reason=reason,
+        decided_at=datetime.now(UTC),
+    )
+    message = OutgoingMessage(encode(decision, message_id=decision.entry_id, producer="test"))
+    world.bus.publish_sync(ENTRIES_DECIDED, [message])
+
+
+def _reserve_then_refuse(world: World, reason: EntryReason) -> ActivityView:
+    """Admit ada and bob through Redis; core_service refuses ada with `reason`, then bob as
+    `already_entered`. Bob's seat coming back is the barrier: the waiter hands decisions over
+    in order, so by then ada's refusal has been handled too, whatever it did."""
+    activity = world.activity(capacity=3)
+    gate, waiter = world.gate(_client())
+    ada = reservation(world.shop, activity.id, "ada")
+    bob = reservation(world.shop, activity.id, "bob")
+
+    async def run() -> None:
+        waiter.start()
+        try:
+            for request in (ada, bob):
+                assert (await gate.admit(request, activity)).status is EntryStatus.RESERVED
+            assert world.sync_redis.get(entry_key(ada.entry_id)) is not None
+            assert world.counters(activity, "ada")[:2] == (2, 1)
+            _decide(world, ada, reason)
+            _decide(world, bob, EntryReason.ALREADY_ENTERED)
+            deadline = time.monotonic() + 10
+            while world.counters(activity, "bob")[1] != 0:
+                assert time.monotonic() < deadline, "bob's seat was not given back in 10 s"
+                await asyncio.sleep(0.02)
+        finally:
+            waiter.stop()
+            await gate._redis.aclose()
+
+    asyncio.run(run())
+    return activity
+
+
+def test_a_refusal_other_than_sold_out_gives_the_seat_back(world: World) -> None:
+    activity = _reserve_then_refuse(world, EntryReason.ALREADY_ENTERED)
+    assert world.counters(activity, "ada") == (0, 0, 0)
+
+
+def test_a_sold_out_refusal_keeps_the_counters(world: World) -> None:
+    # Redis admitted one too many; Postgres said sold out: the count must stay at what Redis
+    # handed out, or the next shopper would be admitted into an activity that is full.
+    activity = _reserve_then_refuse(world, EntryReason.SOLD_OUT)
+    assert world.counters(activity, "ada") == (1, 1, 1)
