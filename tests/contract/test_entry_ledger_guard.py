@@ -16,12 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import update
 
 from common_messaging import EntryDecided, EntryReason, EntryRequested, EntryStatus
 from core_service.adapters.entry_ledger import ledger_scope
 from core_service.domain.entries import EntryDecider
 from migrations.engine import make_engine
 from migrations.runner import upgrade
+from migrations.schema import Activity
 from servicekit.database import Database
 from tests.engines import scratch_postgres_database
 from tests.support.entries import (
@@ -98,6 +100,47 @@ def test_a_replayed_reservation_gets_its_first_decision(database: Database, shop
     assert won.status is EntryStatus.CONFIRMED and won.position == 1
     assert again == won and same_key.entry_id == won.entry_id
     assert (confirmed_count(database, activity), entry_rows(database, activity)) == (1, 1)
+
+
+def test_a_replayed_refusal_keeps_its_reason(database: Database, shop: Shop) -> None:
+    activity = add_activity(database, shop.campaign_id, capacity=1)
+    decider = _decider(database)
+    decider.decide(reservation(shop, activity, "first"))
+    late = reservation(shop, activity, "late")
+    refused = decider.decide(late)
+    assert decider.decide(late) == refused
+    assert (refused.reason, refused.position) == (EntryReason.SOLD_OUT, None)
+    found = ledger_scope(database)
+    with found() as ledger:
+        assert ledger.find(late.entry_id) == refused
+        assert ledger.find(uuid.uuid4()) is None
+
+
+def test_a_replayed_entry_id_answers_with_its_own_row(database: Database, shop: Shop) -> None:
+    # Entry 2 comes back carrying entry 1's key: both rows match; entry 2's own row wins.
+    activity = add_activity(database, shop.campaign_id, capacity=5, per_user_limit=2)
+    decider = _decider(database)
+    first = decider.decide(reservation(shop, activity, "ada", key="k-1"))
+    second_request = reservation(shop, activity, "ada", key="k-2")
+    second = decider.decide(second_request)
+    replay = second_request.model_copy(update={"idempotency_key": "k-1"})
+    assert decider.decide(replay) == second != first
+
+
+def test_only_confirmed_entries_of_this_activity_count_against_the_user(
+    database: Database, shop: Shop
+) -> None:
+    elsewhere = add_activity(database, shop.campaign_id, capacity=5)
+    activity = add_activity(database, shop.campaign_id, capacity=1)
+    decider = _decider(database)
+    assert _outcome(decider.decide(reservation(shop, elsewhere, "ada"))) == "confirmed"
+    assert _outcome(decider.decide(reservation(shop, activity, "bob"))) == "confirmed"
+    assert _outcome(decider.decide(reservation(shop, activity, "ada"))) == "sold_out"
+    with database.unit_of_work() as s:  # the activity grows: ada's refusal must not count
+        s.execute(update(Activity).where(Activity.id == activity).values(capacity=2))
+    assert _outcome(decider.decide(reservation(shop, activity, "ada"))) == "confirmed"
+    # Each claim raised its own activity's count only.
+    assert (confirmed_count(database, elsewhere), confirmed_count(database, activity)) == (1, 2)
 
 
 @pytest.fixture

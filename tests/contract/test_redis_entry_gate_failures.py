@@ -31,6 +31,7 @@ from common_messaging import (
     EntryRequested,
     EntryStatus,
     OutgoingMessage,
+    decode,
     encode,
 )
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
@@ -69,7 +70,10 @@ class FlakyBus(SqliteLogPublisher):
 class NeverWarm(RedisCounterWarmer):
     """A warmer that never rebuilds (as when Redis loses the keys again at once)."""
 
+    calls = 0
+
     def warm(self, activity_id: uuid.UUID, *, force: bool = False) -> bool:
+        NeverWarm.calls += 1
         return False
 
 
@@ -203,8 +207,10 @@ def test_unreachable_redis_falls_back_to_the_sql_gate(world: World) -> None:
 
 def test_counters_that_never_warm_fall_back_to_the_sql_gate(world: World) -> None:
     activity = world.activity()
+    NeverWarm.calls = 0
     gate, _ = world.gate(_client(), warmer=NeverWarm)
     answer = _admit(gate, reservation(world.shop, activity.id, "ada"), activity)
+    assert NeverWarm.calls == 3  # three cold answers, then Postgres decides
     assert answer.status is EntryStatus.CONFIRMED
     assert confirmed(world.db, activity.id) == [("ada", 1)]
     assert world.published() == 0
@@ -265,3 +271,82 @@ def test_a_sold_out_refusal_keeps_the_counters(world: World) -> None:
     # handed out, or the next shopper would be admitted into an activity that is full.
     activity = _reserve_then_refuse(world, EntryReason.SOLD_OUT)
     assert world.counters(activity, "ada") == (1, 1, 1)
+
+
+def test_the_scripts_answers_become_entry_answers(world: World) -> None:
+    activity = world.activity(capacity=1)
+    ada = reservation(world.shop, activity.id, "ada", key="k-1")
+    again = reservation(world.shop, activity.id, "ada", key="k-2")
+    bob = reservation(world.shop, activity.id, "bob")
+    replay = reservation(world.shop, activity.id, "ada", key="k-1")
+
+    async def run() -> list[EntryAnswer]:
+        gate, _ = world.gate(_client())
+        try:
+            return [await gate.admit(r, activity) for r in (ada, again, bob, replay)]
+        finally:
+            await gate._redis.aclose()
+
+    admitted, limited, full, duplicate = asyncio.run(run())
+    assert admitted == EntryAnswer(
+        ada.entry_id, EntryStatus.RESERVED, position=1, activity_id=activity.id
+    )
+    assert limited == EntryAnswer(again.entry_id, EntryStatus.REJECTED, EntryReason.ALREADY_ENTERED)
+    assert full == EntryAnswer(bob.entry_id, EntryStatus.REJECTED, EntryReason.SOLD_OUT)
+    # The same key again: the first admission's answer, found through its Redis record.
+    assert duplicate == admitted
+    assert world.counters(activity, "ada") == (1, 1, 1)
+    [message] = SqliteLogConsumer(world.bus_path, "probe", [ENTRIES_REQUESTED]).poll(10, 0.05)
+    envelope = decode(message.value, EntryRequested)
+    assert message.key == str(activity.id).encode()
+    assert (envelope.message_id, envelope.producer) == (ada.entry_id, "entry_service")
+    assert envelope.payload == ada.model_copy(update={"position": 1})
+
+
+def test_lookup_reads_the_ledger_first_then_the_redis_record(world: World) -> None:
+    activity = world.activity()
+    request = reservation(world.shop, activity.id, "ada")
+
+    async def run() -> tuple[EntryAnswer | None, ...]:
+        gate, _ = world.gate(_client())
+        try:
+            unknown = await gate.lookup(uuid.uuid4())
+            await gate.admit(request, activity)
+            reserved = await gate.lookup(request.entry_id)
+            ttl = world.sync_redis.ttl(entry_key(request.entry_id))
+            assert 24 * 3600 - 60 < ttl <= 24 * 3600  # a hint for a day, not forever
+            world.sync_redis.set(entry_key(request.entry_id), f"{activity.id}:not-a-number")
+            garbled = await gate.lookup(request.entry_id)
+            return unknown, reserved, garbled
+        finally:
+            await gate._redis.aclose()
+
+    unknown, reserved, garbled = asyncio.run(run())
+    assert unknown is None
+    assert reserved == EntryAnswer(
+        request.entry_id, EntryStatus.RESERVED, position=1, activity_id=activity.id
+    )
+    assert garbled is not None and garbled.position is None
+    world.sync_redis.delete(entry_key(request.entry_id))
+    # Once the ledger has decided, its answer is what GET sees.
+    decided = SqlEntryGate(
+        world.db, SqlAnalyticsIndex(world.db), NoSummaryCache(), lambda: datetime.now(UTC)
+    ).decide(request)
+    gate, _ = world.gate(_client())
+    assert asyncio.run(_lookup(gate, request.entry_id)) == EntryAnswer(
+        request.entry_id, decided.status, decided.reason, decided.position, activity_id=activity.id
+    )
+
+
+async def _lookup(gate: RedisEntryGate, entry_id: uuid.UUID) -> EntryAnswer | None:
+    try:
+        return await gate.lookup(entry_id)
+    finally:
+        await gate._redis.aclose()
+
+
+def test_lookup_with_redis_down_knows_only_the_ledger(world: World) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        gate, _ = world.gate(open_async_redis(f"redis://127.0.0.1:{held.getsockname()[1]}/0"))
+        assert asyncio.run(_lookup(gate, uuid.uuid4())) is None
