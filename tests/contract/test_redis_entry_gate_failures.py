@@ -41,6 +41,7 @@ from entry_service.adapters.decision_waiter import DecisionWaiter
 from entry_service.adapters.redis_entry_gate import RedisEntryGate
 from entry_service.adapters.redis_gate_scripts import activity_keys, entry_key
 from entry_service.adapters.redis_warmer import RedisCounterWarmer
+from entry_service.adapters.sql_activities import SqlActivityDirectory
 from entry_service.adapters.sql_entry_gate import SqlEntryGate
 from entry_service.domain.entries import ActivityView, EntryAnswer
 from entry_service.errors import BusUnavailable
@@ -49,7 +50,7 @@ from migrations.runner import upgrade
 from servicekit.database import Database
 from servicekit.redis_client import open_async_redis
 from tests.engines import engine_url
-from tests.support.entries import SECRET, Shop, add_activity, confirmed, reservation, seed_shop
+from tests.support.entries import Shop, add_activity, confirmed, reservation, seed_shop
 
 pytestmark = pytest.mark.integration
 
@@ -91,22 +92,10 @@ class World:
             self.db, self.shop.campaign_id, capacity=capacity, per_user_limit=per_user_limit
         )
         self.activities.append(activity_id)
-        return ActivityView(
-            id=activity_id,
-            campaign_id=self.shop.campaign_id,
-            site_id=self.shop.site_id,
-            site_key=self.shop.site_key,
-            site_active=True,
-            site_demo=False,
-            signing_secret=SECRET,
-            allowed_origins=("https://shop.example",),
-            active=True,
-            capacity=capacity,
-            per_user_limit=per_user_limit,
-            starts_at=None,
-            ends_at=None,
-            conditions=None,
-        )
+        # As the entry path reads it (with its site and campaign), not built by hand.
+        view = asyncio.run(SqlActivityDirectory(self.db, ttl_s=0).get(activity_id))
+        assert view is not None
+        return view
 
     def gate(
         self, client: aioredis.Redis, *, warmer: type[RedisCounterWarmer] = RedisCounterWarmer
