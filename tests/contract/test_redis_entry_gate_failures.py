@@ -37,6 +37,7 @@ from common_messaging import (
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
 from core_service.adapters.sql_analytics_index import SqlAnalyticsIndex
 from core_service.domain.summaries import NoSummaryCache
+from entry_service.adapters import redis_entry_gate
 from entry_service.adapters.decision_waiter import DecisionWaiter
 from entry_service.adapters.redis_entry_gate import RedisEntryGate
 from entry_service.adapters.redis_gate_scripts import activity_keys, entry_key
@@ -98,7 +99,11 @@ class World:
         return view
 
     def gate(
-        self, client: aioredis.Redis, *, warmer: type[RedisCounterWarmer] = RedisCounterWarmer
+        self,
+        client: aioredis.Redis,
+        *,
+        warmer: type[RedisCounterWarmer] = RedisCounterWarmer,
+        confirm_wait_s: float = 0,
     ) -> tuple[RedisEntryGate, DecisionWaiter]:
         waiter = DecisionWaiter(
             lambda group: SqliteLogConsumer(self.bus_path, group, [ENTRIES_DECIDED])
@@ -112,7 +117,7 @@ class World:
             self.bus,
             waiter,
             fallback,
-            confirm_wait_s=0,
+            confirm_wait_s=confirm_wait_s,
             retry_after_s=3,
         )
         return gate, waiter
@@ -168,6 +173,7 @@ def test_a_failed_publish_is_503_and_gives_the_seat_back(world: World) -> None:
     with pytest.raises(BusUnavailable) as refused:
         _admit(gate, request, activity)
     assert refused.value.status_code == 503 and refused.value.code == "bus_unavailable"
+    assert refused.value.message == "entries cannot be taken right now; retry shortly"
     assert refused.value.headers == {"Retry-After": "3"}
     assert world.counters(activity, "ada") == (0, 0, 0)
     assert world.published() == 0
@@ -339,3 +345,74 @@ def test_lookup_with_redis_down_knows_only_the_ledger(world: World) -> None:
         held.bind(("127.0.0.1", 0))
         gate, _ = world.gate(open_async_redis(f"redis://127.0.0.1:{held.getsockname()[1]}/0"))
         assert asyncio.run(_lookup(gate, uuid.uuid4())) is None
+
+
+class AnsweringBus(FlakyBus):
+    """Publishes core_service's decision right after each reservation, as a fast core would."""
+
+    async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
+        await super().publish(topic, messages)
+        for message in messages:
+            request = decode(message.value, EntryRequested).payload
+            decided = EntryDecided(
+                entry_id=request.entry_id,
+                site_id=request.site_id,
+                campaign_id=request.campaign_id,
+                activity_id=request.activity_id,
+                user_id=request.user_id,
+                status=EntryStatus.CONFIRMED,
+                position=request.position,
+                decided_at=datetime.now(UTC),
+            )
+            reply = encode(decided, message_id=decided.entry_id, producer="test")
+            self.publish_sync(ENTRIES_DECIDED, [OutgoingMessage(reply)])
+
+
+def test_a_decision_within_the_wait_is_the_answer(world: World) -> None:
+    activity = world.activity()
+    world.bus = AnsweringBus(world.bus_path)
+    gate, waiter = world.gate(_client(), confirm_wait_s=10)
+    request = reservation(world.shop, activity.id, "ada")
+
+    async def run() -> EntryAnswer:
+        waiter.start()
+        try:
+            return await gate.admit(request, activity)
+        finally:
+            waiter.stop()
+            await gate._redis.aclose()
+
+    answer = asyncio.run(run())
+    assert answer == EntryAnswer(
+        request.entry_id, EntryStatus.CONFIRMED, position=1, activity_id=activity.id
+    )
+
+
+def test_a_duplicate_without_its_record_is_answered_from_the_script(world: World) -> None:
+    # The GET hint expired (or was never written): the script's own memory still answers.
+    activity = world.activity()
+    first = reservation(world.shop, activity.id, "ada", key="k-1")
+    again = reservation(world.shop, activity.id, "ada", key="k-1")
+
+    async def run() -> tuple[EntryAnswer, EntryAnswer]:
+        gate, _ = world.gate(_client())
+        try:
+            admitted = await gate.admit(first, activity)
+            world.sync_redis.delete(entry_key(first.entry_id))
+            return admitted, await gate.admit(again, activity)
+        finally:
+            await gate._redis.aclose()
+
+    admitted, duplicate = asyncio.run(run())
+    assert duplicate == EntryAnswer(first.entry_id, EntryStatus.RESERVED, position=1)
+    assert admitted.entry_id == first.entry_id
+
+
+def test_only_the_most_recent_admissions_are_remembered_for_release(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Memory is bounded: past the cap, the oldest admission is forgotten (its refusal then
+    # releases nothing); the newest stays releasable.
+    monkeypatch.setattr(redis_entry_gate, "_RECENT", 1)
+    activity = _reserve_then_refuse(world, EntryReason.ALREADY_ENTERED)
+    assert world.counters(activity, "ada") == (1, 1, 1)
