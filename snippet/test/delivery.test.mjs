@@ -109,7 +109,12 @@ test("5xx, 429 and network errors are retried with growing backoff and the same 
   const times = [clock.now()];
   for (let i = 0; i < 4; i++) {
     const before = fetch.calls.length;
-    while (fetch.calls.length === before) await clock.advance(100);
+    // Bounded in fake time: a broken retry must fail this test, not spin it forever.
+    const giveUpAt = clock.now() + 120_000;
+    while (fetch.calls.length === before) {
+      assert.ok(clock.now() < giveUpAt, `retry ${i + 1} never came`);
+      await clock.advance(100);
+    }
     times.push(clock.now());
   }
   const gaps = times.slice(1).map((t, i) => t - times[i]);

@@ -162,7 +162,7 @@ def test_pages_walk_every_site_once(client: TestClient) -> None:
     seen: list[str] = []
     cursor: str | None = None
     pages = 0
-    while True:
+    for _ in range(10):  # bounded: a cursor that never ends must fail the test, not hang it
         params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
         page = ok(client.get("/v1/sites", params=params))
         assert len(page["items"]) <= 2
@@ -171,6 +171,8 @@ def test_pages_walk_every_site_once(client: TestClient) -> None:
         cursor = page["next_cursor"]
         if cursor is None:
             break
+    else:
+        raise AssertionError(f"still paging after 10 pages: {seen}")
     assert seen == created and pages == 3
     assert len(ok(client.get("/v1/sites"))["items"]) == 5
 

@@ -52,7 +52,7 @@ async function waitReady(url, child, logPath, timeoutMs = 60_000) {
       throw new Error(`pulse exited early:\n${readFileSync(logPath, "utf8")}`);
     }
     try {
-      const res = await fetch(`${url}/readyz`);
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
       if (res.status === 200) return;
     } catch {
       // not listening yet

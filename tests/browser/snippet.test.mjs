@@ -72,6 +72,44 @@ describe("tracking snippet in Chromium", { timeout: 240_000 }, () => {
     await eventually(async () => (await stored(anon)) === n, { what: `${n} stored events` });
   }
 
+  /** Events the page's snippet still holds in localStorage (sent or not, unacknowledged). */
+  const queued = (page) =>
+    page.evaluate(() => {
+      const key = Object.keys(localStorage).find((k) => k.startsWith("pulse_q_"));
+      return key ? JSON.parse(localStorage.getItem(key)).length : 0;
+    });
+
+  // The barrier before asserting that nothing more arrives (instead of sleeping a while):
+  // the page flushed and holds nothing unacknowledged, so it has nothing left to resend; then
+  // a marker event posted after all that is stored, and the consumer reads one ordered log,
+  // so everything sent before the marker has been handled.
+  async function settled(page) {
+    if (page && !page.isClosed()) {
+      await page.evaluate(() => window.pulse("flush"));
+      await eventually(async () => (await queued(page)) === 0, { what: "the queue emptied" });
+    }
+    const marker = `barrier-${crypto.randomUUID()}`;
+    const res = await fetch(`${pulse.entry}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        site_key: site.site_key,
+        events: [
+          {
+            event_id: crypto.randomUUID(),
+            definition_id: defs["coupon: page viewed"],
+            type: "page_view",
+            occurred_at: new Date().toISOString(),
+            anonymous_id: marker,
+            url: `${pulse.entry}/demo/coupon`,
+          },
+        ],
+      }),
+    });
+    assert.equal(res.status, 202, await res.text());
+    await storedExactly(marker, 1);
+  }
+
   const ids = (events) => new Set(events.map((e) => e.event_id));
   const byName = (name) => (e) => e.definition_id === defs[name];
 
@@ -147,7 +185,7 @@ describe("tracking snippet in Chromium", { timeout: 240_000 }, () => {
         [metrics.totals.visits, metrics.totals.clicks, metrics.totals.purchases, metrics.totals.revenue],
         [3, 3, 1, 12],
       );
-      await sleep(500);
+      await settled(page);
       assert.equal(await stored(anon), expected.length, "nothing arrives twice later");
     });
     await context.close();
@@ -174,8 +212,7 @@ describe("tracking snippet in Chromium", { timeout: 240_000 }, () => {
     await next.goto(`${pulse.entry}/demo/`);
     await eventually(() => clicks().length >= 1, { what: "the click resent by the next page" });
     assert.equal(ids(clicks()).size, 1, "one occurrence, one event id");
-    await next.evaluate(() => window.pulse("flush"));
-    await sleep(500);
+    await settled(next);
     assert.equal(await stored(anon), 2);
     await context.close();
   });
@@ -184,22 +221,19 @@ describe("tracking snippet in Chromium", { timeout: 240_000 }, () => {
     const { context, page, posted, anon } = await shop("/demo/coupon");
     await screenshotOnFailure(page, "snippet-offline", async () => {
       await storedExactly(anon, 1);
-      const queued = () =>
-        page.evaluate(() => {
-          const key = Object.keys(localStorage).find((k) => k.startsWith("pulse_q_"));
-          return key ? JSON.parse(localStorage.getItem(key)).length : 0;
-        });
 
       await context.setOffline(true);
       await page.click("#coupon-cta");
       await page.click("#coupon-cta");
       await page.click("a[href='/demo/flash-sale']");
-      await sleep(FLUSH_MS + 1000);
-      assert.equal(await queued(), 3, "kept in localStorage while offline");
+      await page.evaluate(() => window.pulse("flush")); // forced: offline, it must keep them
+      await sleep(FLUSH_MS + 1000); // and the batch timer fires once too
+      assert.equal(await queued(page), 3, "kept in localStorage while offline");
+      await settled(null); // whatever did go out has been handled by now
       assert.equal(await stored(anon), 1, "nothing delivered while offline");
       await context.setOffline(false); // the `online` event: flush now, not after the backoff
       await storedExactly(anon, 4);
-      await eventually(async () => (await queued()) === 0, { what: "the queue emptied" });
+      await eventually(async () => (await queued(page)) === 0, { what: "the queue emptied" });
 
       await context.setOffline(true);
       await page.click("#flash-sale-cta");
@@ -209,7 +243,7 @@ describe("tracking snippet in Chromium", { timeout: 240_000 }, () => {
       await next.goto(`${pulse.entry}/demo/`);
       await storedExactly(anon, 5);
       assert.equal(ids(posted).size, 5, "one event id per occurrence, however often sent");
-      await sleep(500);
+      await settled(next);
       assert.equal(await stored(anon), 5);
     });
     await context.close();
@@ -236,6 +270,7 @@ describe("tracking snippet in Chromium", { timeout: 240_000 }, () => {
       page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("pulse")).sort());
 
     await page.click("#coupon-cta");
+    await page.evaluate(() => window.pulse("flush")); // forced, and the batch timer too
     await sleep(FLUSH_MS + 1000);
     assert.equal(posts, 0, "nothing sent before consent");
     assert.deepEqual(await pulseKeys(), [], "nothing stored before consent");
@@ -249,8 +284,10 @@ describe("tracking snippet in Chromium", { timeout: 240_000 }, () => {
     assert.deepEqual(await pulseKeys(), ["pulseConsent"], "only the refusal itself is kept");
     const before = posts;
     await page.click("#coupon-cta");
+    await page.evaluate(() => window.pulse("flush"));
     await sleep(FLUSH_MS + 1000);
     assert.equal(posts, before, "nothing sent after withdrawal");
+    await settled(null);
     assert.equal(await stored(anon), 2);
     await context.close();
   });

@@ -17,6 +17,8 @@ PULSE = str(Path(sys.executable).with_name("pulse"))
 
 
 def free_ports(n: int) -> list[int]:
+    """n distinct free ports, all bound at once (so no two are the same) and then released for
+    the child processes; take every port a test needs in one call."""
     sockets = [socket.socket() for _ in range(n)]
     for s in sockets:
         s.bind(("127.0.0.1", 0))

@@ -33,7 +33,13 @@ from tests.support.entries import (
     token,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+# Spikes of thousands of requests against real processes: minutes on a small machine.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.timeout(600),
+]
 
 # A Redis database of its own, so these keys stay apart from other tests' keys.
 SPIKE_REDIS_DB = 7
@@ -76,7 +82,9 @@ def opening(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Opening]:
                 kafka_partitions=2,
             )
         )
-        services = [("core", p) for p in free_ports(1)] + [("entry", p) for p in free_ports(2)]
+        # All three in one call: ports taken one call at a time may be handed out twice.
+        core_port, *entry_ports = free_ports(3)
+        services = [("core", core_port)] + [("entry", p) for p in entry_ports]
         urls = []
         for i, (name, port) in enumerate(services):
             log = tmp / f"{name}-{i}.log"

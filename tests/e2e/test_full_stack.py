@@ -29,7 +29,12 @@ from tests.e2e.flow import (
 from tests.e2e.process import PULSE, clean_env, free_ports, process, wait_ready
 from tests.engines import engine_url, scratch_postgres_database
 
-pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.timeout(400),
+]
 
 ADMIN_TOKEN = "adm-full-stack"
 READ_TOKEN = "dash-full-stack"

@@ -8,7 +8,7 @@ import pytest
 from tests.e2e.flow import check_sample_metrics, create_catalog, sample_batch, wait_for_metrics
 from tests.e2e.process import free_ports, pulse_run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def test_pulse_run_serves_the_walkthrough_and_keeps_data_across_restarts(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.process import free_ports, pulse_run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[2]
 

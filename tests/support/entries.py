@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from common_messaging import DeviceInfo, DeviceType, EntryRequested
 from datastore.schema import Activity, Campaign, Entry, Site
 from entry_service.domain.tokens import sign_user_token
 from servicekit.database import Database
@@ -121,3 +122,19 @@ def _campaign(s: Session, site: Site, now: datetime) -> Campaign:
     s.add(campaign)
     s.flush()
     return campaign
+
+
+def reservation(
+    shop: Shop, activity_id: uuid.UUID, user_id: str, key: str | None = None
+) -> EntryRequested:
+    """A reservation as the gate hands it to the ledger (entry id and key fresh unless given)."""
+    return EntryRequested(
+        entry_id=uuid.uuid4(),
+        site_id=shop.site_id,
+        campaign_id=shop.campaign_id,
+        activity_id=activity_id,
+        user_id=user_id,
+        idempotency_key=key or uuid.uuid4().hex,
+        requested_at=datetime.now(UTC),
+        device=DeviceInfo(device_type=DeviceType.MOBILE),
+    )

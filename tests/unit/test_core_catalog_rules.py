@@ -143,11 +143,13 @@ def test_site_pages_with_fakes() -> None:
     repo, clock = Memory(), Ticking()
     made = [catalog.create_site(repo, NewSite(f"s{i}", ["*"]), clock).id for i in range(5)]
     seen, cursor = [], None
-    while True:
+    for _ in range(10):  # bounded: a cursor that never ends must fail the test, not hang it
         page = catalog.list_sites(repo, 2, cursor)
         seen += [s.id for s in page.items]
         if (cursor := page.next_cursor) is None:
             break
+    else:
+        raise AssertionError(f"still paging after 10 pages: {seen}")
     assert seen == made
 
 

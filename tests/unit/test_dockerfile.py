@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
@@ -37,6 +39,8 @@ def _env(name: str) -> str:
     return match.group(1)
 
 
+@pytest.mark.slow  # an npm install and two esbuild runs
+@pytest.mark.timeout(300)
 def test_the_assets_stage_builds_both_bundles_from_only_what_it_copies(tmp_path: Path) -> None:
     workdir = tmp_path / "src"
     for sources, destination in _copies(_stage("assets")):

@@ -26,22 +26,21 @@ def _echo_app() -> FastAPI:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def _seen(trusted: str, headers: dict[str, str]) -> str:
-    service = Service("echo", _echo_app(), _free_port())
+    # Bound to port 0 and handed over open: no other process can take the port meanwhile.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    service = Service("echo", _echo_app(), listener.getsockname()[1])
     config = server_config(
         service, "127.0.0.1", "warning", access_log=False, forwarded_allow_ips=trusted
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listener]))
     try:
+        deadline = asyncio.get_running_loop().time() + 10
         while not server.started:
+            assert not task.done(), "uvicorn stopped before it started"
+            assert asyncio.get_running_loop().time() < deadline, "uvicorn did not start"
             await asyncio.sleep(0.02)
         async with httpx.AsyncClient() as client:
             answer = await client.get(f"http://127.0.0.1:{service.port}/who", headers=headers)
@@ -49,6 +48,7 @@ async def _seen(trusted: str, headers: dict[str, str]) -> str:
     finally:
         server.should_exit = True
         await task
+        listener.close()
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,14 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from datastore.engine import make_engine
-from datastore.schema import Base
-from migrations.runner import downgrade, upgrade
+from datastore.schema import Base, Site
+from migrations.runner import alembic_config, downgrade, upgrade
+from tests.support.factories import seed_site
 
 
 def test_upgrade_matches_models(database_url: str) -> None:
@@ -34,5 +37,35 @@ def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def _state(url: str) -> tuple[str | None, dict[str, list[str]], list[str]]:
+    """The revision stamped, every table's columns, and the sites' keys."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            revision = MigrationContext.configure(conn).get_current_revision()
+            inspector = inspect(conn)
+            columns = {
+                table: sorted(c["name"] for c in inspector.get_columns(table))
+                for table in inspector.get_table_names()
+            }
+            keys = sorted(conn.scalars(select(Site.site_key)))
+    finally:
+        engine.dispose()
+    return revision, columns, keys
+
+
 def test_upgrade_is_idempotent(database_url: str) -> None:
-    upgrade(database_url)
+    engine = make_engine(database_url)
+    with Session(engine) as session, session.begin():
+        seed_site(session)
+    engine.dispose()
+    before = _state(database_url)
+    upgrade(database_url)  # a second `pulse migrate` on a database already at head
+    after = _state(database_url)
+    assert after == before
+    revision, columns, keys = after
+    assert (
+        revision is not None
+        and revision == ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    )
+    assert "sites" in columns and len(keys) == 1  # the data survived
