@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from common_messaging import EntryDecided, EntryReason, EntryRequested, EntryStatus
 from datastore.engine import make_engine
-from datastore.schema import Activity
+from datastore.schema import Activity, User, UserSummary
 from entries_ledger.decider import EntryDecider
 from entries_ledger.sql_ledger import ledger_scope
 from migrations.runner import upgrade
@@ -141,6 +141,28 @@ def test_only_confirmed_entries_of_this_activity_count_against_the_user(
     assert _outcome(decider.decide(reservation(shop, activity, "ada"))) == "confirmed"
     # Each claim raised its own activity's count only.
     assert (confirmed_count(database, elsewhere), confirmed_count(database, activity)) == (1, 2)
+
+
+def test_confirmed_entries_count_in_the_users_summary(database: Database, shop: Shop) -> None:
+    activity = add_activity(database, shop.campaign_id, capacity=2, per_user_limit=2)
+    times = iter(datetime(2026, 11, 23, 10, m, tzinfo=UTC) for m in range(10))
+    decider = EntryDecider(ledger_scope(database), lambda: next(times))
+    outcomes = [_outcome(decider.decide(reservation(shop, activity, "ada"))) for _ in range(2)]
+    assert outcomes == ["confirmed", "confirmed"]
+    assert _outcome(decider.decide(reservation(shop, activity, "bob"))) == "sold_out"
+    with database.reader() as s:
+        rows = s.execute(
+            select(User.external_id, User.user_key, UserSummary).join(
+                UserSummary, UserSummary.user_id == User.id
+            )
+        ).all()
+    assert [(external, key) for external, key, _ in rows] == [("ada", "u:ada")]  # bob lost
+    summary = rows[0][2]
+    assert (summary.entry_count, summary.last_entry_at) == (
+        2,
+        datetime(2026, 11, 23, 10, 1, tzinfo=UTC),
+    )
+    assert (summary.event_count, summary.purchase_count, summary.total_spent) == (0, 0, 0)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -113,7 +114,9 @@ async def _spike(
     The requests share 500 connections (250 per process), the way a load balancer's pool
     would; the semaphore keeps httpx's pool queue short (its queue scans are quadratic).
     """
-    tokens = {u: token(u) for u in set(users)}
+    # Minted before the spike and used until its last request: on a loaded machine (or under
+    # coverage) a spike has taken more than the default 5 minutes, and expired tokens are 401s.
+    tokens = {u: token(u, ttl=timedelta(minutes=30)) for u in set(users)}
     limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
     clients = [
         httpx.AsyncClient(base_url=url, limits=limits, timeout=60) for url in opening.entries
