@@ -125,6 +125,8 @@ class BusConsumer(Generic[P]):
         outcome = self._store_isolating(good)
         if outcome is None:
             return False
+        # Inside the batch's span: the line carries the trace id the events came with.
+        log.debug("consumer_batch_stored size=%d", len(good) - len(outcome))
         poisoned.extend(outcome)
         return self._dead_letter(poisoned)
 

@@ -64,10 +64,12 @@ def bus(
         return
     servers, run = engine_url("kafka"), uuid.uuid4().hex[:8]
     prefix = f"trace-{run}."
-    # The bus reads its settings from the environment (CommonSettings.bus_settings).
+    # The services read the prefix from the environment when their settings are built.
     monkeypatch.setenv("PULSE_KAFKA_BOOTSTRAP_SERVERS", servers)
     monkeypatch.setenv("PULSE_KAFKA_TOPIC_PREFIX", prefix)
-    prepare_bus(BusSettings(kafka_partitions=1))
+    prepare_bus(
+        BusSettings(kafka_bootstrap_servers=servers, kafka_topic_prefix=prefix, kafka_partitions=1)
+    )
     yield {
         "kafka_bootstrap_servers": servers,
         "consumer_group": f"trace-{run}",
