@@ -32,11 +32,16 @@ from tests.engines import engine_url, scratch_postgres_database
 from tests.support.entries import Shop, add_activity, confirmed_count, seed_shop, token
 from tests.support.own_redis import OwnRedis
 
-pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.slow]
+# A spike of a few thousand entries takes a minute or two on a busy 2-core machine.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.timeout(420),
+]
 
-# Sized to stay under a minute per test on a busy 2-core machine: 960 entries per spike (800
-# shoppers, 160 of whom try twice) for 30 seats.
-SHOPPERS = 800
+# 2,400 entries per spike (2,000 shoppers, 400 of whom try twice) for 30 seats.
+SHOPPERS = 2000
 CAPACITY = 30
 RESOLVE_WITHIN_S = 30.0  # `reserved` must end within this, after the spike's last answer
 
