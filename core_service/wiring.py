@@ -80,9 +80,11 @@ def _open(settings: CoreSettings, token: str) -> Iterator[CorePorts]:
 
 
 def open_consumers(
-    settings: CoreSettings, database: Database, summaries: SummaryCache
+    settings: CoreSettings, database: Database, summaries: SummaryCache, *, report_lag: bool = False
 ) -> ConsumerThreads:
-    """Both loops on one publisher (dead letters, decisions), not yet started."""
+    """Both loops on one publisher (dead letters, decisions), not yet started. `report_lag`:
+    also read the groups' lag from the broker for /metrics (the `pulse worker` process does; an
+    admin API running the loops on the side does not need a Kafka admin client of its own)."""
     bus = settings.bus
     index = open_analytics_index(settings.index, database)
     # Elasticsearch is written on its own thread while Postgres is; an index in the same
@@ -113,11 +115,15 @@ def open_consumers(
         batch_size=settings.entries_batch_size,
         poll_timeout_s=settings.entries_poll_timeout_s,
     )
-    lag = lag_reporter(
-        bus,
-        {
-            settings.consumer_group: [EVENTS_RAW],
-            settings.entries_consumer_group: [ENTRIES_REQUESTED],
-        },
+    lag = (
+        lag_reporter(
+            bus,
+            {
+                settings.consumer_group: [EVENTS_RAW],
+                settings.entries_consumer_group: [ENTRIES_REQUESTED],
+            },
+        )
+        if report_lag
+        else None
     )
     return ConsumerThreads(occurrences, reservations, publisher, lag)

@@ -18,7 +18,9 @@ def create_worker_app(settings: CoreSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with open_worker_ports(settings) as ports:
-            consumers = open_consumers(settings, ports.database, ports.summary_cache)
+            consumers = open_consumers(
+                settings, ports.database, ports.summary_cache, report_lag=True
+            )
             app.state.ports = ports
             app.state.consumers = consumers
             consumers.start()
