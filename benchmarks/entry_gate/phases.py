@@ -8,9 +8,12 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
+
+import httpx
 
 from benchmarks.common.facts import out
-from benchmarks.common.http_load import server
+from benchmarks.common.http_load import LoadError, server
 from benchmarks.entry_gate.checks import Seats, count_seats, wait_drained
 from benchmarks.entry_gate.load import GateLoad, check_sample, run_wrk, write_lua
 from benchmarks.entry_gate.open_loop import EntryRequest, OpenLoopResult, run_open_loop
@@ -73,7 +76,7 @@ def run_open_loop_phase(
     wait_drained(s)
     with server(ATOMIC_FACTORY, env, log) as url:
         pid = uvicorn_pid(url)
-        check_sample(url, s.activities[f"{activity_key}-warmup"], f"{activity_key}-{s.run_id}")
+        _sample(url, s.activities[f"{activity_key}-warmup"], f"{activity_key}-{s.run_id}")
         out(f"  {name}: {count:,} entries at {rate:,.0f}/s open loop ...")
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
         result = asyncio.run(
@@ -97,6 +100,21 @@ def run_open_loop_phase(
         fallbacks=text.count("entry_gate_fallback"),
         confirm_wait=env.get("PULSE_ENTRY_CONFIRM_WAIT_S", "default (2 s)"),
     )
+
+
+def _sample(url: str, activity: UUID, user_id: str) -> dict[str, object]:
+    """One entry before the load: a 202 `reserved`, or `confirmed` when the server waits for
+    the ledger's decision (the spike's production setting)."""
+    answer = httpx.post(
+        f"{url}/v1/activities/{activity}/entries",
+        json={"user_id": user_id},
+        headers={"Idempotency-Key": f"{user_id}-sample"},
+        timeout=30,
+    )
+    body: dict[str, object] = answer.json() if answer.content else {}
+    if answer.status_code != 202 or body.get("status") not in ("reserved", "confirmed"):
+        raise LoadError(f"sample entry answered {answer.status_code} {answer.text[:500]}")
+    return body
 
 
 def spike_env(s: EntryScratch, data_dir: Path) -> dict[str, str]:
