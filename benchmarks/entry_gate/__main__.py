@@ -35,7 +35,6 @@ from benchmarks.common.facts import machine_facts, out
 from benchmarks.common.http_load import require_wrk, server
 from benchmarks.common.scratch import Engines, SetupError
 from benchmarks.entry_gate.checks import count_seats, wait_drained
-from benchmarks.entry_gate.floors import floor_specs, run_floors
 from benchmarks.entry_gate.load import check_sample, run_wrk, write_lua
 from benchmarks.entry_gate.phases import run_bare, run_open_loop_phase, spike_env
 from benchmarks.entry_gate.report import Report, Variant, VariantResult, print_report
@@ -81,7 +80,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--step-concurrency", type=int, default=200, help="callers in the step phase (200)"
     )
     p.add_argument("--open-seconds", type=int, default=10, help="open-loop phase, s (10; 0: skip)")
-    p.add_argument("--floor-seconds", type=int, default=3, help="each floor, s (3; 0: skip)")
     p.add_argument("--spike", type=int, default=10_000, help="spike entries in 1 s (0: skip)")
     p.add_argument("--spike-connections", type=int, default=1000, help="client connections (1000)")
     args = p.parse_args(argv)
@@ -108,8 +106,6 @@ def specs(capacity: int) -> list[ActivitySpec]:
         out_specs.append(ActivitySpec(f"{v.slug}-step", STEP_CAPACITY, per_user_limit=1))
         out_specs.append(ActivitySpec(f"{v.slug}-warmup", WARMUP_CAPACITY, per_user_limit=1))
         out_specs.append(ActivitySpec(v.slug, capacity, per_user_limit=1))
-    for name in floor_specs():
-        out_specs.append(ActivitySpec(name, STEP_CAPACITY, per_user_limit=1))
     for phase in ("openloop", "spike"):
         out_specs.append(ActivitySpec(f"{phase}-warmup", WARMUP_CAPACITY, per_user_limit=1))
         out_specs.append(ActivitySpec(phase, capacity, per_user_limit=1))
@@ -202,10 +198,6 @@ def run(args: argparse.Namespace, engines: EntryEngines, wrk: str, report: Repor
 
 
 def run_issue13_phases(args: argparse.Namespace, s: EntryScratch, tmp: Path, r: Report) -> None:
-    if args.floor_seconds:
-        out(f"floors without FastAPI, {args.floor_seconds} s each ...")
-        env = entry_env(s, tmp / "data")
-        r.floors = run_floors(s, env, args.step_concurrency, args.floor_seconds)
     atomic = next((x for x in r.results if x.variant.slug == "atomic"), None)
     rate = atomic.load.per_second / 2 if atomic is not None else 0.0
     if args.open_seconds and rate > 0:
@@ -262,7 +254,6 @@ def main(argv: list[str] | None = None) -> int:
     bad = [f"{r.variant.name}: {v}" for r in report.results for v in r.violations()]
     bad += [f"{r.name} (step phase): {v}" for r in report.steps for v in r.violations()]
     bad += [f"{p.name}: {v}" for p in report.phases for v in p.seats.violations()]
-    bad += [f"floor {f.name}: {f.errors} errors" for f in report.floors if f.errors]
     if report.bare is not None and report.bare.non_202:
         bad.append(f"bare FastAPI: {report.bare.non_202} responses were not 202")
     bad += [

@@ -16,22 +16,28 @@ request's time goes; the HTTP figures of the same run add FastAPI/uvicorn on top
 
 import asyncio
 import os
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count
+from pathlib import Path
 from typing import Final
 from uuid import UUID
 
+import redis
 import redis.asyncio as aioredis
 
 from benchmarks.common.facts import out
-from benchmarks.entry_gate.scratch import EntryScratch
+from benchmarks.entry_gate.scratch import ActivitySpec, EntryEngines, EntryScratch, entry_scratch
+from benchmarks.entry_gate.services import entry_env
 from common_messaging import DeviceInfo, DeviceType, EntryRequested, EventPublisher, OutgoingMessage
 from common_messaging.bus import open_publisher
 from datastore.engine import make_engine
 from entry_service.adapters.redis_entry_gate import Admission, ScriptAdmission
+from entry_service.adapters.redis_gate_scripts import entry_key
 from entry_service.adapters.redis_warmer import RedisCounterWarmer
 from entry_service.domain.entries import ActivityView, EntryCommand, RateCheck, enter
 from entry_service.settings import EntrySettings
@@ -110,6 +116,7 @@ async def _measure(
     seconds: float,
 ) -> FloorResult:
     sync_redis = open_redis(settings.redis.url or "")
+    answered: list[UUID] = []
     try:
 
         def admission(client: aioredis.Redis, warmer: RedisCounterWarmer) -> Admission:
@@ -140,7 +147,7 @@ async def _measure(
                     properties={},
                 )
                 try:
-                    await enter(cmd, ports)
+                    answered.append((await enter(cmd, ports)).entry_id)
                     done += 1
                     await asyncio.sleep(0)  # without I/O (the instant variants) let others run
                 except Exception:  # counted, reported: a floor with errors is no floor
@@ -153,6 +160,10 @@ async def _measure(
         elapsed, cpu = time.monotonic() - t0, time.process_time() - cpu0
         return FloorResult(name, calls, elapsed, cpu, errors)
     finally:
+        # The script's answer copies: the no-Kafka ones never reach the ledger, whose ids the
+        # scratch cleanup deletes, so every floor deletes its own.
+        for start in range(0, len(answered), 1000):
+            sync_redis.delete(*(entry_key(i) for i in answered[start : start + 1000]))
         close_redis(sync_redis)
 
 
@@ -217,3 +228,39 @@ def print_floors(results: list[FloorResult], concurrency: int, http_atomic: floa
         if full is not None and full.per_second:
             share = http_atomic / full.per_second
             out(f"  HTTP atomic entries/s / full floor calls/s: {share:.2f} (FastAPI + uvicorn)")
+
+
+def main() -> None:
+    """`python -m benchmarks.entry_gate.floors [seconds] [callers]`: the floors alone, on a
+    scratch database, topics and keys of their own (removed at the end)."""
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+    concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    specs = [ActivitySpec(name, 100_000_000, per_user_limit=1) for name in floor_specs()]
+    with (
+        entry_scratch(EntryEngines.from_env(), specs) as s,
+        tempfile.TemporaryDirectory(prefix="pulse-bench-floors-") as tmp,
+    ):
+        warm = redis.Redis.from_url(s.engines.redis, socket_timeout=5)
+        database = Database(make_engine(s.database_url))
+        try:
+            for activity_id in s.activities.values():
+                RedisCounterWarmer(warm, database).warm(activity_id)
+        finally:
+            database.dispose()
+            warm.close()
+        print_floors(
+            run_floors(s, entry_env(s, Path(tmp) / "data"), concurrency, seconds), concurrency, None
+        )
+    for key, fact in machine_facts_short().items():
+        out(f"  {key:<40}{fact}")
+
+
+def machine_facts_short() -> dict[str, str]:
+    return {
+        "date (UTC)": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "load average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 
 from benchmarks.common.facts import out, verdict
 from benchmarks.entry_gate.checks import Seats
-from benchmarks.entry_gate.floors import FloorResult, print_floors
 from benchmarks.entry_gate.load import REPEAT_EVERY, REPEAT_POOL, GateLoad
 from benchmarks.entry_gate.phases import OpenLoopPhase, print_phase
 from benchmarks.entry_gate.services import RATE_LIMIT_PER_IP, RATE_LIMIT_PER_USER
@@ -47,7 +46,6 @@ class Report:
     steps: list[StepResult] = field(default_factory=list)
     bare: GateLoad | None = None
     phases: list[OpenLoopPhase] = field(default_factory=list)
-    floors: list[FloorResult] = field(default_factory=list)
 
 
 def bare_ratio(r: Report) -> float | None:
@@ -109,9 +107,6 @@ def print_report(r: Report) -> None:
         _print_steps(r)
     for phase in r.phases:
         print_phase(phase)
-    if r.floors:
-        atomic = next((x for x in r.results if x.variant.slug == "atomic"), None)
-        print_floors(r.floors, a.step_concurrency, atomic.load.per_second if atomic else None)
     _print_ratios(r)
 
     out()
@@ -236,9 +231,6 @@ def summary(r: Report) -> dict[str, str]:
         if key == "spike":
             s["spike_last_final_answer_s"] = f"{shots.last_final_s:.2f}"
         s[f"{key}_overbooked"] = "no" if not phase.seats.violations() else "YES"
-    for f in r.floors:
-        key = f.name.replace(" ", "_").lower()
-        s[f"floor_{key}_calls_per_s"] = f"{f.per_second:.0f} ({f.cpu_ms_per_call:.3f} CPU ms/call)"
     value = ratio(r.results)
     if value is not None:
         s["ratio_atomic_over_baseline"] = f"{value:.2f} ({verdict(value, TARGET)})"
