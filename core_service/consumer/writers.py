@@ -5,11 +5,14 @@
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy.orm import Session
 
 from analytics_index.ports import AnalyticsIndex
 from common_messaging import (
@@ -32,6 +35,8 @@ from user_summaries.ports import NoSummaryCache, SummaryCache
 from user_summaries.redis_cache import SummaryInvalidator
 
 log = logging.getLogger(__name__)
+
+RollupRecorder = Callable[[Session, Sequence[EventOccurred], Collection[UUID]], None]
 
 
 def _healthy(database: Database, index: AnalyticsIndex) -> bool:
@@ -65,6 +70,8 @@ class BatchWriter:
     concurrent_index: bool = False
     # The engine behind the index, for the client-error metric (None: the embedded SQL table).
     index_engine: str | None = None
+    # The dashboard rollups (rollups.writer.record_occurrences), in the same transaction.
+    rollups: RollupRecorder | None = None
     _indexer: ThreadPoolExecutor | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
@@ -98,9 +105,11 @@ class BatchWriter:
 
     def _store(self, events: Sequence[EventOccurred]) -> None:
         with self.database.unit_of_work() as session:
-            timed_write(
+            stored = timed_write(
                 "database", None, self.service.store, events, SqlOccurrenceRepository(session)
             )
+            if self.rollups is not None:  # only the events stored now add to the counts
+                self.rollups(session, events, stored.stored_ids)
         # After the commit, so a concurrent cache fill cannot re-cache the old summary.
         SummaryInvalidator(self.summaries)(events)
 

@@ -112,6 +112,7 @@ DEFAULT_STRATEGIES: Mapping[EventType, OccurrenceStrategy] = {
 class StoreResult:
     stored: int
     duplicates: int
+    stored_ids: frozenset[UUID] = frozenset()  # the events stored for the first time
 
 
 class OccurrenceStore(Protocol):
@@ -138,4 +139,5 @@ class EventOccurrenceService:
                 self._strategies.get(event.type, SeenStrategy()).apply(event, effects)
         repo.insert_purchases(effects.purchases, user_ids)
         repo.apply_summary_changes(effects.summaries)
-        return StoreResult(stored=len(applied), duplicates=len(events) - len(applied))
+        duplicates = len(events) - len(applied)
+        return StoreResult(len(applied), duplicates, stored_ids=frozenset(applied))
