@@ -87,8 +87,9 @@ def open_ports(settings: DashboardSettings) -> Iterator[DashboardPorts]:
                 await asyncio.to_thread(es_store.ping)
 
             readiness["elasticsearch"] = elasticsearch
-            # core_service keeps the rollups beside the full stack's index (rollups/).
-            store = traffic = RollupAnalyticsStore(database.engine, es_store, es_store)
+            store = traffic = es_store
+            if settings.dashboard_rollups:  # core_service keeps them beside the index
+                store = traffic = RollupAnalyticsStore(database.engine, es_store, es_store)
         else:
             store = traffic = SqlAnalyticsStore(database.engine)
         catalog = SqlCampaignCatalog(database.engine)
