@@ -97,6 +97,14 @@ class RollupBatch:
                     entry = self.sketches[key] = (fact.site_id, new_sketch())
                 entry[1].update(fact.visitor_key)
 
+    def counts_only(self, fact: Fact) -> None:
+        """Count the event without its visitor (a loader that keeps sketches apart)."""
+        activity = fact.activity_id or NO_ACTIVITY
+        for span in SPANS:
+            bucket = fact.ts - fact.ts % span
+            self._count(fact, (fact.campaign_id, span, bucket, activity, fact.device_type,
+                               fact.is_new_user))  # fmt: skip
+
     def _count(self, fact: Fact, key: CountKey) -> None:
         row = self.counts.get(key)
         if row is None:
@@ -111,7 +119,7 @@ class RollupBatch:
             row.last_entry_ts = max(row.last_entry_ts or fact.ts, fact.ts)
 
     def campaigns(self) -> list[UUID]:
-        return sorted({key[0] for key in self.sketches})
+        return sorted({key[0] for key in self.sketches} | {key[0] for key in self.counts})
 
     def __bool__(self) -> bool:
-        return bool(self.sketches)
+        return bool(self.sketches or self.counts)

@@ -64,7 +64,8 @@ def write_batch(session: Session, batch: RollupBatch) -> None:
         for campaign_id in batch.campaigns():
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(campaign_id)})
     _add_counts(session, batch, postgres)
-    _merge_sketches(session, batch)
+    if batch.sketches:
+        _merge_sketches(session, batch)
 
 
 def _add_counts(session: Session, batch: RollupBatch, postgres: bool) -> None:
@@ -94,12 +95,15 @@ def _add_counts(session: Session, batch: RollupBatch, postgres: bool) -> None:
 
 def _merge_sketches(session: Session, batch: RollupBatch) -> None:
     keys = sorted(batch.sketches)
+    # By bucket, not by key: a batch touches a few buckets (a live one: its minute and hour),
+    # and a short IN list of triples is far cheaper to plan than one of every (bucket, group).
+    buckets = sorted({key[:3] for key in keys})
     columns = [SKETCHES.c[name] for name in _SKETCH_KEY]
     stored: dict[tuple[Any, ...], bytes] = {}
-    for at in range(0, len(keys), _KEYS_PER_READ):
-        chunk = keys[at : at + _KEYS_PER_READ]
+    for at in range(0, len(buckets), _KEYS_PER_READ):
+        chunk = buckets[at : at + _KEYS_PER_READ]
         found = session.execute(
-            select(*columns, SKETCHES.c.sketch).where(tuple_(*columns).in_(chunk))
+            select(*columns, SKETCHES.c.sketch).where(tuple_(*columns[:3]).in_(chunk))
         )
         stored.update((tuple(row[:4]), row[4]) for row in found)
     rows = []
