@@ -81,7 +81,7 @@ def _on(kind: str, directory: Path) -> Iterator[str]:
     "kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 )
 def test_rollups_and_sql_agree_on_random_traffic_with_replays(kind: str, tmp_path: Path) -> None:
-    rows = random_rows(seed=20261202, n=1500)
+    rows = random_rows(seed=20261202)
     with (
         _on(kind, tmp_path) as url,
         rollup_store_on(url, rows) as rolled,
