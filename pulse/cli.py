@@ -11,7 +11,7 @@ from typing import TypeVar
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from common_messaging import ENTRIES_DLQ, EVENTS_DLQ
+from common_messaging import ENTRIES_DLQ, EVENTS_DLQ, EVENTS_ENRICHED_DLQ
 from core_service.main import create_app as create_core
 from core_service.settings import CoreSettings
 from core_service.worker import create_worker_app
@@ -73,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     dlq = sub.add_parser("dlq", help="list or replay dead-lettered messages")
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument(
-        "--topic", choices=["events", "entries"], default="events", help="which dead letters"
+        "--topic",
+        choices=["events", "entries", "index"],
+        default="events",
+        help="which dead letters (index: bulk lines Elasticsearch refused)",
     )
     dlq.add_argument("--wait", type=float, default=10.0, help="seconds to wait for messages")
     for name, port in {**DEFAULT_PORTS, "worker": WORKER_PORT}.items():
@@ -171,7 +174,7 @@ def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
 
 
 def _dead_letters(args: argparse.Namespace, common: CommonSettings) -> int:
-    topic = {"events": EVENTS_DLQ, "entries": ENTRIES_DLQ}[args.topic]
+    topic = {"events": EVENTS_DLQ, "entries": ENTRIES_DLQ, "index": EVENTS_ENRICHED_DLQ}[args.topic]
     if args.action == "replay":
         count = dead_letters.replay(common.bus, topic, args.wait)
         sys.stdout.write(f"replayed {count} message(s) from {topic}\n")

@@ -21,8 +21,8 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from common_messaging import EVENTS_DLQ, EVENTS_RAW
 from common_messaging.bus import BusSettings, prepare_bus
+from common_messaging.topics import ALL_TOPICS
 from migrations.runner import upgrade
 
 log = logging.getLogger(__name__)
@@ -141,12 +141,14 @@ def _cleanup(s: Scratch, databases: list[str]) -> None:
 
 def _delete_kafka(s: Scratch) -> None:
     admin = AdminClient({"bootstrap.servers": s.engines.kafka})
-    topics = [s.topic_prefix + EVENTS_RAW, s.topic_prefix + EVENTS_DLQ]
+    topics = [s.topic_prefix + t for t in ALL_TOPICS]
     existing = set(admin.list_topics(timeout=10).topics)
     doomed = [t for t in topics if t in existing]
     for future in admin.delete_topics(doomed, operation_timeout=30).values():
         future.result(30)
-    groups = admin.delete_consumer_groups([s.consumer_group], request_timeout=10)
+    groups = admin.delete_consumer_groups(
+        [s.consumer_group, s.consumer_group + "-index"], request_timeout=10
+    )
     for future in groups.values():
         try:
             future.result(10)

@@ -64,8 +64,11 @@ def print_report(f: Figures) -> None:
             out(f"{m.name:<44}{m.per_second:>12,.0f}{m.seconds:>10.2f}")
     if f.consumer:
         c = f.consumer
-        out(f"{'consumer (OccurrenceConsumer + BatchWriter)':<44}{c.per_second:>12,.0f}"
+        out(f"{'consumer: stored, enriched and indexed':<44}{c.per_second:>12,.0f}"
             f"{c.seconds:>10.2f}")  # fmt: skip
+        if c.store_seconds:
+            out(f"{'  store group alone (Postgres + feed)':<44}{c.events / c.store_seconds:>12,.0f}"
+                f"{c.store_seconds:>10.2f}")  # fmt: skip
         out(f"  group join before the first message (untimed): {c.join_seconds:.2f} s")
         for phase, seconds in c.phases.split().items():
             share = seconds / c.seconds if c.seconds else 0.0
