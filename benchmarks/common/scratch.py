@@ -139,6 +139,11 @@ def _cleanup(s: Scratch, databases: list[str]) -> None:
             sys.stderr.write(f"cleanup: {what} failed: {type(exc).__name__}: {exc}\n")
 
 
+# Consumer groups a benchmark may create besides `consumer_group` itself (suffixes to it): the
+# pipeline's index group, and the `pulse worker` of its event -> queryable phase.
+LIVE_GROUP_SUFFIXES = ("-index", "-live", "-live-index", "-live-entries")
+
+
 def _delete_kafka(s: Scratch) -> None:
     admin = AdminClient({"bootstrap.servers": s.engines.kafka})
     topics = [s.topic_prefix + t for t in ALL_TOPICS]
@@ -147,7 +152,8 @@ def _delete_kafka(s: Scratch) -> None:
     for future in admin.delete_topics(doomed, operation_timeout=30).values():
         future.result(30)
     groups = admin.delete_consumer_groups(
-        [s.consumer_group, s.consumer_group + "-index"], request_timeout=10
+        [s.consumer_group + suffix for suffix in ("", *LIVE_GROUP_SUFFIXES)],
+        request_timeout=10,
     )
     for future in groups.values():
         try:
