@@ -24,6 +24,8 @@ from pulse.demo_page import DemoPage
 from pulse.entry_workers import serve_workers
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
+from pulse.worker_processes import EmbeddedBusHasOneConsumer
+from pulse.worker_processes import serve_workers as serve_consumer_workers
 from servicekit.logs import configure_logging, register_secret
 from servicekit.secrets import ADMIN_TOKEN, DASHBOARD_TOKEN, TokenFile, resolve_token
 from servicekit.settings import CommonSettings
@@ -84,12 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         one = sub.add_parser(name, help=f"run {what}")
         one.add_argument("--host", default="0.0.0.0")  # containers listen on all interfaces
         one.add_argument("--port", type=int, default=port)
-        if name == "entry":
+        if name in ("entry", "worker"):
             one.add_argument(
                 "--workers",
                 type=_positive,
                 default=1,
-                help="worker processes sharing the port (default 1: one process)",
+                help="worker processes sharing the port (default 1: one process); for `worker`, "
+                "members of the same consumer groups (Kafka only)",
             )
     return parser
 
@@ -198,10 +201,16 @@ def shown_token(token: str, common: CommonSettings, file: TokenFile) -> str:
 
 def _run_one(args: argparse.Namespace, common: CommonSettings) -> int:
     """One service, as deployed. Only the embedded default migrates and makes up tokens."""
+    if args.command == "worker" and args.workers > 1 and not common.bus.kafka_bootstrap_servers:
+        sys.stderr.write(f"error: {EmbeddedBusHasOneConsumer.__doc__}\n")
+        return 2
     if common.database.embedded:
         migrate_all(common)
     if args.command == "entry" and args.workers > 1:
         serve_workers(args.host, args.port, args.workers, common)
+        return 0
+    if args.command == "worker" and args.workers > 1:
+        serve_consumer_workers(args.host, args.port, args.workers, common)
         return 0
     core, entry, dashboard = service_settings(common, make_up_tokens=common.database.embedded)
     apps: dict[str, Callable[[], FastAPI]] = {

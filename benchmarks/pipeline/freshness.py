@@ -50,13 +50,19 @@ class Freshness:
         return statistics.median(self.latencies_s) if self.latencies_s else float("nan")
 
 
+def live_env(s: Scratch, extra: dict[str, str]) -> dict[str, str]:
+    """Topics of this phase only (`<prefix>live.`), so the worker starts on empty topics rather
+    than behind the consumer phase's and the HTTP phase's events."""
+    return {**extra, "PULSE_KAFKA_TOPIC_PREFIX": s.live_topic_prefix}
+
+
 def worker_env(s: Scratch, tmp: Path) -> dict[str, str]:
     group = s.consumer_group + "-live"
     return server_env(
         {
             "PULSE_DATABASE_URL": s.database_url,
             "PULSE_KAFKA_BOOTSTRAP_SERVERS": s.engines.kafka,
-            "PULSE_KAFKA_TOPIC_PREFIX": s.topic_prefix,
+            "PULSE_KAFKA_TOPIC_PREFIX": s.live_topic_prefix,
             "PULSE_ELASTICSEARCH_URL": s.engines.elasticsearch,
             "PULSE_ELASTICSEARCH_INDEX_PREFIX": s.es_prefix,
             # Groups of this run only (Kafka groups are cluster-wide; cleanup deletes them).
@@ -186,7 +192,9 @@ def event_to_queryable(
     try:
         with (
             running_worker(s, tmp),
-            server("entry_service.main:create_app", entry_env, tmp / "fresh-entry.log") as url,
+            server(
+                "entry_service.main:create_app", live_env(s, entry_env), tmp / "fresh-entry.log"
+            ) as url,
         ):
             sent_at: dict[str, float] = {}
             poller = _Poller(es, s.es_prefix, sent_at, poll_s)
