@@ -1,7 +1,8 @@
 """What the dashboard rollups cost the consumer: `python -m benchmarks.pipeline.rollups_cost`.
 
-The consumer's store path (BatchWriter: the Postgres unit of work, Elasticsearch written on its
-own thread, as `pulse worker` wires it) over the same N events in batches of 500, with the
+The consumer's store group's batch (BatchWriter: enrichment and the Postgres unit of work, then
+the enriched batch to the index feed topic, as `pulse worker` wires it) over the same N events
+in batches of 500, with the
 rollups off and on, each into its own scratch database and index prefix, in alternating rounds
 (off, on, on, off, ...) so the machine's load hits both alike. Kafka's poll and commit are left
 out: they cost the same either way, so the share the rollups take here is an upper bound of
@@ -19,15 +20,15 @@ import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from analytics_index.elasticsearch import ElasticsearchAnalyticsIndex
-from analytics_index.factory import elasticsearch_client
+from analytics_index.feed import IndexFeed
 from benchmarks.common.facts import out
-from benchmarks.common.scratch import Engines, SetupError, scratch
-from benchmarks.pipeline.baselines import create_indices
+from benchmarks.common.scratch import Engines, Scratch, SetupError, scratch
 from benchmarks.pipeline.dataset import Catalog, generate_events, seed_catalog
 from common_messaging import EventOccurred
+from common_messaging.bus import open_publisher
 from core_service.consumer.writers import BatchWriter
-from core_service.domain.occurrences import EventOccurrenceService
+from core_service.settings import CoreSettings
+from core_service.wiring import occurrence_service
 from datastore.engine import make_engine
 from rollups.writer import record_occurrences
 from servicekit.database import Database
@@ -36,20 +37,16 @@ BATCH = 500
 COST_TARGET = 0.20
 
 
-def _round(url: str, es_url: str, prefix: str, events: Sequence[EventOccurred], on: bool) -> float:
-    """Events per second of one pass of the store path; fresh database and index."""
-    database = Database(make_engine(url))
-    es = elasticsearch_client(es_url)
+def _round(s: Scratch, events: Sequence[EventOccurred], on: bool) -> float:
+    """Events per second of one pass of the store group's batch; fresh database and topics."""
+    database = Database(make_engine(s.database_url))
+    publisher = open_publisher(s.bus())
     try:
-        index = ElasticsearchAnalyticsIndex(es, prefix)
-        index.ensure_template()
-        create_indices(es, prefix, list(events))
         writer = BatchWriter(
             database,
-            index,
-            EventOccurrenceService(),
-            concurrent_index=True,
-            index_engine="elasticsearch",
+            IndexFeed(publisher, s.es_prefix),  # the feed the index group reads, as in production
+            occurrence_service(CoreSettings()),
+            index_engine="kafka",
             rollups=record_occurrences if on else None,
         )
         started = time.perf_counter()
@@ -57,7 +54,7 @@ def _round(url: str, es_url: str, prefix: str, events: Sequence[EventOccurred], 
             writer(events[at : at + BATCH])
         return len(events) / (time.perf_counter() - started)
     finally:
-        es.close()
+        publisher.close()
         database.dispose()
 
 
@@ -92,7 +89,7 @@ def _run(engines: Engines, n: int, rounds: int) -> int:
             with seeding.unit_of_work() as session:
                 seed_catalog(session, catalog, datetime.now(UTC))
             seeding.dispose()
-            rate = _round(s.database_url, engines.elasticsearch, s.es_prefix, events, on)
+            rate = _round(s, events, on)
         rates[on].append(rate)
         out(f"  round {i + 1}: rollups {'on ' if on else 'off'} {rate:8,.0f} events/s")
     off, on_ = statistics.median(rates[False]), statistics.median(rates[True])

@@ -4,10 +4,10 @@ total_spent), the analytics index and (full stack) the rollups the dashboard rea
 
 Runs the consumer's write path (BatchWriter: EventOccurrenceService, the SQL repository, the
 index) on the embedded stack (SQLite, the SQL index) and on the full one (Postgres,
-Elasticsearch written concurrently and the rollups, as the worker wires it). A batch holding
-`[e, e]` is what a producer retry inside one poll delivers; without the service's in-batch dedup
-the summary would count the purchase twice while the occurrence table (ON CONFLICT) still held
-one row.
+Elasticsearch fed pre-serialised `_bulk` lines, as the worker's index group applies them, and
+the rollups). A batch holding `[e, e]` is what a producer retry inside one poll delivers;
+without the service's in-batch dedup the summary would count the purchase twice while the
+occurrence table (ON CONFLICT) still held one row.
 """
 
 import uuid
@@ -22,6 +22,8 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import func, select
 
 from analytics_index.elasticsearch import ElasticsearchAnalyticsIndex
+from analytics_index.feed import create_lines
+from analytics_index.ports import AnalyticsIndex
 from analytics_index.sql import SqlAnalyticsIndex
 from common_messaging import EventOccurred
 from core_service.consumer.writers import BatchWriter
@@ -49,18 +51,33 @@ class Stack:
     rolled_up: Callable[[uuid.UUID], Measures] | None = None
 
 
+class _Fed:
+    """The index as the worker feeds it: each event's pre-serialised `_bulk` lines (what the
+    store group produces to the feed topic), applied as the index group applies them."""
+
+    def __init__(self, index: ElasticsearchAnalyticsIndex, prefix: str) -> None:
+        self._index, self._prefix = index, prefix
+
+    def index(self, events: Sequence[EventOccurred]) -> None:
+        self._index.apply_bulk_lines([create_lines(e, self._prefix) for e in events])
+
+    def remove(self, events: Sequence[EventOccurred]) -> None:
+        self._index.remove(events)
+
+    def ping(self) -> None:
+        self._index.ping()
+
+
 def _stack(
     database: Database,
-    index: object,
+    index: AnalyticsIndex,
     read: Callable[[uuid.UUID], Measures],
     rolled_up: Callable[[uuid.UUID], Measures] | None = None,
 ) -> Stack:
-    concurrent = isinstance(index, ElasticsearchAnalyticsIndex)
     writer = BatchWriter(
         database,
-        index,  # type: ignore[arg-type]
+        index,
         EventOccurrenceService(),
-        concurrent_index=concurrent,
         rollups=record_occurrences if rolled_up is not None else None,
     )
     return Stack(database, writer, read, rolled_up)
@@ -106,7 +123,8 @@ def _full() -> Iterator[Stack]:
                 return rollups.campaign_metrics(_query(campaign)).totals
 
             try:
-                yield _stack(database, ElasticsearchAnalyticsIndex(client, prefix), read, rolled_up)
+                fed = _Fed(ElasticsearchAnalyticsIndex(client, prefix), prefix)
+                yield _stack(database, fed, read, rolled_up)
             finally:
                 database.dispose()
     finally:
