@@ -404,6 +404,8 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # When the current retry window began (creation, or a redelivery by hand).
     window_started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Staff asked for one more attempt now (the attempt is logged as manual).
+    redeliver_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

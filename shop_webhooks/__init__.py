@@ -11,6 +11,7 @@ Idempotent by (event_type, event_id). The dispatcher in `pulse worker` fans even
 site's subscribed endpoints, signs, retries and logs every attempt (docs/webhooks.md).
 """
 
+from shop_webhooks import delivery_log, endpoints
 from shop_webhooks.events import (
     ENTRY_DECIDED,
     EVENT_TYPES,
@@ -27,6 +28,8 @@ __all__ = [
     "HOLD_EXPIRED",
     "PAYMENT_CONFIRMED",
     "REWARD_ISSUED",
+    "delivery_log",
+    "endpoints",
     "enqueue_webhook_event",
     "message_id",
 ]
