@@ -67,8 +67,10 @@ _COLUMNS = (
 )
 
 
-def activity_exists(session: Session, activity_id: UUID) -> bool:
-    return session.get(Activity, activity_id) is not None
+def activity_name(session: Session, activity_id: UUID) -> str | None:
+    """The activity's name, or None when there is no such activity."""
+    activity = session.get(Activity, activity_id)
+    return None if activity is None else activity.name
 
 
 def _query(

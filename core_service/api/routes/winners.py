@@ -47,7 +47,7 @@ class EntryPageOut(BaseModel):
 
 
 async def _known(db: DatabaseDep, activity_id: UUID) -> None:
-    if not await db.run(lambda s: winners.activity_exists(s, activity_id)):
+    if await db.run(lambda s: winners.activity_name(s, activity_id)) is None:
         raise ActivityNotFound(activity_id)
 
 
