@@ -126,23 +126,22 @@ def export_csv(
             _query(activity_id, statuses, user_id)
         )
         for batch in result.partitions():
-            for row in batch:
-                writer.writerow(_csv_row(EntryRow(*row)))
+            # The row's own order is CSV_COLUMNS'; csv writes None as an empty field.
+            writer.writerows(
+                (
+                    entry,
+                    user,
+                    status,
+                    reason,
+                    detail,
+                    position,
+                    device,
+                    req.isoformat(),
+                    dec.isoformat(),
+                )
+                for entry, user, status, reason, detail, position, device, req, dec in batch
+            )
             yield _drain(buffer)
-
-
-def _csv_row(row: EntryRow) -> list[object]:
-    return [
-        row.entry_id,
-        row.user_id,
-        row.status,
-        row.reason or "",
-        row.detail or "",
-        "" if row.position is None else row.position,
-        row.device_type,
-        row.requested_at.isoformat(),
-        row.decided_at.isoformat(),
-    ]
 
 
 def _drain(buffer: io.StringIO) -> bytes:
