@@ -20,7 +20,7 @@ from shop_webhooks.events import (
     REWARD_ISSUED,
     message_id,
 )
-from shop_webhooks.outbox import enqueue_webhook_event
+from shop_webhooks.outbox import WebhookEventIn, enqueue_webhook_event, enqueue_webhook_events
 
 __all__ = [
     "ENTRY_DECIDED",
@@ -28,8 +28,10 @@ __all__ = [
     "HOLD_EXPIRED",
     "PAYMENT_CONFIRMED",
     "REWARD_ISSUED",
+    "WebhookEventIn",
     "delivery_log",
     "endpoints",
     "enqueue_webhook_event",
+    "enqueue_webhook_events",
     "message_id",
 ]
