@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -243,6 +244,58 @@ class AnalyticsEvent(Base):
     revenue: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
 
 
+class RollupCount(Base):
+    """Dashboard rollups (rollups/): a campaign's event counts per bucket, activity, device and
+    new vs returning, one column per event type. Every event is in a minute row (`span` 60) and
+    an hour row (`span` 3600); only events stored for the first time are added."""
+
+    __tablename__ = "rollup_counts"
+    # The site overview reads every campaign of a site.
+    __table_args__ = (Index("ix_rollup_counts_site_id", "site_id", "span", "bucket_ts"),)
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # The nil UUID for events of no activity (a primary key column cannot be NULL).
+    activity_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    device_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    is_new_user: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    visits: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    form_submits: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchases: Mapped[int] = mapped_column(BigInteger, default=0)
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
+    last_entry_ts: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class RollupSketch(Base):
+    """Dashboard rollups: a HyperLogLog sketch of the visitors of one group (everyone, a funnel
+    stage, an activity, a device, ...) of a campaign per bucket; adding a visitor twice changes
+    nothing, so replays cannot inflate it."""
+
+    __tablename__ = "rollup_sketches"
+    __table_args__ = (Index("ix_rollup_sketches_site_id", "site_id", "grp", "span", "bucket_ts"),)
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grp: Mapped[str] = mapped_column(String(48), primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    sketch: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RollupCountedEntry(Base):
+    """Confirmed entries already added to the rollups (they come from the decisions, which a
+    replay re-announces; occurrences are deduplicated by their own table instead)."""
+
+    __tablename__ = "rollup_counted_entries"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+
 # Only a won entry claims its Idempotency-Key: refusals (at the gate or by the ledger) are each a
 # record of their own, so a retry with the same key after a refusal is decided afresh.
 CONFIRMED_ONLY = text("status = 'confirmed'")
@@ -271,6 +324,9 @@ class Entry(Base):
             sqlite_where=CONFIRMED_ONLY,
         ),
         Index("ix_entries_activity_status", "activity_id", "status"),
+        # Winners for staff: an activity's entries keyset-paged by (decided_at, id), by status.
+        Index("ix_entries_activity_decided", "activity_id", "decided_at", "id"),
+        Index("ix_entries_activity_status_decided", "activity_id", "status", "decided_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -331,3 +387,94 @@ class CampaignSpend(Base):
     entered_amount: Mapped[Decimal] = mapped_column(Numeric(16, 2))
     entered_currency: Mapped[str] = mapped_column(String(3))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookEndpoint(Base):
+    """A shop's URL that receives signed webhooks for the event types it subscribed to."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index("ix_webhook_endpoints_site_created", "site_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    url: Mapped[str] = mapped_column(String(2048))
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # `whsec_<base64>`, as Standard Webhooks prints it; shown once, at creation or rotation.
+    secret: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# An event the dispatcher has not yet fanned out to the site's endpoints.
+NOT_FANNED_OUT = text("fanned_out_at IS NULL")
+
+
+class WebhookEvent(Base):
+    """The outbox: a fact to tell the shop, written in the transaction that made it true.
+
+    `id` is derived from (event_type, event_id), so enqueueing the same fact twice is a no-op;
+    it is also the `webhook-id` every delivery of the event carries.
+    """
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        Index(
+            "ix_webhook_events_pending",
+            "created_at",
+            postgresql_where=NOT_FANNED_OUT,
+            sqlite_where=NOT_FANNED_OUT,
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event_type: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint: `pending` until a 2xx (`succeeded`) or the retries run out
+    (`failed`). A dispatcher owns it while `lease_until` is in the future."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "endpoint_id"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_events.id"))
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When the current retry window began (creation, or a redelivery by hand).
+    window_started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Staff asked for one more attempt now (the attempt is logged as manual).
+    redeliver_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookAttempt(Base):
+    """The delivery log: every POST, with its outcome and how long it took."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_deliveries.id"))
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)

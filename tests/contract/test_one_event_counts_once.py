@@ -1,12 +1,13 @@
 """One event id counts once, in every store and summary, whether it repeats within one batch or
 across batches: event_occurrences, purchases, the user's summary (event_count, purchase_count,
-total_spent) and the analytics index the dashboard reads.
+total_spent), the analytics index and (full stack) the rollups the dashboard reads.
 
-Runs the consumer's write path (BatchWriter: EventOccurrenceService, the SQL repository and the
+Runs the consumer's write path (BatchWriter: EventOccurrenceService, the SQL repository, the
 index) on the embedded stack (SQLite, the SQL index) and on the full one (Postgres,
-Elasticsearch written concurrently, as the worker wires it). A batch holding `[e, e]` is what a
-producer retry inside one poll delivers; without the service's in-batch dedup the summary
-would count the purchase twice while the occurrence table (ON CONFLICT) still held one row.
+Elasticsearch fed pre-serialised `_bulk` lines, as the worker's index group applies them, and
+the rollups). A batch holding `[e, e]` is what a producer retry inside one poll delivers;
+without the service's in-batch dedup the summary would count the purchase twice while the
+occurrence table (ON CONFLICT) still held one row.
 """
 
 import uuid
@@ -21,16 +22,20 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import func, select
 
 from analytics_index.elasticsearch import ElasticsearchAnalyticsIndex
+from analytics_index.feed import create_lines
+from analytics_index.ports import AnalyticsIndex
 from analytics_index.sql import SqlAnalyticsIndex
 from common_messaging import EventOccurred
 from core_service.consumer.writers import BatchWriter
 from core_service.domain.occurrences import EventOccurrenceService
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
+from dashboard_service.adapters.rollup_analytics import RollupAnalyticsStore
 from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
 from dashboard_service.domain.models import Measures, MetricsQuery
 from datastore.engine import make_engine
 from datastore.schema import EventOccurrence, Purchase, UserSummary
 from migrations.runner import upgrade
+from rollups.writer import record_occurrences
 from servicekit.database import Database
 from tests.contract.test_analytics_pipeline_contract import es_prefix
 from tests.engines import engine_url, scratch_postgres_database
@@ -42,17 +47,40 @@ class Stack:
     database: Database
     write: BatchWriter
     metrics: Callable[[uuid.UUID], Measures]
+    # The full stack's dashboard rollups, written in the same transaction (rollups/).
+    rolled_up: Callable[[uuid.UUID], Measures] | None = None
 
 
-def _stack(database: Database, index: object, read: Callable[[uuid.UUID], Measures]) -> Stack:
-    concurrent = isinstance(index, ElasticsearchAnalyticsIndex)
+class _Fed:
+    """The index as the worker feeds it: each event's pre-serialised `_bulk` lines (what the
+    store group produces to the feed topic), applied as the index group applies them."""
+
+    def __init__(self, index: ElasticsearchAnalyticsIndex, prefix: str) -> None:
+        self._index, self._prefix = index, prefix
+
+    def index(self, events: Sequence[EventOccurred]) -> None:
+        self._index.apply_bulk_lines([create_lines(e, self._prefix) for e in events])
+
+    def remove(self, events: Sequence[EventOccurred]) -> None:
+        self._index.remove(events)
+
+    def ping(self) -> None:
+        self._index.ping()
+
+
+def _stack(
+    database: Database,
+    index: AnalyticsIndex,
+    read: Callable[[uuid.UUID], Measures],
+    rolled_up: Callable[[uuid.UUID], Measures] | None = None,
+) -> Stack:
     writer = BatchWriter(
         database,
-        index,  # type: ignore[arg-type]
+        index,
         EventOccurrenceService(),
-        concurrent_index=concurrent,
+        rollups=record_occurrences if rolled_up is not None else None,
     )
-    return Stack(database, writer, read)
+    return Stack(database, writer, read, rolled_up)
 
 
 def _query(campaign_id: uuid.UUID) -> MetricsQuery:
@@ -89,8 +117,14 @@ def _full() -> Iterator[Stack]:
                 client.indices.refresh(index=prefix, ignore_unavailable=True)
                 return store.campaign_metrics(_query(campaign)).totals
 
+            rollups = RollupAnalyticsStore(database.engine, store, store)
+
+            def rolled_up(campaign: uuid.UUID) -> Measures:
+                return rollups.campaign_metrics(_query(campaign)).totals
+
             try:
-                yield _stack(database, ElasticsearchAnalyticsIndex(client, prefix), read)
+                fed = _Fed(ElasticsearchAnalyticsIndex(client, prefix), prefix)
+                yield _stack(database, fed, read, rolled_up)
             finally:
                 database.dispose()
     finally:
@@ -113,6 +147,7 @@ class Counts:
     purchase_count: int
     total_spent: Decimal
     indexed: Measures
+    rolled_up: Measures | None
 
 
 def _counts(stack: Stack, campaign: uuid.UUID) -> Counts:
@@ -125,6 +160,7 @@ def _counts(stack: Stack, campaign: uuid.UUID) -> Counts:
             purchase_count=summary.purchase_count,
             total_spent=summary.total_spent,
             indexed=stack.metrics(campaign),
+            rolled_up=stack.rolled_up(campaign) if stack.rolled_up else None,
         )
 
 
@@ -144,6 +180,10 @@ def _expect_once(counts: Counts) -> None:
     indexed = counts.indexed
     assert (indexed.events, indexed.visits, indexed.purchases) == (2, 1, 1)
     assert round(indexed.revenue, 2) == 19.99
+    if counts.rolled_up is not None:
+        rolled = counts.rolled_up
+        assert (rolled.events, rolled.visits, rolled.purchases, rolled.revenue) == (2, 1, 1, 19.99)
+        assert (rolled.unique_visitors, rolled.purchasers) == (1, 1)
 
 
 def test_an_event_twice_in_one_batch_counts_once(stack: Stack) -> None:
