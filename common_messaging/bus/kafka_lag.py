@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
+from common_messaging.bus.kafka_security import KafkaSecurity, client_config
+
 
 @dataclass(frozen=True, slots=True)
 class PartitionLag:
@@ -17,8 +19,14 @@ class PartitionLag:
 
 
 class KafkaLagReader:
-    def __init__(self, bootstrap_servers: str, topic_prefix: str = "") -> None:
-        self._admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic_prefix: str = "",
+        *,
+        security: KafkaSecurity | None = None,
+    ) -> None:
+        self._admin = AdminClient(client_config(bootstrap_servers, security))
         self._prefix = topic_prefix
 
     def lag(self, group: str, topics: Sequence[str], timeout_s: float = 10) -> list[PartitionLag]:
