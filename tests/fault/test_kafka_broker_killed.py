@@ -47,4 +47,3 @@ def test_a_broker_killed_mid_load_loses_no_acknowledged_event(
         assert pulse.dead_lettered() == 0
     # Every post ended acknowledged (retried with its ids while a leader moved).
     assert len(load.acknowledged) == BATCHES * BATCH_SIZE
-

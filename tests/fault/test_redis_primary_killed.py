@@ -61,9 +61,7 @@ def test_the_redis_primary_killed_mid_spike_over_books_nothing(
         assert confirmed_count(pulse.db, activity) == CAPACITY
         with pulse.db.reader() as s:
             rows = dict(
-                s.execute(
-                    select(Entry.id, Entry.status).where(Entry.activity_id == activity)
-                ).all()
+                s.execute(select(Entry.id, Entry.status).where(Entry.activity_id == activity)).all()
             )
         # No confirmed entry lost: each one a shopper was told of is confirmed in Postgres.
         told = {uuid.UUID(i) for i, a in final.items() if a["status"] == "confirmed"}

@@ -14,6 +14,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 from elasticsearch import Elasticsearch
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from common_messaging import ENTRIES_DLQ, EVENTS_DLQ
 from datastore.engine import make_engine
@@ -22,6 +23,7 @@ from migrations.runner import upgrade
 from servicekit.database import Database
 from tests.e2e.process import PULSE, clean_env, free_ports, wait_ready
 from tests.engines import engine_url, scratch_postgres_database
+from tests.support.tcp_outage import TcpOutage
 
 ADMIN_TOKEN = "adm-fault-tests"
 
@@ -37,7 +39,9 @@ class Service:
 
     def start(self) -> None:
         with self.log.open("a") as out:
-            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, env=self.env)
+            self.proc = subprocess.Popen(
+                self.args, stdout=out, stderr=subprocess.STDOUT, env=self.env
+            )
         wait_ready(self.url, self.proc, self.log, timeout_s=90)
 
     def kill9(self) -> None:
@@ -59,6 +63,7 @@ class Service:
 class Deployment:
     env: dict[str, str]
     db: Database
+    es_url: str
     services: dict[str, Service] = field(default_factory=dict)
 
     @property
@@ -85,7 +90,7 @@ class Deployment:
 
     def indexed_events(self) -> list[str]:
         """Every event id in the deployment's indices, once per document."""
-        es = Elasticsearch(self.env["PULSE_ELASTICSEARCH_URL"], request_timeout=30)
+        es = Elasticsearch(self.es_url, request_timeout=30)
         try:
             pattern = f"{self.index_prefix}-*"
             es.options(ignore_status=404).indices.refresh(index=pattern, allow_no_indices=True)
@@ -141,17 +146,26 @@ class Deployment:
 
 @contextmanager
 def deployment(
-    tmp: Path, engines: Mapping[str, str], *, entry_processes: int = 1, **settings: str
+    tmp: Path,
+    engines: Mapping[str, str],
+    *,
+    entry_processes: int = 1,
+    postgres: TcpOutage | None = None,
+    elasticsearch: TcpOutage | None = None,
+    **settings: str,
 ) -> Iterator[Deployment]:
     """`engines`: the PULSE_KAFKA_* / PULSE_REDIS_URL of the engines under test (the replicated
-    stack's); Postgres and Elasticsearch are the shared stack's, in scratch names."""
+    stack's); Postgres and Elasticsearch are the shared stack's, in scratch names, reached
+    through `postgres` / `elasticsearch` when given (relays the test takes down). The test's
+    own checks read them directly."""
     run = uuid.uuid4().hex[:8]
     with scratch_postgres_database() as url, ExitStack() as stack:
         upgrade(url)
+        es_url = engine_url("elasticsearch")
         env = clean_env(
             {
-                "PULSE_DATABASE_URL": url,
-                "PULSE_ELASTICSEARCH_URL": engine_url("elasticsearch"),
+                "PULSE_DATABASE_URL": _through(url, postgres),
+                "PULSE_ELASTICSEARCH_URL": _through(es_url, elasticsearch),
                 "PULSE_ELASTICSEARCH_INDEX_PREFIX": f"pulse-fault-{run}",
                 "PULSE_KAFKA_TOPIC_PREFIX": f"fault-{run}.",
                 "PULSE_KAFKA_PARTITIONS": "3",
@@ -172,10 +186,10 @@ def deployment(
             [PULSE, "migrate"], env=env, capture_output=True, text=True, timeout=180, check=False
         )
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-        stack.callback(_drop_indices, env)
+        stack.callback(_drop_indices, es_url, env["PULSE_ELASTICSEARCH_INDEX_PREFIX"])
         db = Database(make_engine(url))
         stack.callback(db.dispose)
-        found = Deployment(env, db)
+        found = Deployment(env, db, es_url)
         names = ["worker"] + [f"entry-{i}" for i in range(entry_processes)]
         for name, port in zip(names, free_ports(len(names)), strict=True):
             command = "worker" if name == "worker" else "entry"
@@ -187,9 +201,14 @@ def deployment(
         yield found
 
 
-def _drop_indices(env: Mapping[str, str]) -> None:
-    es = Elasticsearch(env["PULSE_ELASTICSEARCH_URL"])
-    prefix = env["PULSE_ELASTICSEARCH_INDEX_PREFIX"]
+def _through(url: str, relay: TcpOutage | None) -> str:
+    if relay is None:
+        return url
+    return make_url(url).set(port=relay.port).render_as_string(hide_password=False)
+
+
+def _drop_indices(es_url: str, prefix: str) -> None:
+    es = Elasticsearch(es_url)
     try:
         # Names, not a wildcard: deleting by wildcard is refused (destructive_requires_name).
         for index in es.indices.get(index=f"{prefix}-*", allow_no_indices=True):
@@ -206,4 +225,3 @@ def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> float:
         assert time.monotonic() - start < timeout_s, f"not within {timeout_s:.0f} s: {what}"
         time.sleep(0.5)
     return time.monotonic() - start
-
