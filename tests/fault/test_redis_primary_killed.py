@@ -10,6 +10,7 @@ the worst replication window would) and shows Postgres holds the line anyway.
 """
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -28,7 +29,7 @@ from tests.support.replicated_stack import ReplicatedStack
 pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.timeout(300)]
 
 CAPACITY = 30
-SHOPPERS = 900  # and 100 of them try twice: 1,000 attempts
+SHOPPERS = 500  # and 55 of them try twice: 555 attempts
 
 
 def test_the_redis_primary_killed_mid_spike_over_books_nothing(
@@ -40,6 +41,7 @@ def test_the_redis_primary_killed_mid_spike_over_books_nothing(
         entry = [s.url for n, s in pulse.services.items() if n.startswith("entry")]
         users = [f"u{i}" for i in range(SHOPPERS)] + [f"u{i}" for i in range(SHOPPERS // 9)]
         old_primary = healthy.redis_primary_port()
+        seen: dict[str, int] = {}
 
         def fault(spike: Spike, done: int) -> None:
             if done == len(users) // 4:
@@ -48,16 +50,19 @@ def test_the_redis_primary_killed_mid_spike_over_books_nothing(
                 # By now the Sentinels have promoted the replica (2 s to notice, then elect).
                 promoted = healthy.redis_primary_port()
                 assert promoted != old_primary, "no failover happened"
+                seen["confirmed when forgotten"] = confirmed_count(pulse.db, activity)
                 forget_admissions(promoted, activity)
                 spike.marks.append("promoted replica forgot the admissions")
 
+        started = time.monotonic()
         spike = asyncio.run(entry_spike(entry, activity, users, fault))
         assert len(spike.marks) == 2, spike.marks
-
+        spiked = time.monotonic()
         final = asyncio.run(resolve(entry, spike.answers, within_s=60))
+        timings = f"spike {spiked - started:.0f} s, resolve {time.monotonic() - spiked:.0f} s"
         statuses = Counter(a["status"] for a in final.values())
         # Demand filled every seat, and not one more: from the shoppers' answers and Postgres.
-        assert statuses["confirmed"] == CAPACITY
+        assert statuses["confirmed"] == CAPACITY, (statuses, timings)
         assert confirmed_count(pulse.db, activity) == CAPACITY
         with pulse.db.reader() as s:
             rows = dict(
@@ -68,8 +73,18 @@ def test_the_redis_primary_killed_mid_spike_over_books_nothing(
         assert {rows.get(i) for i in told} == {"confirmed"}
         assert sum(1 for status in rows.values() if status == "confirmed") == CAPACITY
         # The forgotten admissions let Redis admit more than the seats: Postgres refused them.
-        admitted = sum(1 for a in spike.answers if a["status"] in ("reserved", "confirmed"))
-        assert admitted > CAPACITY, f"Redis over-admitted nothing ({admitted}): no guard shown"
+        since_forgotten = admissions(healthy.redis_primary_port(), activity)
+        over = seen["confirmed when forgotten"] + since_forgotten - CAPACITY
+        assert over > 0, f"Redis over-admitted nothing ({seen}, {since_forgotten}): no guard shown"
+
+
+def admissions(port: int, activity: uuid.UUID) -> int:
+    """The gate's counter: admissions since it was last set (refusals never decrement it)."""
+    client = redis.Redis(port=port, socket_timeout=5)
+    try:
+        return int(client.get(activity_keys(activity)[0]) or 0)
+    finally:
+        client.close()
 
 
 def forget_admissions(port: int, activity: uuid.UUID) -> None:
@@ -77,7 +92,6 @@ def forget_admissions(port: int, activity: uuid.UUID) -> None:
     count_key = activity_keys(activity)[0]
     client = redis.Redis(port=port, socket_timeout=5)
     try:
-        assert client.exists(count_key), "the replica had none of the gate's counters"
         client.set(count_key, 0, keepttl=True)
     finally:
         client.close()
