@@ -28,7 +28,7 @@ async def entry_spike(
     users: Sequence[str],
     fault: Callable[[Spike, int], None] | None = None,
     *,
-    in_flight: int = 200,
+    in_flight: int = 100,
 ) -> Spike:
     """One attempt per item of `users` (a user listed twice tries twice), each with its own
     Idempotency-Key, retried with that key on a dropped connection; `fault(spike, done)` runs
@@ -44,7 +44,7 @@ async def entry_spike(
         nonlocal done
         key = str(uuid.uuid4())
         async with gate:
-            for attempt in range(6):
+            for attempt in range(5):
                 try:
                     response = await clients[i % len(clients)].post(
                         f"/v1/activities/{activity}/entries",
@@ -53,7 +53,7 @@ async def entry_spike(
                     )
                     break
                 except httpx.TransportError:
-                    assert attempt < 5, "no answer after 6 tries"
+                    assert attempt < 4, "no answer after 5 tries"
                     spike.retries += 1
                     await asyncio.sleep(0.2 * 2**attempt)
         done += 1

@@ -39,6 +39,8 @@ class ReplicatedStack:
                 "PULSE_STACK_REPLICATED_REDIS_PORT": str(self.redis_ports["primary"]),
                 "PULSE_STACK_REPLICATED_REPLICA_PORT": str(self.redis_ports["replica"]),
                 "PULSE_STACK_REPLICATED_SENTINEL_PORTS": _csv(self.sentinel_ports),
+                # Throwaway engines: a graceful stop is not worth a minute of CI.
+                "PULSE_STACK_STOP_SECONDS": "5",
             }
         )
 
