@@ -20,7 +20,12 @@ from tests.support.entries import add_activity, confirmed_count, seed_shop, toke
 from tests.support.fault_deployment import deployment, wait_until
 from tests.support.replicated_stack import ReplicatedStack
 
-pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.fault,
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+]
 
 CAPACITY = 3
 

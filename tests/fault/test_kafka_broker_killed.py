@@ -15,7 +15,12 @@ from tests.support.factories import seed_site
 from tests.support.fault_deployment import deployment
 from tests.support.replicated_stack import ReplicatedStack
 
-pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.fault,
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+]
 
 BATCHES, BATCH_SIZE = 150, 20  # 3,000 events over ~30 s
 

@@ -26,7 +26,12 @@ from tests.support.entry_spike import Spike, entry_spike, resolve
 from tests.support.fault_deployment import deployment
 from tests.support.replicated_stack import ReplicatedStack
 
-pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.fault,
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+]
 
 CAPACITY = 30
 SHOPPERS = 300  # and 33 of them try twice: 333 attempts

@@ -21,7 +21,12 @@ from tests.support.fault_deployment import deployment
 from tests.support.replicated_stack import ReplicatedStack
 from tests.support.tcp_outage import TcpOutage
 
-pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.fault,
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+]
 
 BATCHES, BATCH_SIZE = 100, 20  # 2,000 events over ~20 s
 DOWN_AT, UP_AT = 25, 65  # batches: the store is away for ~8 s of the load
