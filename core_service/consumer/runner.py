@@ -1,4 +1,5 @@
-"""Both consumer loops of core_service, each on its own thread, started and stopped together.
+"""core_service's consumer loops, each on its own thread, started and stopped together: the
+store group (events), the reservations, and with Elasticsearch the index group.
 
 Built by `core_service.wiring.open_consumers`; run inside the admin API's process on the
 embedded default (`pulse run`) or alone as `pulse worker`.
@@ -7,7 +8,7 @@ embedded default (`pulse run`) or alone as `pulse worker`.
 import threading
 
 from common_messaging import EventPublisher
-from core_service.consumer.loop import OccurrenceConsumer, ReservationConsumer
+from core_service.consumer.loop import IndexConsumer, OccurrenceConsumer, ReservationConsumer
 from core_service.metrics import LagReporter
 
 
@@ -18,16 +19,17 @@ class ConsumerThreads:
         reservations: ReservationConsumer,
         publisher: EventPublisher,
         lag: LagReporter | None = None,
+        indexing: IndexConsumer | None = None,
     ) -> None:
         self._publisher = publisher
         self._lag = lag  # consumer lag per partition, for /metrics (Kafka only)
         self._stop = threading.Event()
+        loops = [("pulse-core-consumer", occurrences.run), ("pulse-core-entries", reservations.run)]
+        if indexing is not None:
+            loops.append(("pulse-core-indexer", indexing.run))
         self._threads = [
             threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
-            for name, loop in (
-                ("pulse-core-consumer", occurrences.run),
-                ("pulse-core-entries", reservations.run),
-            )
+            for name, loop in loops
         ]
 
     def start(self) -> None:
@@ -40,7 +42,7 @@ class ConsumerThreads:
         return all(thread.is_alive() for thread in self._threads)
 
     async def check(self) -> None:
-        """A readiness check: both loops still running."""
+        """A readiness check: every loop still running."""
         if not self.is_alive():
             raise RuntimeError("consumer thread stopped")
 

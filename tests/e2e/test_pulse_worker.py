@@ -1,6 +1,7 @@
 """`pulse worker` as deployed: core_service's consumers in a process of their own, with probes
 and metrics, storing what the bus carries while no admin API runs."""
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -48,3 +49,11 @@ def test_pulse_worker_consumes_the_bus_alone_and_answers_its_probes(tmp_path: Pa
         # The worker serves no admin API.
         assert httpx.get(f"{base}/v1/sites", timeout=5).status_code == 404
     db.dispose()
+
+
+def test_pulse_worker_refuses_several_processes_on_the_embedded_log(tmp_path: Path) -> None:
+    """N consumer processes need partitions to share (Kafka); the embedded log has none."""
+    args = [PULSE, "--data-dir", str(tmp_path / "data"), "worker", "--workers", "2"]
+    done = subprocess.run(args, env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "needs Kafka (PULSE_KAFKA_BOOTSTRAP_SERVERS)" in done.stderr

@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from common_messaging import ENTRIES_DLQ, EVENTS_DLQ
+from common_messaging import ENTRIES_DLQ, EVENTS_DLQ, EVENTS_ENRICHED_DLQ
 from datastore.engine import make_engine
 from datastore.schema import EventOccurrence, UserSummary
 from migrations.runner import upgrade
@@ -132,7 +132,7 @@ class Deployment:
         )
         total = 0
         try:
-            for topic in (prefix + EVENTS_DLQ, prefix + ENTRIES_DLQ):
+            for topic in (prefix + t for t in (EVENTS_DLQ, EVENTS_ENRICHED_DLQ, ENTRIES_DLQ)):
                 partitions = probe.list_topics(topic, timeout=10).topics[topic].partitions
                 for partition in partitions:
                     _low, high = probe.get_watermark_offsets(
@@ -170,6 +170,7 @@ def deployment(
                 "PULSE_KAFKA_TOPIC_PREFIX": f"fault-{run}.",
                 "PULSE_KAFKA_PARTITIONS": "3",
                 "PULSE_CONSUMER_GROUP": f"core-{run}",
+                "PULSE_INDEX_CONSUMER_GROUP": f"index-{run}",
                 "PULSE_ENTRIES_CONSUMER_GROUP": f"entries-{run}",
                 "PULSE_DATA_DIR": str(tmp / "data"),
                 "PULSE_ADMIN_TOKEN": ADMIN_TOKEN,
