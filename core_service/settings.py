@@ -24,6 +24,11 @@ class CoreSettings(CommonSettings):
     entries_batch_size: int = 200
     # Short: a shopper may be waiting on the decision (the entry edge waits ~2 s for it).
     entries_poll_timeout_s: float = 0.05
+    # Shop webhooks (docs/webhooks.md). Private targets (and plain http) only for tests and
+    # private networks: otherwise an admin could make Pulse post into its own network.
+    webhooks_allow_private_targets: bool = False
+    webhooks_timeout_s: float = 10.0
+    webhooks_interval_s: float = 1.0
 
 
 @lru_cache

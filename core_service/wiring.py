@@ -27,10 +27,14 @@ from core_service.errors import ConfigurationError
 from core_service.metrics import lag_reporter
 from core_service.settings import CoreSettings
 from datastore.engine import make_engine
+from servicekit.clock import utc_now
 from servicekit.database import Database
 from servicekit.health import ReadinessCheck
 from servicekit.redis_client import close_redis, open_redis, redis_ping
 from servicekit.secrets import ADMIN_TOKEN, resolve_token
+from shop_webhooks.dispatcher import Dispatcher, DispatcherThread
+from shop_webhooks.endpoints import TargetPolicy
+from shop_webhooks.sender import HttpSender
 from user_summaries.ports import NoSummaryCache, SummaryCache, SummaryReader
 from user_summaries.redis_cache import RedisSummaryCache
 from user_summaries.sql_reader import SqlSummaryReader
@@ -43,6 +47,7 @@ class CorePorts:
     summary_cache: SummaryCache
     redis: redis.Redis | None
     admin_token: str
+    webhook_targets: TargetPolicy = TargetPolicy()
 
     def degradable(self) -> dict[str, ReadinessCheck]:
         """Engines with a fallback (the Redis cache): reported, never making the service unready."""
@@ -78,7 +83,14 @@ def _open(settings: CoreSettings, token: str) -> Iterator[CorePorts]:
         RedisSummaryCache(redis_client) if redis_client is not None else NoSummaryCache()
     )
     try:
-        yield CorePorts(database, SqlSummaryReader(database), cache, redis_client, token)
+        yield CorePorts(
+            database,
+            SqlSummaryReader(database),
+            cache,
+            redis_client,
+            token,
+            TargetPolicy(allow_private=settings.webhooks_allow_private_targets),
+        )
     finally:
         if redis_client is not None:
             close_redis(redis_client)
@@ -158,3 +170,13 @@ def _index_consumer(settings: CoreSettings, publisher: EventPublisher) -> IndexC
         batch_size=settings.index_batch_size,
         poll_timeout_s=settings.index_poll_timeout_s,
     )
+
+
+def open_webhook_dispatcher(settings: CoreSettings, database: Database) -> DispatcherThread:
+    """The shop webhooks' dispatcher loop, not yet started (runs beside the consumers)."""
+    sender = HttpSender(
+        timeout_s=settings.webhooks_timeout_s,
+        allow_private=settings.webhooks_allow_private_targets,
+    )
+    dispatcher = Dispatcher(database, sender, clock=utc_now)
+    return DispatcherThread(dispatcher, settings.webhooks_interval_s, sender.close)
