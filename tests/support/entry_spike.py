@@ -63,9 +63,15 @@ async def entry_spike(
         answer: dict[str, Any] = response.json()
         return answer
 
+    tasks = [asyncio.create_task(one(i, u)) for i, u in enumerate(users)]
     try:
-        spike.answers = list(await asyncio.gather(*(one(i, u) for i, u in enumerate(users))))
+        spike.answers = list(await asyncio.gather(*tasks))
     finally:
+        # A failed attempt ends the spike: the others are stopped and awaited before their
+        # connections close, so none is left open behind the test.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for client in clients:
             await client.aclose()
     return spike
@@ -99,7 +105,13 @@ async def resolve(
                 assert time.monotonic() < deadline, f"still reserved: {posted}"
                 await asyncio.sleep(0.2)
 
-        await asyncio.gather(*(one(n, a) for n, a in enumerate(answers)))
+        tasks = [asyncio.create_task(one(n, a)) for n, a in enumerate(answers)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         for client in clients:
             await client.aclose()

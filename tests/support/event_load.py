@@ -69,8 +69,8 @@ async def steady_load(
                 load.refused_batches += 1
             await asyncio.sleep(min(0.25 * 2**attempt, 4))
 
+    tasks: list[asyncio.Task[None]] = []
     try:
-        tasks = []
         for n in range(batches):
             tasks.append(asyncio.create_task(post(n, _batch(site_key, batch_size, n))))
             if during is not None:
@@ -78,6 +78,10 @@ async def steady_load(
             await asyncio.sleep(interval_s)
         await asyncio.gather(*tasks)
     finally:
+        # On a failure the other posts are stopped and awaited before their connections close.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for client in clients:
             await client.aclose()
     return load
