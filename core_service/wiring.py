@@ -27,6 +27,8 @@ from core_service.errors import ConfigurationError
 from core_service.metrics import lag_reporter
 from core_service.settings import CoreSettings
 from datastore.engine import make_engine
+from rollups.entries import CountingEntriesIndex
+from rollups.writer import record_occurrences
 from servicekit.clock import utc_now
 from servicekit.database import Database
 from servicekit.health import ReadinessCheck
@@ -134,6 +136,8 @@ def open_consumers(
         occurrence_service(settings),
         summaries,
         index_engine="kafka" if settings.index.elasticsearch_url else None,
+        # The full stack's dashboard reads rollups; the embedded one counts its SQL table.
+        rollups=record_occurrences if settings.index.elasticsearch_url else None,
     )
     occurrences = OccurrenceConsumer(
         open_consumer(bus, settings.consumer_group, [EVENTS_RAW]),
@@ -143,7 +147,10 @@ def open_consumers(
         batch_size=settings.consumer_batch_size,
         poll_timeout_s=settings.consumer_poll_timeout_s,
     )
-    decider = EntryBatchDecider(database, index, publisher, summaries)
+    entries_index = (
+        CountingEntriesIndex(index, database) if settings.index.elasticsearch_url else index
+    )
+    decider = EntryBatchDecider(database, entries_index, publisher, summaries)
     reservations = ReservationConsumer(
         open_consumer(bus, settings.entries_consumer_group, [ENTRIES_REQUESTED]),
         publisher,
