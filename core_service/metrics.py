@@ -133,5 +133,7 @@ def lag_reporter(bus: BusSettings, groups: Mapping[str, Sequence[str]]) -> LagRe
         return None
     from common_messaging.bus.kafka_lag import KafkaLagReader
 
-    reader = KafkaLagReader(bus.kafka_bootstrap_servers, bus.kafka_topic_prefix)
+    reader = KafkaLagReader(
+        bus.kafka_bootstrap_servers, bus.kafka_topic_prefix, security=bus.kafka_security
+    )
     return LagReporter(reader.lag, groups)

@@ -47,6 +47,9 @@ class EntrySettings(CommonSettings):
     # for a connection; too few make the queue, hence the latency tail, long. Mind Redis's
     # `maxclients` (10,000 by default) across all workers of all pods.
     entry_redis_max_connections: int = Field(default=128, ge=8, le=2048)
+    # How often one instance (whichever takes the pass) gives back seats Redis holds for
+    # admissions no record shows (a process killed between admission and publish).
+    entry_reconcile_interval_s: float = Field(default=60.0, gt=0)
 
 
 @lru_cache

@@ -6,6 +6,7 @@ reservations on the bus for the consumer to confirm, a decision waiter, and rate
 by every process.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from entry_service.adapters.redis_entry_gate import (
 )
 from entry_service.adapters.redis_sites import RedisCachedSiteDirectory
 from entry_service.adapters.redis_warmer import RedisCounterWarmer
+from entry_service.adapters.seat_reconciler import SeatReconciler, reconcile_forever
 from entry_service.adapters.sql_activities import SqlActivityDirectory
 from entry_service.adapters.sql_entry_gate import SqlEntryGate
 from entry_service.adapters.sql_sites import CachedSqlSiteDirectory
@@ -103,6 +105,17 @@ async def open_ports(
         if waiter is not None:
             waiter.start()
             stack.callback(waiter.stop)
+        if redis_client is not None:
+            reconciler = SeatReconciler(
+                redis_client,
+                database,
+                RedisCounterWarmer(redis_client, database),
+                settings.entry_reconcile_interval_s,
+            )
+            task = asyncio.create_task(
+                reconcile_forever(reconciler, settings.entry_reconcile_interval_s)
+            )
+            stack.callback(task.cancel)
         yield EntryServicePorts(
             ingest,
             entries,

@@ -136,7 +136,8 @@ def service_settings(
 
 def _mask_in_logs(core: CoreSettings, dashboard: DashboardSettings) -> None:
     """Every token is masked in log lines, whatever logs it."""
-    for token in (core.admin_token, dashboard.dashboard_token, dashboard.admin_token):
+    secrets = (core.admin_token, dashboard.dashboard_token, dashboard.admin_token)
+    for token in (*secrets, core.kafka_sasl_password):
         if token is not None and token.get_secret_value():
             register_secret(token.get_secret_value())
 

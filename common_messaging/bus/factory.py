@@ -3,8 +3,9 @@
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
+from common_messaging.bus.kafka_security import KafkaSecurity, SaslMechanism, SecurityProtocol
 from common_messaging.bus.ports import EventConsumer, EventPublisher
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
 from common_messaging.topics import (
@@ -32,6 +33,12 @@ class BusFields(BaseModel):
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
     kafka_delivery_timeout_ms: int = 15_000
+    # A managed cluster's authentication (SASL and/or TLS); unset: plaintext, as the local stack.
+    kafka_security_protocol: SecurityProtocol | None = None
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_location: str | None = None
     events_retention_days: int = 7
     dead_letter_retention_days: int = 30
 
@@ -40,6 +47,16 @@ class BusSettings(BusFields):
     """The bus's part of a service's settings (`CommonSettings.bus`); reads no environment."""
 
     model_config = ConfigDict(frozen=True)
+
+    @property
+    def kafka_security(self) -> KafkaSecurity:
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password,
+            ssl_ca_location=self.kafka_ssl_ca_location,
+        )
 
     @property
     def log_path(self) -> Path:
@@ -66,6 +83,7 @@ def open_publisher(settings: BusSettings) -> EventPublisher:
             settings.kafka_client_id,
             settings.kafka_delivery_timeout_ms,
             settings.kafka_topic_prefix,
+            security=settings.kafka_security,
         )
     return SqliteLogPublisher(settings.log_path)
 
@@ -84,6 +102,7 @@ def open_consumer(
             topics,
             settings.kafka_topic_prefix,
             start_at_latest=start_at_latest,
+            security=settings.kafka_security,
         )
     return SqliteLogConsumer(settings.log_path, group_id, topics, start_at_latest=start_at_latest)
 
@@ -99,4 +118,5 @@ def prepare_bus(settings: BusSettings) -> list[str]:
         {settings.kafka_topic_prefix + t: ms for t, ms in settings.topic_retention_ms().items()},
         partitions=settings.kafka_partitions,
         replication_factor=settings.kafka_replication_factor,
+        security=settings.kafka_security,
     )

@@ -23,14 +23,20 @@ from confluent_kafka import (
 )
 
 from common_messaging.bus.delivery import DeliveryCountdown
+from common_messaging.bus.kafka_security import KafkaSecurity, client_config
 from common_messaging.bus.ports import BusUnavailableError, OutgoingMessage, ReceivedMessage
 
 log = logging.getLogger(__name__)
 
 
-def producer_config(bootstrap_servers: str, client_id: str, timeout_ms: int) -> dict[str, Any]:
+def producer_config(
+    bootstrap_servers: str,
+    client_id: str,
+    timeout_ms: int,
+    security: KafkaSecurity | None = None,
+) -> dict[str, Any]:
     return {
-        "bootstrap.servers": bootstrap_servers,
+        **client_config(bootstrap_servers, security),
         "client.id": client_id,
         "enable.idempotence": True,
         "acks": "all",
@@ -50,8 +56,12 @@ class KafkaPublisher:
         client_id: str,
         timeout_ms: int = 15_000,
         topic_prefix: str = "",
+        *,
+        security: KafkaSecurity | None = None,
     ) -> None:
-        self._producer = Producer(producer_config(bootstrap_servers, client_id, timeout_ms))
+        self._producer = Producer(
+            producer_config(bootstrap_servers, client_id, timeout_ms, security)
+        )
         self._prefix = topic_prefix
         self._timeout_s = timeout_ms / 1000 + 5
         self._running = True
@@ -138,12 +148,13 @@ class KafkaEventConsumer:
         topic_prefix: str = "",
         *,
         start_at_latest: bool = False,
+        security: KafkaSecurity | None = None,
     ) -> None:
         # The prefix isolates environments sharing a cluster; callers see logical topic names.
         self._prefix = topic_prefix
         self._consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap_servers,
+                **client_config(bootstrap_servers, security),
                 "group.id": group_id,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "latest" if start_at_latest else "earliest",

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from common_messaging.bus.kafka_security import KafkaSecurity, client_config
+
 log = logging.getLogger(__name__)
 
 
@@ -16,9 +18,10 @@ def ensure_topics(
     partitions: int,
     replication_factor: int,
     timeout_s: float = 30,
+    security: KafkaSecurity | None = None,
 ) -> list[str]:
     """Create missing topics (name -> retention in ms); returns the names it created."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient(client_config(bootstrap_servers, security))
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     wanted = [
         NewTopic(

@@ -1,12 +1,15 @@
 """Consumer lag per partition, as the broker sees it: each partition's end offset minus the
-group's committed offset. Read with the admin API, not from inside a consumer, so the figure
-stays true while every consumer of the group is down (when it matters most)."""
+group's committed offset. Read with the admin API and a client of the group that never joins
+it, not from inside the group's consumers, so the figure stays true while every consumer of the
+group is down (when it matters most)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
+
+from common_messaging.bus.kafka_security import KafkaSecurity, client_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,9 +20,31 @@ class PartitionLag:
 
 
 class KafkaLagReader:
-    def __init__(self, bootstrap_servers: str, topic_prefix: str = "") -> None:
-        self._admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic_prefix: str = "",
+        *,
+        security: KafkaSecurity | None = None,
+    ) -> None:
+        self._config = client_config(bootstrap_servers, security)
+        self._admin = AdminClient(self._config)
         self._prefix = topic_prefix
+        self._groups: dict[str, Consumer] = {}
+
+    def _group(self, group: str) -> Consumer:
+        """A client of the group that never joins it, only to read its committed offsets.
+
+        Not the admin API's ListConsumerGroupOffsets: librdkafka (2.x) crashes the process
+        when that request meets NOT_COORDINATOR (a client without a group of its own has no
+        coordinator state to retry with, confluentinc/librdkafka#5040), which a fresh cluster
+        or a broker failover answers. A consumer client retries the coordinator instead.
+        """
+        if group not in self._groups:
+            self._groups[group] = Consumer(
+                {**self._config, "group.id": group, "enable.auto.commit": False}
+            )
+        return self._groups[group]
 
     def lag(self, group: str, topics: Sequence[str], timeout_s: float = 10) -> list[PartitionLag]:
         names = [self._prefix + t for t in topics]
@@ -32,11 +57,9 @@ class KafkaLagReader:
         ]
         if not partitions:
             return []
-        request = [ConsumerGroupTopicPartitions(group, partitions)]
-        answer = self._admin.list_consumer_group_offsets(request, request_timeout=timeout_s)
         committed = {
             (tp.topic, tp.partition): tp.offset
-            for tp in answer[group].result(timeout_s).topic_partitions
+            for tp in self._group(group).committed(partitions, timeout=timeout_s)
         }
         ends = self._offsets(partitions, OffsetSpec.latest(), timeout_s)  # type: ignore[no-untyped-call]
         starts = self._offsets(partitions, OffsetSpec.earliest(), timeout_s)  # type: ignore[no-untyped-call]
