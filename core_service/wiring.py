@@ -21,6 +21,9 @@ from core_service.errors import ConfigurationError
 from core_service.metrics import lag_reporter
 from core_service.settings import CoreSettings
 from datastore.engine import make_engine
+from entries_ledger.gate_seats import RedisSeatReturn
+from entries_ledger.holds import HoldSweeper
+from servicekit.clock import utc_now
 from servicekit.database import Database
 from servicekit.health import ReadinessCheck
 from servicekit.redis_client import close_redis, open_redis, redis_ping
@@ -80,7 +83,12 @@ def _open(settings: CoreSettings, token: str) -> Iterator[CorePorts]:
 
 
 def open_consumers(
-    settings: CoreSettings, database: Database, summaries: SummaryCache, *, report_lag: bool = False
+    settings: CoreSettings,
+    database: Database,
+    summaries: SummaryCache,
+    *,
+    report_lag: bool = False,
+    redis_client: redis.Redis | None = None,
 ) -> ConsumerThreads:
     """Both loops on one publisher (dead letters, decisions), not yet started. `report_lag`:
     also read the groups' lag from the broker for /metrics (the `pulse worker` process does; an
@@ -126,4 +134,12 @@ def open_consumers(
         if report_lag
         else None
     )
-    return ConsumerThreads(occurrences, reservations, publisher, lag)
+    sweeper = HoldSweeper(
+        database,
+        RedisSeatReturn(redis_client) if redis_client is not None else None,
+        utc_now,
+        interval_s=settings.hold_sweep_interval_s,
+    )
+    return ConsumerThreads(
+        occurrences, reservations, publisher, lag, [("pulse-core-holds", sweeper.run)]
+    )

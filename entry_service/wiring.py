@@ -31,6 +31,7 @@ from entry_service.adapters.redis_visitors import RedisVisitorRegistry
 from entry_service.adapters.redis_warmer import RedisCounterWarmer
 from entry_service.adapters.sql_activities import SqlActivityDirectory
 from entry_service.adapters.sql_entry_gate import SqlEntryGate
+from entry_service.adapters.sql_rewards import SqlRewardReader
 from entry_service.adapters.sql_sites import CachedSqlSiteDirectory
 from entry_service.adapters.sql_visitors import SqlVisitorRegistry
 from entry_service.adapters.summary_facts import SummaryFacts
@@ -176,6 +177,7 @@ def entry_ports(
             per_ip=settings.entry_rate_limit_per_ip,
             window_s=settings.entry_rate_limit_window_s,
         ),
+        rewards=SqlRewardReader(database),
     )
     return ports, waiter
 

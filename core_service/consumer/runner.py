@@ -5,6 +5,7 @@ embedded default (`pulse run`) or alone as `pulse worker`.
 """
 
 import threading
+from collections.abc import Callable, Sequence
 
 from common_messaging import EventPublisher
 from core_service.consumer.loop import OccurrenceConsumer, ReservationConsumer
@@ -18,6 +19,7 @@ class ConsumerThreads:
         reservations: ReservationConsumer,
         publisher: EventPublisher,
         lag: LagReporter | None = None,
+        periodic: Sequence[tuple[str, Callable[[threading.Event], None]]] = (),
     ) -> None:
         self._publisher = publisher
         self._lag = lag  # consumer lag per partition, for /metrics (Kafka only)
@@ -27,6 +29,7 @@ class ConsumerThreads:
             for name, loop in (
                 ("pulse-core-consumer", occurrences.run),
                 ("pulse-core-entries", reservations.run),
+                *periodic,  # jobs on a timer (the hold sweeper), stopped with the loops
             )
         ]
 

@@ -7,6 +7,9 @@ slot and runs on Redis Cluster. Scripts run atomically: no lock is held per requ
 from typing import Final
 from uuid import UUID
 
+# Shared with core's hold sweeper, which gives released units back to the count.
+from entries_ledger.gate_seats import activity_keys as activity_keys
+
 # KEYS: count, users, keys.  ARGV: user id, idempotency field, entry id, capacity (-1 = none),
 # per-user limit, key TTL in seconds.  Returns {"ok", "<entry id>:<position>"},
 # {"dup", same}, {"user"}, {"full"}, or {"cold"} when the counter is missing (Redis
@@ -42,11 +45,6 @@ return 1
 """
 
 KEY_TTL_S: Final = 14 * 24 * 3600  # outlives any activity's opening; refreshed when warmed
-
-
-def activity_keys(activity_id: UUID, prefix: str = "pulse") -> list[str]:
-    tag = f"{{a:{activity_id}}}"
-    return [f"{prefix}:{tag}:count", f"{prefix}:{tag}:users", f"{prefix}:{tag}:keys"]
 
 
 def lock_name(activity_id: UUID, prefix: str = "pulse") -> str:

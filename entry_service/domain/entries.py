@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from common_messaging import DeviceInfo, EntryReason, EntryRequested, EntryStatus
@@ -28,6 +28,9 @@ from entry_service.errors import (
     SiteInactive,
     UserTokenInvalid,
 )
+
+if TYPE_CHECKING:
+    from entry_service.domain.winner_rewards import RewardReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,7 @@ class EntryPorts:
     limiter: RateLimiter
     gate: EntryGate
     limits: RateLimits
+    rewards: "RewardReader | None" = None  # winners' codes and holds (GET /v1/entries/{id})
 
 
 async def enter(cmd: EntryCommand, ports: EntryPorts) -> EntryAnswer:
