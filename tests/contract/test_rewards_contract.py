@@ -171,7 +171,8 @@ def _trusted_purchases(world: World, user: str | None = None) -> list[tuple[str,
 
 def test_coupon_winners_get_distinct_codes_and_a_short_pool_is_reported(world: World) -> None:
     activity = add_activity(world.db, world.shop.campaign_id, capacity=4)
-    assert world.admin("PUT", f"/v1/activities/{activity}/reward", json={"kind": "coupon"}).is_success
+    coupon = world.admin("PUT", f"/v1/activities/{activity}/reward", json={"kind": "coupon"})
+    assert coupon.is_success
     upload = world.admin(
         "POST",
         f"/v1/activities/{activity}/coupons",
