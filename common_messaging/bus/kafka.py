@@ -80,20 +80,24 @@ class KafkaPublisher:
             raise BusUnavailableError(f"kafka did not acknowledge the batch: {exc}") from exc
 
     def publish_sync(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
+        # Waits for the poll thread to serve the delivery reports instead of calling flush()
+        # here: only one thread ever polls this producer (concurrent poll/flush on one handle is
+        # among the suspects of a segfault seen under load).
+        done = threading.Event()
         errors: list[KafkaError] = []
 
-        def callback(err: KafkaError | None, _msg: Message) -> None:
+        def report(err: KafkaError | None) -> None:
             if err is not None:
                 errors.append(err)
+            done.set()
 
+        pending = DeliveryCountdown(len(messages), report)
         for message in messages:
-            self._produce(topic, message, callback)
-        remaining = self._producer.flush(self._timeout_s)
-        if remaining or errors:
-            raise BusUnavailableError(
-                f"kafka did not acknowledge {remaining + len(errors)} message(s): "
-                f"{errors[0] if errors else 'timeout'}"
-            )
+            self._produce(topic, message, pending.delivered)
+        if not done.wait(self._timeout_s):
+            raise BusUnavailableError("kafka did not acknowledge the batch: timeout")
+        if errors:
+            raise BusUnavailableError(f"kafka did not acknowledge the batch: {errors[0]}")
 
     def _produce(self, topic: str, message: OutgoingMessage, callback: Any) -> None:
         try:
@@ -110,9 +114,10 @@ class KafkaPublisher:
             raise BusUnavailableError(f"kafka refused the message: {exc}") from exc
 
     def close(self) -> None:
-        self._producer.flush(10)
+        # The poll thread stops first, so the final flush is the only caller serving reports.
         self._running = False
         self._poller.join(2)
+        self._producer.flush(10)
 
 
 def _settle(fut: "asyncio.Future[None]", err: KafkaError | None) -> None:
