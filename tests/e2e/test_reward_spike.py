@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -141,16 +141,20 @@ async def _wave(stack: Stack, activity: uuid.UUID, users: list[str]) -> Wave:
         client = clients[i % len(clients)]
         # The whole shopper (entry and polls) holds a slot: polls never crowd the pool.
         async with in_flight:
-            response = await client.post(
-                f"/v1/activities/{activity}/entries",
-                json={"user_token": tokens[user]},
-                headers={"Idempotency-Key": str(uuid.uuid4())},
+            key = str(uuid.uuid4())
+            response = await _retried(
+                lambda: client.post(
+                    f"/v1/activities/{activity}/entries",
+                    json={"user_token": tokens[user]},
+                    headers={"Idempotency-Key": key},
+                )
             )
             assert response.status_code == 202, response.text
             answer = response.json()
             while answer["status"] == "reserved":
                 await asyncio.sleep(0.5)
-                answer = (await client.get(f"/v1/entries/{answer['entry_id']}")).json()
+                entry_id = answer["entry_id"]
+                answer = (await _retried(lambda: client.get(f"/v1/entries/{entry_id}"))).json()
             wave.answers[user] = answer
             elapsed = time.monotonic() - started
             wave.seconds_to_last_answer = max(wave.seconds_to_last_answer, elapsed)
@@ -161,6 +165,18 @@ async def _wave(stack: Stack, activity: uuid.UUID, users: list[str]) -> Wave:
         for client in clients:
             await client.aclose()
     return wave
+
+
+async def _retried(send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    """A shopper's browser retries a dropped connection (an entry with the same key)."""
+    for attempt in range(5):
+        try:
+            return await send()
+        except httpx.TransportError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 class Payer:
