@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -153,8 +154,8 @@ async def _wave(stack: Stack, activity: uuid.UUID, users: list[str]) -> Wave:
             answer = response.json()
             while answer["status"] == "reserved":
                 await asyncio.sleep(0.5)
-                entry_id = answer["entry_id"]
-                answer = (await _retried(lambda: client.get(f"/v1/entries/{entry_id}"))).json()
+                poll = partial(client.get, f"/v1/entries/{answer['entry_id']}")
+                answer = (await _retried(poll)).json()
             wave.answers[user] = answer
             elapsed = time.monotonic() - started
             wave.seconds_to_last_answer = max(wave.seconds_to_last_answer, elapsed)
