@@ -62,9 +62,14 @@ def issue_reward(
     else:
         return
     announce_reward(
-        session, request.site_id, request.activity_id, request.entry_id, request.user_id,
-        payload, at,
-    )  # fmt: skip
+        session,
+        request.site_id,
+        request.activity_id,
+        request.entry_id,
+        request.user_id,
+        payload,
+        at,
+    )
 
 
 def announce_reward(

@@ -264,14 +264,14 @@ def test_forged_replayed_repriced_and_wrong_currency_payments_are_refused(world:
         assert response.status_code == status, response.text
         assert response.json()["error"]["code"] == code
 
-    refused(world.pay(genuine, signed(genuine, secret="whsec_someone_elses_secret_000")), 401,
-            "payment_signature_invalid")  # fmt: skip
-    refused(world.pay(genuine, {"Content-Type": "application/json"}), 401,
-            "payment_signature_invalid")  # fmt: skip
+    forged = signed(genuine, secret="whsec_someone_elses_secret_000")
+    refused(world.pay(genuine, forged), 401, "payment_signature_invalid")
+    unsigned = {"Content-Type": "application/json"}
+    refused(world.pay(genuine, unsigned), 401, "payment_signature_invalid")
     tampered = genuine.replace(b"4500", b"45")  # signed for the other body
     refused(world.pay(tampered, signed(genuine)), 401, "payment_signature_invalid")
-    refused(world.pay(genuine, signed(genuine, at=time.time() - 400)), 401,
-            "payment_signature_expired")  # fmt: skip
+    replayed = signed(genuine, at=time.time() - 400)  # captured, sent again later
+    refused(world.pay(genuine, replayed), 401, "payment_signature_expired")
     refused(world.pay(payment_event(site, entry_id, 4400, "EUR")), 422, "payment_amount_mismatch")
     refused(world.pay(payment_event(site, entry_id, 4500, "USD")), 422, "payment_currency_mismatch")
     assert _hold(world, entry_id).status == "held"
