@@ -11,13 +11,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from common_messaging.bus import BusSettings, prepare_bus
 from core_service.main import create_app as create_core
@@ -226,13 +227,22 @@ def test_coupon_winners_get_distinct_codes_and_a_short_pool_is_reported(world: W
 
 
 def test_an_unpaid_hold_expires_and_its_unit_is_won_again(world: World) -> None:
-    activity = _product(world, stock=1, ttl_s=1)
+    activity = _product(world, stock=1, ttl_s=120)
     alice = world.win(activity, "alice")
     assert alice["status"] == "confirmed"
     hold = world.reward_seen_by(alice["entry_id"], "alice")
     assert hold["kind"] == "product" and hold["payment_status"] == "held"
     assert (hold["price_minor"], hold["currency"]) == (1999, "EUR")
+    row = _hold(world, alice["entry_id"])
+    assert row.expires_at - row.created_at == timedelta(seconds=120)  # the activity's TTL
     assert world.win(activity, "bob")["reason"] == "sold_out"  # held units count as sold
+    # Alice's time is up (moved, rather than waited for, so a loaded machine cannot race it).
+    with world.db.unit_of_work() as s:
+        s.execute(
+            update(RewardHold)
+            .where(RewardHold.entry_id == uuid.UUID(alice["entry_id"]))
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
 
     deadline = time.monotonic() + 15
     while _hold(world, alice["entry_id"]).status == "held":
