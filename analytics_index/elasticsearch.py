@@ -41,6 +41,10 @@ def _passes(item: dict[str, Any]) -> bool:
     return status == 429 or status >= 500 or "cluster_block" in reason
 
 
+# Statuses that mean the operation was done before: a replay.
+_TOLERATED = {"create": 409, "delete": 404}
+
+
 class ElasticsearchAnalyticsIndex:
     def __init__(self, client: Elasticsearch, prefix: str = INDEX_PREFIX) -> None:
         self._client = client
@@ -66,6 +70,27 @@ class ElasticsearchAnalyticsIndex:
         failures = self._bulk(deletes, "delete", tolerated=404)  # 404: never indexed
         if failures:
             raise IndexingError(f"{len(failures)} document(s) not deleted: {failures[0]}", failures)
+
+    def apply_bulk_lines(self, lines: Sequence[bytes]) -> None:
+        """Send pre-serialised `_bulk` lines (analytics_index.feed) in one request, as they are.
+
+        A create of an indexed id (409) and a delete of an absent one (404) are replays, fine.
+        Anything else refused raises `IndexingError` (transient or the data's; the consumer loop
+        retries the first and bisects the second)."""
+        if not lines:
+            return
+        # Bytes go as they are (the NDJSON serializer passes them through); typed for mappings.
+        answer = self._client.bulk(operations=lines, filter_path=BULK_RESPONSE_FIELDS)  # type: ignore[arg-type]
+        failures = [
+            item
+            for item in answer.body.get("items", ())
+            for op, result in item.items()
+            if int(result.get("status") or 0) >= 300
+            and int(result.get("status") or 0) != _TOLERATED.get(op)
+        ]
+        if failures:
+            log.warning("es_bulk_failed count=%d first=%s", len(failures), failures[0])
+            raise IndexingError(f"{len(failures)} document(s) refused: {failures[0]}", failures)
 
     def _bulk(
         self, actions: Iterator[dict[str, Any]], op: str, *, tolerated: int

@@ -11,7 +11,7 @@ from common_messaging.bus.ports import (
     OutgoingMessage,
     ReceivedMessage,
 )
-from common_messaging.codec import MessageDecodeError, decode, encode
+from common_messaging.codec import MessageDecodeError, decode, encode, encode_fields
 from common_messaging.entries import EntryDecided, EntryReason, EntryRequested, EntryStatus
 from common_messaging.envelope import Envelope
 from common_messaging.events import (
@@ -26,6 +26,8 @@ from common_messaging.topics import (
     ENTRIES_DLQ,
     ENTRIES_REQUESTED,
     EVENTS_DLQ,
+    EVENTS_ENRICHED,
+    EVENTS_ENRICHED_DLQ,
     EVENTS_RAW,
 )
 
@@ -34,6 +36,8 @@ __all__ = [
     "ENTRIES_DLQ",
     "ENTRIES_REQUESTED",
     "EVENTS_DLQ",
+    "EVENTS_ENRICHED",
+    "EVENTS_ENRICHED_DLQ",
     "EVENTS_RAW",
     "BusUnavailableError",
     "DeviceInfo",
@@ -53,4 +57,5 @@ __all__ = [
     "ReceivedMessage",
     "decode",
     "encode",
+    "encode_fields",
 ]

@@ -44,8 +44,17 @@ class PurchaseInfo(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
+NO_DEVICE = DeviceInfo(device_type=DeviceType.OTHER)
+
+
 class EventOccurred(BaseModel):
-    """One validated, enriched occurrence of a tracked event (entry_service -> core_service)."""
+    """One validated occurrence of a tracked event (entry_service -> core_service).
+
+    The edge publishes it collected, not enriched (`enriched` false): the browser's
+    `user_agent` string, and neither `device` nor `is_new_user` decided yet. core_service's
+    store path enriches a batch at a time (core_service/domain/enrichment.py) before anything
+    reads those two fields. Messages from an older edge arrive enriched already (the defaults).
+    """
 
     SCHEMA_NAME: ClassVar[str] = "pulse.event_occurred"
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -66,8 +75,11 @@ class EventOccurred(BaseModel):
     session_id: str | None = None
     url: str | None = None
     referrer: str | None = None
-    device: DeviceInfo
-    is_new_user: bool
+    device: DeviceInfo = NO_DEVICE
+    is_new_user: bool = False
+    # The user agent the device is parsed from: the event's own, else the request's header.
+    user_agent: str | None = None
+    enriched: bool = True
     purchase: PurchaseInfo | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     # The site vouched for this event (server to server with its secret, or with the user's

@@ -10,7 +10,7 @@ from core_service.api.router import api_router
 from core_service.api.routes.payments import payments_router
 from core_service.consumer.runner import ConsumerThreads
 from core_service.settings import CoreSettings, get_settings
-from core_service.wiring import open_consumers, open_ports
+from core_service.wiring import open_consumers, open_ports, open_webhook_dispatcher
 from servicekit.body_limit import BodyLimit
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.http_errors import install_error_handlers
@@ -31,14 +31,22 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
                 if settings.consumer_enabled
                 else None
             )
+            # The webhook dispatcher runs wherever the consumers do (`pulse run`, embedded).
+            webhooks = (
+                open_webhook_dispatcher(settings, ports.database)
+                if settings.consumer_enabled
+                else None
+            )
             app.state.consumers = consumers
-            if consumers is not None:
+            if consumers is not None and webhooks is not None:
                 consumers.start()
+                webhooks.start()
             try:
                 yield
             finally:
-                if consumers is not None:
+                if consumers is not None and webhooks is not None:
                     consumers.stop()
+                    webhooks.stop()
 
     app = FastAPI(
         title="Pulse core_service",

@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from common_messaging import ENTRIES_DLQ, EVENTS_DLQ
+from common_messaging import ENTRIES_DLQ, EVENTS_DLQ, EVENTS_ENRICHED_DLQ
 from common_messaging.bus import BusSettings
 from servicekit.engine_metrics import engine_error
 from servicekit.tracing import span
@@ -45,7 +45,7 @@ T = TypeVar("T")
 
 # Known label sets start at 0, so the first dead letter is an increase Prometheus can see
 # (a series born at 1 has no earlier sample to rise from, and `increase()` would miss it).
-for _topic in (EVENTS_DLQ, ENTRIES_DLQ):
+for _topic in (EVENTS_DLQ, ENTRIES_DLQ, EVENTS_ENRICHED_DLQ):
     for _reason in ("decode_error", "store_error"):
         DEAD_LETTERED.labels(_topic, _reason)
 

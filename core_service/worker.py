@@ -1,6 +1,7 @@
-"""`pulse worker`: core_service's consumers alone, so they deploy and scale apart from the admin
-API (one process per Kafka partition at most). It serves only `/healthz`, `/readyz` and
-`/metrics` (default port 8083), for the orchestrator's probes and Prometheus."""
+"""`pulse worker`: core_service's consumers and the shop webhooks' dispatcher alone, so they
+deploy and scale apart from the admin API (one process per Kafka partition at most). It serves
+only `/healthz`, `/readyz` and `/metrics` (default port 8083), for the orchestrator's probes and
+Prometheus."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from core_service.settings import CoreSettings
-from core_service.wiring import open_consumers, open_worker_ports
+from core_service.wiring import open_consumers, open_webhook_dispatcher, open_worker_ports
 from servicekit.health import health_router
 from servicekit.http_errors import install_error_handlers
 from servicekit.observability import install_observability
@@ -25,14 +26,18 @@ def create_worker_app(settings: CoreSettings) -> FastAPI:
                 report_lag=True,
                 redis_client=ports.redis,
             )
+            webhooks = open_webhook_dispatcher(settings, ports.database)
             app.state.ports = ports
             app.state.consumers = consumers
+            app.state.webhooks = webhooks
             consumers.start()
+            webhooks.start()
             try:
                 yield
             finally:
                 # Offsets are committed batch by batch; stopping waits for the current one.
                 consumers.stop()
+                webhooks.stop()
 
     app = FastAPI(title="Pulse core_service worker", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
@@ -42,6 +47,7 @@ def create_worker_app(settings: CoreSettings) -> FastAPI:
             lambda: {
                 "database": app.state.ports.database.ping,
                 "consumer": app.state.consumers.check,
+                "webhooks": app.state.webhooks.check,
             },
             lambda: app.state.ports.degradable(),
         )

@@ -15,6 +15,7 @@ from dashboard_service.api.routes.money import router as money_router
 from dashboard_service.api.routes.session import router as session_router
 from dashboard_service.api.routes.stream import router as stream_router
 from dashboard_service.api.routes.web import DIST, web_router
+from dashboard_service.api.routes.winners import router as winners_router
 from dashboard_service.settings import DashboardSettings, get_settings
 from dashboard_service.wiring import open_ports
 from servicekit.body_limit import BodyLimit
@@ -48,7 +49,14 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     install_observability(app, "dashboard")
     app.add_middleware(BodyLimit, max_bytes=(settings or get_settings()).max_body_bytes)
     app.include_router(health_router(lambda: app.state.ports.readiness))
-    routers = (campaigns_router, metrics_router, money_router, stream_router, session_router)
+    routers = (
+        campaigns_router,
+        metrics_router,
+        money_router,
+        stream_router,
+        session_router,
+        winners_router,
+    )
     for router in routers:
         app.include_router(router)
     app.include_router(web_router((settings or get_settings()).dashboard_web_dir or DIST))

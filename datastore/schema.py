@@ -271,6 +271,9 @@ class Entry(Base):
             sqlite_where=CONFIRMED_ONLY,
         ),
         Index("ix_entries_activity_status", "activity_id", "status"),
+        # Winners for staff: an activity's entries keyset-paged by (decided_at, id), by status.
+        Index("ix_entries_activity_decided", "activity_id", "decided_at", "id"),
+        Index("ix_entries_activity_status_decided", "activity_id", "status", "decided_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -331,6 +334,97 @@ class CampaignSpend(Base):
     entered_amount: Mapped[Decimal] = mapped_column(Numeric(16, 2))
     entered_currency: Mapped[str] = mapped_column(String(3))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookEndpoint(Base):
+    """A shop's URL that receives signed webhooks for the event types it subscribed to."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index("ix_webhook_endpoints_site_created", "site_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    url: Mapped[str] = mapped_column(String(2048))
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # `whsec_<base64>`, as Standard Webhooks prints it; shown once, at creation or rotation.
+    secret: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# An event the dispatcher has not yet fanned out to the site's endpoints.
+NOT_FANNED_OUT = text("fanned_out_at IS NULL")
+
+
+class WebhookEvent(Base):
+    """The outbox: a fact to tell the shop, written in the transaction that made it true.
+
+    `id` is derived from (event_type, event_id), so enqueueing the same fact twice is a no-op;
+    it is also the `webhook-id` every delivery of the event carries.
+    """
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        Index(
+            "ix_webhook_events_pending",
+            "created_at",
+            postgresql_where=NOT_FANNED_OUT,
+            sqlite_where=NOT_FANNED_OUT,
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event_type: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint: `pending` until a 2xx (`succeeded`) or the retries run out
+    (`failed`). A dispatcher owns it while `lease_until` is in the future."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "endpoint_id"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_events.id"))
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When the current retry window began (creation, or a redelivery by hand).
+    window_started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Staff asked for one more attempt now (the attempt is logged as manual).
+    redeliver_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookAttempt(Base):
+    """The delivery log: every POST, with its outcome and how long it took."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_deliveries.id"))
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ActivityReward(Base):

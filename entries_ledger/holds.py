@@ -76,7 +76,7 @@ def expire_due(session: Session, now: datetime, limit: int = SWEEP_BATCH) -> dic
             session,
             site_id=hold.site_id,
             event_type=HOLD_EXPIRED,
-            event_id=f"hold.expired:{hold.entry_id}",
+            event_id=str(hold.entry_id),
             payload={
                 "entry_id": str(hold.entry_id),
                 "activity_id": str(hold.activity_id),

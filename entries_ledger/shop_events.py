@@ -1,27 +1,21 @@
 """The one place where facts about rewards become events for the shop's webhooks.
 
-Each call is made inside the unit of work that makes the fact durable (a code issued, a hold
-expired, a payment confirmed), so the event exists exactly when the fact does.
-
-The outbound webhooks (the `shop_webhooks` library: endpoints, signing, retries) are built
-apart; until that library is merged, this records nothing. When it is, the body of
-`record_shop_event` becomes `shop_webhooks.outbox.enqueue_webhook_event(...)` with the same
-arguments, and no caller changes.
+Each call is made inside the unit of work that makes the fact durable (a code issued or a hold
+created, a hold expired, a payment confirmed), and writes the event into the shop webhooks'
+outbox on the same connection, so the event exists exactly when the fact does. The dispatcher
+(`shop_webhooks`, run by `pulse worker`) signs and delivers it to the site's endpoints.
 """
 
-import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-log = logging.getLogger(__name__)
+from shop_webhooks import HOLD_EXPIRED, PAYMENT_CONFIRMED, REWARD_ISSUED, enqueue_webhook_event
 
-REWARD_ISSUED: Final = "reward.issued"
-HOLD_EXPIRED: Final = "hold.expired"
-PAYMENT_CONFIRMED: Final = "payment.confirmed"
+__all__ = ["HOLD_EXPIRED", "PAYMENT_CONFIRMED", "REWARD_ISSUED", "record_shop_event"]
 
 
 def record_shop_event(
@@ -33,7 +27,13 @@ def record_shop_event(
     payload: Mapping[str, Any],
     occurred_at: datetime,
 ) -> None:
-    """Queue one event for the site's shop webhooks, in the caller's transaction."""
-    log.debug(
-        "shop_event_not_sent event_type=%s event_id=%s site_id=%s", event_type, event_id, site_id
+    """Queue one event for the site's shop webhooks, in the caller's transaction (once per
+    (event_type, event_id): a retried unit of work queues nothing twice)."""
+    enqueue_webhook_event(
+        session.connection(),
+        site_id=site_id,
+        event_type=event_type,
+        event_id=event_id,
+        payload=payload,
+        occurred_at=occurred_at,
     )

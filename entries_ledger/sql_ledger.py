@@ -30,6 +30,7 @@ from entries_ledger.reward_terms import RewardTerms
 from entries_ledger.sql_rewards import issue_reward
 from servicekit.database import Database
 from servicekit.upsert import dialect_insert
+from shop_webhooks import ENTRY_DECIDED, WebhookEventIn, enqueue_webhook_events
 
 _USERS: Table = User.__table__  # type: ignore[assignment]
 _SUMMARIES: Table = UserSummary.__table__  # type: ignore[assignment]
@@ -132,6 +133,7 @@ class SqlEntryLedger:
             self._session.execute(insert(Entry).values(_row(request, decision, user_slot)))
         except IntegrityError as exc:
             raise SlotTaken(str(exc.orig)) from exc
+        enqueue_webhook_events(self._session.connection(), [_decided_event(decision)])
 
     def issue_reward(
         self, request: EntryRequested, decision: EntryDecided, reward: RewardTerms
@@ -145,6 +147,11 @@ class SqlEntryLedger:
             index_elements=[_ENTRIES.c.id]
         )
         self._session.execute(stmt, [_row(r, d, None) for r, d in decisions])
+        # One statement for the batch; a replayed refusal enqueues nothing new (event id =
+        # entry id).
+        enqueue_webhook_events(
+            self._session.connection(), [_decided_event(d) for _, d in decisions]
+        )
 
     def count_entry_in_summary(self, request: EntryRequested, at: datetime) -> None:
         users = dialect_insert(self._session, _USERS).values(
@@ -180,6 +187,17 @@ class SqlEntryLedger:
                 },
             )
         )
+
+
+def _decided_event(decision: EntryDecided) -> WebhookEventIn:
+    """The decision as an `entry.decided` webhook event, committed with the entry's row."""
+    return WebhookEventIn(
+        site_id=decision.site_id,
+        event_type=ENTRY_DECIDED,
+        event_id=decision.entry_id,
+        payload=decision.model_dump(mode="json"),
+        occurred_at=decision.decided_at,
+    )
 
 
 def _row(

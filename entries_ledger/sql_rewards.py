@@ -86,7 +86,7 @@ def announce_reward(
         session,
         site_id=site_id,
         event_type=REWARD_ISSUED,
-        event_id=f"reward.issued:{entry_id}",
+        event_id=str(entry_id),
         payload=payload,
         occurred_at=at,
     )

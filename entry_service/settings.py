@@ -20,7 +20,6 @@ class EntrySettings(CommonSettings):
     site_cache_ttl_s: float = 5.0
     # How long Redis keeps a site's definitions; admin edits show within it plus the local TTL.
     site_redis_ttl_s: int = 30
-    new_user_window_minutes: int = 30
     # Event times accepted after clock-skew correction: older ones are refused (as Google
     # Analytics and Segment do) and so are ones further ahead than the skew allowance.
     max_event_age_days: int = Field(default=30, ge=1, le=366)

@@ -1,9 +1,9 @@
 """entry_service's composition root: every port of the service, built from its settings.
 
-Without Redis (the embedded default): sites and visitors from the database, the SQL gate
-deciding in the request, rate limits per process. With Redis: Redis-cached sites and
-visitors, the atomic Redis gate with reservations on the bus for the consumer to confirm, a
-decision waiter, and rate limits shared by every process.
+Without Redis (the embedded default): sites from the database, the SQL gate deciding in the
+request, rate limits per process. With Redis: Redis-cached sites, the atomic Redis gate with
+reservations on the bus for the consumer to confirm, a decision waiter, and rate limits shared
+by every process.
 """
 
 from collections.abc import AsyncIterator
@@ -27,18 +27,16 @@ from entry_service.adapters.redis_entry_gate import (
     ScriptAdmission,
 )
 from entry_service.adapters.redis_sites import RedisCachedSiteDirectory
-from entry_service.adapters.redis_visitors import RedisVisitorRegistry
 from entry_service.adapters.redis_warmer import RedisCounterWarmer
 from entry_service.adapters.sql_activities import SqlActivityDirectory
 from entry_service.adapters.sql_entry_gate import SqlEntryGate
 from entry_service.adapters.sql_rewards import SqlRewardReader
 from entry_service.adapters.sql_sites import CachedSqlSiteDirectory
-from entry_service.adapters.sql_visitors import SqlVisitorRegistry
 from entry_service.adapters.summary_facts import SummaryFacts
 from entry_service.adapters.user_agent import parse_user_agent
 from entry_service.domain.entries import EntryGate, EntryPorts, RateLimiter, RateLimits
 from entry_service.domain.ingestion import IngestPorts, Limits
-from entry_service.domain.sites import SiteDirectory, VisitorRegistry
+from entry_service.domain.sites import SiteDirectory
 from entry_service.settings import EntrySettings
 from servicekit.database import Database
 from servicekit.health import ReadinessCheck
@@ -71,7 +69,6 @@ def limits_from(settings: EntrySettings) -> Limits:
         max_event_bytes=settings.max_event_bytes,
         max_batch_bytes=settings.max_batch_bytes,
         max_batch_events=settings.max_batch_events,
-        new_user_window=timedelta(minutes=settings.new_user_window_minutes),
         retry_after_s=settings.publish_retry_after_s,
         max_event_age=timedelta(days=settings.max_event_age_days),
         max_event_ahead=timedelta(seconds=settings.max_event_ahead_s),
@@ -94,13 +91,13 @@ async def open_ports(
         if settings.redis.url:
             redis_client = open_redis(settings.redis.url)
             stack.callback(close_redis, redis_client)
-            # The event loop's own client, for the per-request paths (visitors, gate, limits).
+            # The event loop's own client, for the per-request paths (gate, limits).
             async_redis = open_async_redis(
                 settings.redis.url, max_connections=settings.entry_redis_max_connections
             )
             stack.push_async_callback(close_async_redis, async_redis)
-        sites, visitors = ingest_ports(settings, database, redis_client, async_redis)
-        ingest = IngestPorts(sites, visitors, publisher, parse_user_agent, limits_from(settings))
+        sites = site_directory(settings, database, redis_client)
+        ingest = IngestPorts(sites, publisher, parse_user_agent, limits_from(settings))
         entries, waiter = entry_ports(
             settings, database, redis_client, async_redis, publisher, admission
         )
@@ -115,23 +112,19 @@ async def open_ports(
         )
 
 
-def ingest_ports(
-    settings: EntrySettings,
-    database: Database,
-    redis_client: redis.Redis | None,
-    async_redis: aioredis.Redis | None,
-) -> tuple[SiteDirectory, VisitorRegistry]:
-    """Redis adapters when Redis is configured (database as fallback), else the embedded ones."""
-    sql_visitors = SqlVisitorRegistry(database)
-    if redis_client is None or async_redis is None:
-        return CachedSqlSiteDirectory(database, settings.site_cache_ttl_s), sql_visitors
-    sites = RedisCachedSiteDirectory(
+def site_directory(
+    settings: EntrySettings, database: Database, redis_client: redis.Redis | None
+) -> SiteDirectory:
+    """Redis-cached when Redis is configured (database as fallback), else the database; both
+    keep an in-process copy for `site_cache_ttl_s`, so the steady state has no round trip."""
+    if redis_client is None:
+        return CachedSqlSiteDirectory(database, settings.site_cache_ttl_s)
+    return RedisCachedSiteDirectory(
         redis_client,
         database,
         ttl_s=settings.site_redis_ttl_s,
         local_ttl_s=settings.site_cache_ttl_s,
     )
-    return sites, RedisVisitorRegistry(async_redis, sql_visitors)
 
 
 def entry_ports(

@@ -11,7 +11,7 @@ from typing import TypeVar
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from common_messaging import ENTRIES_DLQ, EVENTS_DLQ
+from common_messaging import ENTRIES_DLQ, EVENTS_DLQ, EVENTS_ENRICHED_DLQ
 from core_service.main import create_app as create_core
 from core_service.settings import CoreSettings
 from core_service.worker import create_worker_app
@@ -24,6 +24,8 @@ from pulse.demo_page import DemoPage
 from pulse.entry_workers import serve_workers
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
+from pulse.worker_processes import EmbeddedBusHasOneConsumer
+from pulse.worker_processes import serve_workers as serve_consumer_workers
 from servicekit.logs import configure_logging, register_secret
 from servicekit.secrets import ADMIN_TOKEN, DASHBOARD_TOKEN, TokenFile, resolve_token
 from servicekit.settings import CommonSettings
@@ -73,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     dlq = sub.add_parser("dlq", help="list or replay dead-lettered messages")
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument(
-        "--topic", choices=["events", "entries"], default="events", help="which dead letters"
+        "--topic",
+        choices=["events", "entries", "index"],
+        default="events",
+        help="which dead letters (index: bulk lines Elasticsearch refused)",
     )
     dlq.add_argument("--wait", type=float, default=10.0, help="seconds to wait for messages")
     for name, port in {**DEFAULT_PORTS, "worker": WORKER_PORT}.items():
@@ -81,12 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         one = sub.add_parser(name, help=f"run {what}")
         one.add_argument("--host", default="0.0.0.0")  # containers listen on all interfaces
         one.add_argument("--port", type=int, default=port)
-        if name == "entry":
+        if name in ("entry", "worker"):
             one.add_argument(
                 "--workers",
                 type=_positive,
                 default=1,
-                help="worker processes sharing the port (default 1: one process)",
+                help="worker processes sharing the port (default 1: one process); for `worker`, "
+                "members of the same consumer groups (Kafka only)",
             )
     return parser
 
@@ -171,7 +177,7 @@ def _run_all(args: argparse.Namespace, common: CommonSettings) -> int:
 
 
 def _dead_letters(args: argparse.Namespace, common: CommonSettings) -> int:
-    topic = {"events": EVENTS_DLQ, "entries": ENTRIES_DLQ}[args.topic]
+    topic = {"events": EVENTS_DLQ, "entries": ENTRIES_DLQ, "index": EVENTS_ENRICHED_DLQ}[args.topic]
     if args.action == "replay":
         count = dead_letters.replay(common.bus, topic, args.wait)
         sys.stdout.write(f"replayed {count} message(s) from {topic}\n")
@@ -195,10 +201,16 @@ def shown_token(token: str, common: CommonSettings, file: TokenFile) -> str:
 
 def _run_one(args: argparse.Namespace, common: CommonSettings) -> int:
     """One service, as deployed. Only the embedded default migrates and makes up tokens."""
+    if args.command == "worker" and args.workers > 1 and not common.bus.kafka_bootstrap_servers:
+        sys.stderr.write(f"error: {EmbeddedBusHasOneConsumer.__doc__}\n")
+        return 2
     if common.database.embedded:
         migrate_all(common)
     if args.command == "entry" and args.workers > 1:
         serve_workers(args.host, args.port, args.workers, common)
+        return 0
+    if args.command == "worker" and args.workers > 1:
+        serve_consumer_workers(args.host, args.port, args.workers, common)
         return 0
     core, entry, dashboard = service_settings(common, make_up_tokens=common.database.embedded)
     apps: dict[str, Callable[[], FastAPI]] = {

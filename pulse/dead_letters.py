@@ -17,6 +17,8 @@ from common_messaging import (
     ENTRIES_DLQ,
     ENTRIES_REQUESTED,
     EVENTS_DLQ,
+    EVENTS_ENRICHED,
+    EVENTS_ENRICHED_DLQ,
     EVENTS_RAW,
     OutgoingMessage,
     ReceivedMessage,
@@ -24,7 +26,11 @@ from common_messaging import (
 from common_messaging.bus import BusSettings, open_consumer, open_publisher
 
 # Each dead-letter topic, and where its messages came from (a header says so too).
-DEAD_LETTER_TOPICS = {EVENTS_DLQ: EVENTS_RAW, ENTRIES_DLQ: ENTRIES_REQUESTED}
+DEAD_LETTER_TOPICS = {
+    EVENTS_DLQ: EVENTS_RAW,
+    ENTRIES_DLQ: ENTRIES_REQUESTED,
+    EVENTS_ENRICHED_DLQ: EVENTS_ENRICHED,
+}
 REPLAY_GROUP = "pulse-dlq-replay"
 
 

@@ -23,7 +23,7 @@ import httpx
 
 from benchmarks.common.scratch import SetupError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # the checkout: uvicorn imports `benchmarks` from it
 
 UVICORN_FLAGS = (
     "--host", "127.0.0.1", "--workers", "1", "--loop", "uvloop", "--http", "httptools",

@@ -21,8 +21,8 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from common_messaging import EVENTS_DLQ, EVENTS_RAW
 from common_messaging.bus import BusSettings, prepare_bus
+from common_messaging.topics import ALL_TOPICS
 from migrations.runner import upgrade
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,19 @@ class Scratch:
     es_prefix: str  # the consumer's analytics index (template, alias and monthly indices)
     es_raw_prefix: str  # the raw _bulk baseline's index
 
+    @property
+    def live_topic_prefix(self) -> str:
+        """Topics of a phase that must start empty (the pipeline's event -> queryable)."""
+        return self.topic_prefix + "live."
+
     def bus(self) -> BusSettings:
         return BusSettings(
             kafka_bootstrap_servers=self.engines.kafka, kafka_topic_prefix=self.topic_prefix
+        )
+
+    def live_bus(self) -> BusSettings:
+        return BusSettings(
+            kafka_bootstrap_servers=self.engines.kafka, kafka_topic_prefix=self.live_topic_prefix
         )
 
 
@@ -119,6 +129,7 @@ def scratch(engines: Engines) -> Iterator[Scratch]:
             urls.append(_create_database(engines.database_url, name))
         s = Scratch(**{**s.__dict__, "database_url": urls[0], "baseline_database_url": urls[1]})
         prepare_bus(s.bus())
+        prepare_bus(s.live_bus())
         yield s
     finally:
         _cleanup(s, created)
@@ -139,14 +150,22 @@ def _cleanup(s: Scratch, databases: list[str]) -> None:
             sys.stderr.write(f"cleanup: {what} failed: {type(exc).__name__}: {exc}\n")
 
 
+# Consumer groups a benchmark may create besides `consumer_group` itself (suffixes to it): the
+# pipeline's index group, and the `pulse worker` of its event -> queryable phase.
+LIVE_GROUP_SUFFIXES = ("-index", "-live", "-live-index", "-live-entries")
+
+
 def _delete_kafka(s: Scratch) -> None:
     admin = AdminClient({"bootstrap.servers": s.engines.kafka})
-    topics = [s.topic_prefix + EVENTS_RAW, s.topic_prefix + EVENTS_DLQ]
+    topics = [p + t for p in (s.topic_prefix, s.live_topic_prefix) for t in ALL_TOPICS]
     existing = set(admin.list_topics(timeout=10).topics)
     doomed = [t for t in topics if t in existing]
     for future in admin.delete_topics(doomed, operation_timeout=30).values():
         future.result(30)
-    groups = admin.delete_consumer_groups([s.consumer_group], request_timeout=10)
+    groups = admin.delete_consumer_groups(
+        [s.consumer_group + suffix for suffix in ("", *LIVE_GROUP_SUFFIXES)],
+        request_timeout=10,
+    )
     for future in groups.values():
         try:
             future.result(10)

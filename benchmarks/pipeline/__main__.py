@@ -35,8 +35,11 @@ from benchmarks.pipeline.dataset import (
     kafka_messages,
     seed_catalog,
 )
-from benchmarks.pipeline.report import Figures, print_report
+from benchmarks.pipeline.edge_floor import domain_only
+from benchmarks.pipeline.freshness import event_to_queryable
+from benchmarks.pipeline.report import NO_KAFKA, Figures, print_report
 from datastore.engine import make_engine
+from entry_service.settings import EntrySettings
 from servicekit.database import Database
 
 HTTP_BATCH_EVENTS = 10
@@ -50,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     p.add_argument("--skip-http", action="store_true", help="pipeline phases only")
+    p.add_argument(
+        "--skip-freshness", action="store_true", help="no event -> queryable phase (after HTTP)"
+    )
     args = p.parse_args(argv)
     if not 1_000 <= args.events <= 1_000_000:
         p.error("--events must be between 1000 and 1000000")
@@ -94,11 +100,7 @@ def run(args: argparse.Namespace, engines: Engines, figures: Figures) -> None:
             try:
                 _http(args, s, catalog, Path(tmp), figures)
             finally:
-                keys = [f"pulse:site:{{{catalog.site_key}}}"]
-                keys += [
-                    f"pulse:visitor:{{{catalog.site_id}}}:a:http-visitor-{i}" for i in range(4)
-                ]
-                delete_redis_keys(engines.redis, keys)
+                delete_redis_keys(engines.redis, [f"pulse:site:{{{catalog.site_key}}}"])
 
 
 def _http(
@@ -117,15 +119,18 @@ def _http(
     targets = [
         Target("bare FastAPI", "benchmarks.common.bare_app:create_app", server_env({})),
         Target("entry_service", "entry_service.main:create_app", entry_env),
+        # The same app with a publisher that acknowledges at once: what Kafka costs the edge.
+        Target(NO_KAFKA, "benchmarks.pipeline.edge_floor:create_app", entry_env),
     ]
     figures.http_settings = (
         f"wrk -t{args.threads} -c{args.connections} -d{args.http_seconds:.0f}s (after "
         f"{args.http_warmup:.0f} s warm-up), POST /v1/events with a fixed batch of "
         f"{HTTP_BATCH_EVENTS} events; uvicorn 1 worker, uvloop, httptools, no access log"
     )
+    body = http_batch(catalog, HTTP_BATCH_EVENTS)
     figures.http = compare(
         targets,
-        http_batch(catalog, HTTP_BATCH_EVENTS),
+        body,
         HTTP_BATCH_EVENTS,
         seconds=args.http_seconds,
         warmup_s=args.http_warmup,
@@ -133,6 +138,17 @@ def _http(
         threads=args.threads,
         workdir=tmp,
     )
+    settings = EntrySettings(
+        database_url=s.database_url, data_dir=tmp / "domain-data", log_level="WARNING"
+    )
+    figures.edge_domain_rps = domain_only(settings, body.encode(), seconds=5.0)
+    entry = next(h for h in figures.http if h.name == "entry_service")
+    if not args.skip_freshness:
+        half = entry.per_second / 2
+        out(f"5/5 event -> queryable at half the edge's capacity ({half:.0f} req/s) ...")
+        figures.freshness = event_to_queryable(
+            s, catalog, entry_env, tmp, rate_rps=half, seconds=args.http_seconds
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

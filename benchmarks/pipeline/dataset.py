@@ -183,6 +183,22 @@ def generate_events(catalog: Catalog, n: int, seed: int = 7) -> list[EventOccurr
     return events
 
 
+def collected(events: list[EventOccurred]) -> list[EventOccurred]:
+    """The events as entry_service publishes them: not enriched, with a user agent string (one
+    per visitor), so the consumer pays for the device parse and the first-sighting upsert."""
+    return [
+        e.model_copy(
+            update={
+                "enriched": False,
+                "device": DeviceInfo(device_type=DeviceType.OTHER),
+                "is_new_user": False,
+                "user_agent": USER_AGENTS[hash(e.visitor_key) % len(USER_AGENTS)],
+            }
+        )
+        for e in events
+    ]
+
+
 def kafka_messages(events: list[EventOccurred]) -> list[OutgoingMessage]:
     """The envelopes entry_service would publish: keyed `site:visitor`, message id = event id."""
     return [
@@ -190,7 +206,7 @@ def kafka_messages(events: list[EventOccurred]) -> list[OutgoingMessage]:
             value=encode(e, message_id=e.event_id, producer="benchmark"),
             key=f"{e.site_id}:{e.visitor_key}".encode(),
         )
-        for e in events
+        for e in collected(events)
     ]
 
 

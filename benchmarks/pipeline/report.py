@@ -7,8 +7,10 @@ from benchmarks.common.facts import out, verdict
 from benchmarks.common.http_load import LoadResult
 from benchmarks.pipeline.baselines import Measurement
 from benchmarks.pipeline.consumer_run import ConsumerResult
+from benchmarks.pipeline.freshness import Freshness
 
 REPO = Path(__file__).resolve().parents[1]
+NO_KAFKA = "entry, no Kafka"
 
 
 @dataclass
@@ -22,6 +24,8 @@ class Figures:
     consumer: ConsumerResult | None = None
     http: list[LoadResult] = field(default_factory=list)
     http_settings: str = ""
+    edge_domain_rps: float | None = None  # ingest() alone, in process (no HTTP, no Kafka)
+    freshness: Freshness | None = None
     facts: dict[str, str] = field(default_factory=dict)
 
 
@@ -51,6 +55,10 @@ def ratios(f: Figures) -> list[tuple[str, float, str]]:
         rows.append(
             ("entry_service / bare FastAPI (req/s)", r, f"target >= 0.50  {verdict(r, 0.5)}")
         )
+        no_kafka = by_name.get(NO_KAFKA)
+        if no_kafka:
+            r = no_kafka.per_second / bare.per_second
+            rows.append((f"{NO_KAFKA} / bare FastAPI (req/s)", r, "context: Kafka's share"))
     return rows
 
 
@@ -64,8 +72,11 @@ def print_report(f: Figures) -> None:
             out(f"{m.name:<44}{m.per_second:>12,.0f}{m.seconds:>10.2f}")
     if f.consumer:
         c = f.consumer
-        out(f"{'consumer (OccurrenceConsumer + BatchWriter)':<44}{c.per_second:>12,.0f}"
+        out(f"{'consumer: stored, enriched and indexed':<44}{c.per_second:>12,.0f}"
             f"{c.seconds:>10.2f}")  # fmt: skip
+        if c.store_seconds:
+            out(f"{'  store group alone (Postgres + feed)':<44}{c.events / c.store_seconds:>12,.0f}"
+                f"{c.store_seconds:>10.2f}")  # fmt: skip
         out(f"  group join before the first message (untimed): {c.join_seconds:.2f} s")
         for phase, seconds in c.phases.split().items():
             share = seconds / c.seconds if c.seconds else 0.0
@@ -78,6 +89,7 @@ def print_report(f: Figures) -> None:
         for h in f.http:
             out(f"{h.name:<16}{h.per_second:>9,.0f}{h.per_second * 10:>10,.0f}{h.p50_ms:>9.2f}"
                 f"{h.p99_ms:>9.2f}{h.non_2xx:>9}{h.socket_errors:>9}{h.requests:>10,}")  # fmt: skip
+    _print_edge_floor(f)
     out()
     out("Ratios (same run, same machine)")
     for name, value, note in ratios(f):
@@ -90,6 +102,21 @@ def print_report(f: Figures) -> None:
     out("Machine")
     for key, fact in f.facts.items():
         out(f"  {key:<40}{fact}")
+
+
+def _print_edge_floor(f: Figures) -> None:
+    if f.edge_domain_rps:
+        out(f"ingest() alone, in process (no HTTP, FastAPI or Kafka): {f.edge_domain_rps:,.0f} "
+            f"req/s of CPU")  # fmt: skip
+    if f.freshness:
+        fr = f.freshness
+        out()
+        out(f"Event -> queryable: {fr.requests:,} requests at {fr.sent_rps:,.0f} req/s (asked "
+            f"{fr.rate_rps:,.0f}), {fr.failed} failed; {len(fr.latencies_s):,} of {fr.probes:,} "
+            f"probe events found")  # fmt: skip
+        out(f"  p50 {fr.median:.2f} s   p95 {fr.percentile(0.95):.2f} s   "
+            f"p99 {fr.percentile(0.99):.2f} s   max {fr.percentile(1.0):.2f} s   "
+            f"target p95 <= 2 s  {verdict(2.0 / max(fr.percentile(0.95), 1e-9), 1.0)}")  # fmt: skip
 
 
 def summary(f: Figures) -> dict[str, str]:
@@ -105,8 +132,15 @@ def summary(f: Figures) -> dict[str, str]:
             s[f"{key}_events_per_s"] = f"{m.per_second:.0f}"
     if f.consumer:
         s["consumer_events_per_s"] = f"{f.consumer.per_second:.0f}"
+    if f.edge_domain_rps:
+        s["edge_ingest_alone_req_per_s"] = f"{f.edge_domain_rps:.0f}"
+    if f.freshness:
+        s["event_to_queryable_p50_s"] = f"{f.freshness.median:.2f}"
+        s["event_to_queryable_p95_s"] = f"{f.freshness.percentile(0.95):.2f}"
+        s["event_to_queryable_rate_req_per_s"] = f"{f.freshness.sent_rps:.0f}"
+    slugs = {"entry_service": "entry", NO_KAFKA: "entry_no_kafka"}
     for h in f.http:
-        slug = "entry" if h.name == "entry_service" else "bare"
+        slug = slugs.get(h.name, "bare")
         s[f"http_{slug}_req_per_s"] = f"{h.per_second:.0f}"
         s[f"http_{slug}_p50_ms"] = f"{h.p50_ms:.2f}"
         s[f"http_{slug}_p99_ms"] = f"{h.p99_ms:.2f}"

@@ -12,6 +12,8 @@ from common_messaging.topics import (
     ENTRIES_DLQ,
     ENTRIES_REQUESTED,
     EVENTS_DLQ,
+    EVENTS_ENRICHED,
+    EVENTS_ENRICHED_DLQ,
     EVENTS_RAW,
 )
 
@@ -50,6 +52,8 @@ class BusSettings(BusFields):
             ENTRIES_REQUESTED: self.events_retention_days * DAY_MS,
             ENTRIES_DLQ: self.dead_letter_retention_days * DAY_MS,
             ENTRIES_DECIDED: self.events_retention_days * DAY_MS,
+            EVENTS_ENRICHED: self.events_retention_days * DAY_MS,
+            EVENTS_ENRICHED_DLQ: self.dead_letter_retention_days * DAY_MS,
         }
 
 

@@ -6,6 +6,7 @@ rendering or parsing.
 """
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 from uuid import UUID, uuid4
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
 from core_service.domain.occurrences import SummaryChange
-from datastore.schema import EventOccurrence, Purchase, User, UserSummary
+from datastore.schema import EventOccurrence, Purchase, User, UserSummary, Visitor
 from servicekit.upsert import bulk_execute, bulk_insert
 
 UserIds = Mapping[tuple[UUID, str], UUID]
@@ -24,6 +25,9 @@ USERS: Table = User.__table__  # type: ignore[assignment]
 OCCURRENCES: Table = EventOccurrence.__table__  # type: ignore[assignment]
 PURCHASES: Table = Purchase.__table__  # type: ignore[assignment]
 SUMMARIES: Table = UserSummary.__table__  # type: ignore[assignment]
+VISITORS: Table = Visitor.__table__  # type: ignore[assignment]
+
+VISITOR_COLUMNS = ("site_id", "visitor_key", "first_seen_at")
 
 USER_COLUMNS = ("id", "site_id", "user_key", "external_id", "created_at")
 OCCURRENCE_COLUMNS = (
@@ -76,6 +80,31 @@ class SqlOccurrenceRepository:
         )
         found = bulk_execute(self._session, stmt, USER_COLUMNS, rows)
         return {(site_id, key): user_id for site_id, key, user_id in found}
+
+    def first_sightings(self, events: Sequence[EventOccurred]) -> dict[tuple[UUID, str], datetime]:
+        """One upsert that records the visitors seen for the first time and returns every
+        visitor's first sighting (DO UPDATE of the key itself, so RETURNING includes the rows
+        that existed). Sorted, so concurrent consumers lock visitors in the same order."""
+        first: dict[tuple[UUID, str], datetime] = {}
+        for event in events:
+            key = (event.site_id, event.visitor_key)
+            seen = first.get(key)
+            if seen is None or event.received_at < seen:
+                first[key] = event.received_at
+        rows = [
+            {"site_id": site_id, "visitor_key": key, "first_seen_at": at}
+            for (site_id, key), at in sorted(first.items(), key=itemgetter(0))
+        ]
+        stmt = (
+            bulk_insert(self._session, VISITORS, VISITOR_COLUMNS)
+            .on_conflict_do_update(
+                index_elements=[VISITORS.c.site_id, VISITORS.c.visitor_key],
+                set_={"first_seen_at": VISITORS.c.first_seen_at},
+            )
+            .returning(VISITORS.c.site_id, VISITORS.c.visitor_key, VISITORS.c.first_seen_at)
+        )
+        found = bulk_execute(self._session, stmt, VISITOR_COLUMNS, rows)
+        return {(site_id, key): at for site_id, key, at in found}
 
     def insert_occurrences(self, events: Sequence[EventOccurred], user_ids: UserIds) -> set[UUID]:
         rows = [_occurrence_row(e, user_ids[(e.site_id, e.visitor_key)]) for e in events]

@@ -106,7 +106,7 @@ class SqlPaymentBook:
             self._s,
             site_id=hold.site_id,
             event_type=PAYMENT_CONFIRMED,
-            event_id=f"payment.confirmed:{notice.payment_id}",
+            event_id=notice.payment_id,
             payload={
                 "entry_id": str(hold.entry_id),
                 "activity_id": str(hold.activity_id),

@@ -11,6 +11,8 @@ from core_service.api.routes import (
     rewards,
     sites,
     summaries,
+    webhooks,
+    winners,
 )
 
 api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_admin)])
@@ -21,3 +23,5 @@ api_router.include_router(event_definitions.router)
 api_router.include_router(summaries.router)
 api_router.include_router(money.router)
 api_router.include_router(rewards.router)
+api_router.include_router(webhooks.router)
+api_router.include_router(winners.router)

@@ -16,6 +16,7 @@ from elasticsearch import ConnectionTimeout as EsConnectionTimeout
 from sqlalchemy import exc as sa
 
 from analytics_index.elasticsearch import IndexingError
+from common_messaging import BusUnavailableError
 
 Kind = Literal["transient", "data", "unknown"]
 
@@ -30,6 +31,8 @@ def failure_kind(exc: BaseException) -> Kind:
         return "transient"
     if isinstance(exc, _DATA_SQL):
         return "data"
+    if isinstance(exc, BusUnavailableError):  # the index feed not acknowledged by the bus
+        return "transient"
     if isinstance(exc, IndexingError):
         return "transient" if exc.transient else "data"
     if isinstance(exc, EsConnectionError | EsConnectionTimeout | ConnectionError | TimeoutError):

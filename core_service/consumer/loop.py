@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from common_messaging import (
     ENTRIES_DLQ,
     EVENTS_DLQ,
+    EVENTS_ENRICHED_DLQ,
     EntryRequested,
     EventConsumer,
     EventOccurred,
@@ -38,7 +39,7 @@ MESSAGES = Counter(
     "pulse_consumer_messages_total", "Messages handled by the consumers", ["topic", "outcome"]
 )
 
-P = TypeVar("P", bound=BaseModel)
+P = TypeVar("P")
 
 
 class BusConsumer(Generic[P]):
@@ -46,6 +47,11 @@ class BusConsumer(Generic[P]):
 
     payload_type: ClassVar[type[BaseModel]]
     dead_letter_topic: ClassVar[str]
+
+    def payload(self, message: ReceivedMessage) -> P:
+        """The message's payload; raises MessageDecodeError for bytes that are not one."""
+        decoded: P = decode(message.value, self.payload_type).payload  # type: ignore[assignment]
+        return decoded
 
     def __init__(
         self,
@@ -95,8 +101,7 @@ class BusConsumer(Generic[P]):
         poisoned: list[tuple[ReceivedMessage, str]] = []
         for message in messages:
             try:
-                payload: P = decode(message.value, self.payload_type).payload  # type: ignore[assignment]
-                good.append((message, payload))
+                good.append((message, self.payload(message)))
             except MessageDecodeError as exc:
                 poisoned.append((message, f"decode_error: {exc}"))
         with batch_span(messages[0].topic, [m.headers for m in messages]):
@@ -206,3 +211,12 @@ class OccurrenceConsumer(BusConsumer[EventOccurred]):
 class ReservationConsumer(BusConsumer[EntryRequested]):
     payload_type = EntryRequested
     dead_letter_topic = ENTRIES_DLQ
+
+
+class IndexConsumer(BusConsumer[bytes]):
+    """The index group: each message is already a document's `_bulk` lines, sent as they are."""
+
+    dead_letter_topic = EVENTS_ENRICHED_DLQ
+
+    def payload(self, message: ReceivedMessage) -> bytes:
+        return message.value

@@ -1,4 +1,5 @@
-"""Both consumer loops of core_service, each on its own thread, started and stopped together.
+"""core_service's consumer loops, each on its own thread, started and stopped together: the
+store group (events), the reservations, and with Elasticsearch the index group.
 
 Built by `core_service.wiring.open_consumers`; run inside the admin API's process on the
 embedded default (`pulse run`) or alone as `pulse worker`.
@@ -8,7 +9,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from common_messaging import EventPublisher
-from core_service.consumer.loop import OccurrenceConsumer, ReservationConsumer
+from core_service.consumer.loop import IndexConsumer, OccurrenceConsumer, ReservationConsumer
 from core_service.metrics import LagReporter
 
 
@@ -19,18 +20,19 @@ class ConsumerThreads:
         reservations: ReservationConsumer,
         publisher: EventPublisher,
         lag: LagReporter | None = None,
+        indexing: IndexConsumer | None = None,
         periodic: Sequence[tuple[str, Callable[[threading.Event], None]]] = (),
     ) -> None:
         self._publisher = publisher
         self._lag = lag  # consumer lag per partition, for /metrics (Kafka only)
         self._stop = threading.Event()
+        loops = [("pulse-core-consumer", occurrences.run), ("pulse-core-entries", reservations.run)]
+        if indexing is not None:
+            loops.append(("pulse-core-indexer", indexing.run))
         self._threads = [
             threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
-            for name, loop in (
-                ("pulse-core-consumer", occurrences.run),
-                ("pulse-core-entries", reservations.run),
-                *periodic,  # jobs on a timer (the hold sweeper), stopped with the loops
-            )
+            # Jobs on a timer (the hold sweeper) run and stop with the loops.
+            for name, loop in [*loops, *periodic]
         ]
 
     def start(self) -> None:
@@ -43,7 +45,7 @@ class ConsumerThreads:
         return all(thread.is_alive() for thread in self._threads)
 
     async def check(self) -> None:
-        """A readiness check: both loops still running."""
+        """A readiness check: every loop still running."""
         if not self.is_alive():
             raise RuntimeError("consumer thread stopped")
 

@@ -1,15 +1,15 @@
 """What core_service's two consumer loops write, one batch at a time.
 
-`BatchWriter`: occurrences (events topic -> Postgres + analytics index).
+`BatchWriter`: occurrences (events topic -> enriched, Postgres -> the index or its feed).
+`IndexWriter`: the feed (enriched topic -> Elasticsearch `_bulk`).
 `EntryBatchDecider`: reservations (entry gate -> the entries ledger -> decisions topic + index).
 """
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
-from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from analytics_index.ports import AnalyticsIndex
 from common_messaging import (
@@ -22,7 +22,7 @@ from common_messaging import (
     encode,
 )
 from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
-from core_service.domain.occurrences import OccurrenceStore
+from core_service.domain.occurrences import OccurrenceStore, StoreResult
 from core_service.metrics import timed_write
 from entries_ledger.after_decision import CountWins
 from entries_ledger.decider import EntryDecider
@@ -46,66 +46,66 @@ def _healthy(database: Database, index: AnalyticsIndex) -> bool:
 
 @dataclass
 class BatchWriter:
-    """Postgres (the source of truth) and the index; both idempotent by event id.
+    """The store group's batch: enrich and store in Postgres (the source of truth, idempotent
+    by event id), then hand the enriched batch to the index.
 
-    With `concurrent_index`, the index is written on a thread of its own while Postgres is:
-    both spend most of a batch waiting on their server, and the caller commits offsets only
-    after this call returned, that is after both stores have the batch. A batch that fails
-    in either store is retried whole (or event by event), which both absorb by event id; when
-    Postgres fails, the batch's documents are removed again first, so the index never counts
-    an event Postgres refused (the one-by-one retry puts the good ones back).
-    Off by default: an index in the same database (the embedded SQL one) would only contend
-    for the database's write lock.
+    `index` is, with Elasticsearch, an `IndexFeed`: the enriched batch goes to
+    `pulse.events.enriched.v1` with one flush, after the Postgres commit and before the caller
+    commits offsets, and the index group (`IndexWriter`) brings it into Elasticsearch at its own
+    pace; an Elasticsearch outage never stops this group. On the embedded default it is the SQL
+    index, written right after the commit. Either way the whole enriched batch is handed on,
+    replays included (enriched as on their first delivery), so a crash between the commit and
+    the hand-over loses nothing from the index; it absorbs them by event id.
     """
 
     database: Database
     index: AnalyticsIndex
     service: OccurrenceStore
     summaries: SummaryCache = field(default_factory=NoSummaryCache)
-    concurrent_index: bool = False
     # The engine behind the index, for the client-error metric (None: the embedded SQL table).
     index_engine: str | None = None
-    _indexer: ThreadPoolExecutor | None = field(init=False, repr=False, default=None)
-
-    def __post_init__(self) -> None:
-        if self.concurrent_index:
-            # One thread: batches reach the index one at a time, in order, as without it.
-            self._indexer = ThreadPoolExecutor(1, thread_name_prefix="pulse-core-indexer")
 
     def __call__(self, events: Sequence[EventOccurred]) -> None:
-        if self._indexer is None:
-            self._store(events)
-            timed_write("analytics_index", self.index_engine, self.index.index, events)
-            return
-        indexed = self._indexer.submit(  # in this batch's trace context, on the index thread
-            copy_context().run,
-            timed_write,
-            "analytics_index",
-            self.index_engine,
-            self.index.index,
-            events,
-        )
-        try:
-            self._store(events)
-        except BaseException:
-            # Never return (and let the caller retry or rewind) while the bulk is in flight,
-            # and keep the index within Postgres: an event Postgres refuses goes to the
-            # dead-letter topic and must not stay counted. The retry indexes the others again.
-            wait([indexed])
-            self.index.remove(events)
-            raise
-        indexed.result()
+        result = self.store(events)
+        timed_write("analytics_index", self.index_engine, self.index.index, result.events)
 
-    def _store(self, events: Sequence[EventOccurred]) -> None:
+    def store(self, events: Sequence[EventOccurred]) -> StoreResult:
         with self.database.unit_of_work() as session:
-            timed_write(
+            result = timed_write(
                 "database", None, self.service.store, events, SqlOccurrenceRepository(session)
             )
         # After the commit, so a concurrent cache fill cannot re-cache the old summary.
         SummaryInvalidator(self.summaries)(events)
+        return result
 
     def healthy(self) -> bool:
         return _healthy(self.database, self.index)
+
+
+class BulkSink(Protocol):
+    """Where the index group's lines go (`ElasticsearchAnalyticsIndex`)."""
+
+    def apply_bulk_lines(self, lines: Sequence[bytes]) -> None: ...
+
+    def ping(self) -> None: ...
+
+
+@dataclass
+class IndexWriter:
+    """The index group's batch: pre-serialised `_bulk` lines from the store group, into
+    Elasticsearch in one request (document id = event id, so a replay changes nothing)."""
+
+    index: BulkSink
+
+    def __call__(self, lines: Sequence[bytes]) -> None:
+        timed_write("analytics_index", "elasticsearch", self.index.apply_bulk_lines, lines)
+
+    def healthy(self) -> bool:
+        try:
+            self.index.ping()
+        except Exception:  # any failure means "not healthy"; the caller backs off
+            return False
+        return True
 
 
 @dataclass

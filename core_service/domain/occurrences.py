@@ -12,6 +12,7 @@ from typing import Protocol
 from uuid import UUID
 
 from common_messaging import EventOccurred, EventType
+from core_service.domain.enrichment import Enricher, collected
 
 
 @dataclass(slots=True)
@@ -56,6 +57,11 @@ class OccurrenceRepository(Protocol):
 
     def ensure_users(self, events: Sequence[EventOccurred]) -> dict[tuple[UUID, str], UUID]:
         """Ids of the events' users by (site id, visitor key), creating those first seen."""
+        ...
+
+    def first_sightings(self, events: Sequence[EventOccurred]) -> dict[tuple[UUID, str], datetime]:
+        """When each of the events' visitors was first seen on its site, recording the ones
+        seen now for the first time (at their earliest receive time in the batch)."""
         ...
 
     def insert_occurrences(
@@ -110,8 +116,18 @@ DEFAULT_STRATEGIES: Mapping[EventType, OccurrenceStrategy] = {
 
 @dataclass(frozen=True, slots=True)
 class StoreResult:
+    """What a batch's unit of work did.
+
+    `events`: the whole batch, enriched, in order; duplicates included, enriched exactly as on
+    their first delivery (what the index is fed, so a replay after a crash still indexes them).
+    `inserted`: the events whose rows this unit of work actually inserted, once each (after
+    the dedup by event id): the single place to derive anything counted per event.
+    """
+
     stored: int
     duplicates: int
+    events: Sequence[EventOccurred] = ()
+    inserted: Sequence[EventOccurred] = ()
 
 
 class OccurrenceStore(Protocol):
@@ -120,22 +136,47 @@ class OccurrenceStore(Protocol):
     def store(self, events: Sequence[EventOccurred], repo: OccurrenceRepository) -> StoreResult: ...
 
 
+class NotEnrichable(RuntimeError):
+    """Collected events reached a store built without an enricher (a wiring fault)."""
+
+
 class EventOccurrenceService:
-    def __init__(self, strategies: Mapping[EventType, OccurrenceStrategy] | None = None) -> None:
+    def __init__(
+        self,
+        strategies: Mapping[EventType, OccurrenceStrategy] | None = None,
+        enricher: Enricher | None = None,
+    ) -> None:
         self._strategies = dict(strategies or DEFAULT_STRATEGIES)
+        self._enricher = enricher
 
     def store(self, events: Sequence[EventOccurred], repo: OccurrenceRepository) -> StoreResult:
         """Store a batch; a replayed event id changes nothing, so strategies run once per event."""
         if not events:
             return StoreResult(0, 0)
         user_ids = repo.ensure_users(events)
+        events = self._enriched(events, repo)
         new_ids = repo.insert_occurrences(events, user_ids)
         effects = BatchEffects(user_ids)
-        applied: set[UUID] = set()
+        inserted: dict[UUID, EventOccurred] = {}
         for event in events:
-            if event.event_id in new_ids and event.event_id not in applied:
-                applied.add(event.event_id)
+            if event.event_id in new_ids and event.event_id not in inserted:
+                inserted[event.event_id] = event
                 self._strategies.get(event.type, SeenStrategy()).apply(event, effects)
         repo.insert_purchases(effects.purchases, user_ids)
         repo.apply_summary_changes(effects.summaries)
-        return StoreResult(stored=len(applied), duplicates=len(events) - len(applied))
+        return StoreResult(
+            stored=len(inserted),
+            duplicates=len(events) - len(inserted),
+            events=events,
+            inserted=list(inserted.values()),
+        )
+
+    def _enriched(
+        self, events: Sequence[EventOccurred], repo: OccurrenceRepository
+    ) -> Sequence[EventOccurred]:
+        todo = collected(events)
+        if not todo:
+            return events
+        if self._enricher is None:
+            raise NotEnrichable("collected events need an Enricher (core_service.wiring)")
+        return self._enricher.enrich(events, repo.first_sightings(todo))

@@ -1,5 +1,6 @@
 """The public shape of a posted batch and of each event in it."""
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -8,6 +9,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from common_messaging import EventType, PurchaseInfo
 from servicekit.untrusted_json import check_properties, check_text
+
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 
 
 class IncomingBatch(BaseModel):
@@ -40,7 +43,8 @@ class IncomingEvent(BaseModel):
     @field_validator("anonymous_id", "user_id", "session_id")
     @classmethod
     def _identifier(cls, value: str | None) -> str | None:
-        if value is not None and any(c < " " or c == "\x7f" for c in value):
+        # One regex scan (C) rather than a Python loop per character: on the edge's hot path.
+        if value is not None and _CONTROL_CHARACTER.search(value) is not None:
             raise ValueError("must not contain control characters")
         return value
 

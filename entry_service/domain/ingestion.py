@@ -1,9 +1,16 @@
-"""Validate, resolve, enrich and publish one posted batch of event occurrences."""
+"""Validate, resolve and publish one posted batch of event occurrences.
+
+The edge does only what must happen before the 202: parse and validate, check the site
+(cached), resolve the definition, correct the clock, stamp the receive time and the user agent,
+and publish the batch with one wait for its acknowledgements. The device and new-vs-returning
+are decided downstream, by core_service's store path, a batch at a time
+(core_service/domain/enrichment.py): no per-visitor round trip on the request path.
+"""
 
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,7 +23,8 @@ from common_messaging import (
     EventPublisher,
     EventType,
     OutgoingMessage,
-    encode,
+    PurchaseInfo,
+    encode_fields,
 )
 from common_messaging.visitors import visitor_key
 from entry_service import metrics
@@ -27,7 +35,7 @@ from entry_service.domain.incoming import (
     TypedBatch,
     corrected_time,
 )
-from entry_service.domain.sites import SiteConfig, SiteDirectory, VisitorRegistry
+from entry_service.domain.sites import SiteConfig, SiteDirectory
 from entry_service.domain.tokens import InvalidToken, verify_user_token
 from entry_service.errors import (
     BatchTooLarge,
@@ -43,7 +51,7 @@ from entry_service.errors import (
 from servicekit.secrets import token_matches
 from servicekit.tracing import with_trace_context
 
-ParseUserAgent = Callable[[str | None], DeviceInfo]
+ParseUserAgent = Callable[[str | None], DeviceInfo]  # the entry path's device parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +59,6 @@ class Limits:
     max_event_bytes: int
     max_batch_bytes: int
     max_batch_events: int
-    new_user_window: timedelta
     retry_after_s: int = 2
     # Event times accepted, after clock-skew correction (see incoming.corrected_time).
     max_event_age: timedelta = timedelta(days=30)
@@ -63,7 +70,6 @@ class IngestPorts:
     """What `POST /v1/events` needs, as the wiring built it."""
 
     sites: SiteDirectory
-    visitors: VisitorRegistry
     publisher: EventPublisher
     parse_user_agent: ParseUserAgent
     limits: Limits
@@ -143,8 +149,6 @@ async def ingest(
     ctx: RequestContext,
     limits: Limits,
     sites: SiteDirectory,
-    visitors: VisitorRegistry,
-    parse_user_agent: ParseUserAgent,
     publisher: EventPublisher,
 ) -> IngestResult:
     """Accept the good events of a batch; raise for batch-level faults (4xx/503 to the client)."""
@@ -152,14 +156,15 @@ async def ingest(
     site = await _authorised_site(batch.site_key, ctx.origin, sites)
     voucher = _voucher(batch, site, ctx)
     result = IngestResult()
-    valid: list[tuple[IncomingEvent, dict[str, Any], datetime]] = []
+    valid: list[tuple[IncomingEvent, PurchaseInfo | None, dict[str, Any], datetime]] = []
     # A body within the per-event limit cannot hold an oversized event: skip measuring each.
     check_sizes = len(raw) > limits.max_event_bytes
     for index, item in enumerate(batch.events):
         try:
-            event = _checked(
+            event = (
                 item if isinstance(item, IncomingEvent) else _validate(item, limits, check_sizes)
             )
+            purchase = _purchase(event)
             if voucher.user_id is not None and event.user_id is None:
                 event = event.model_copy(update={"user_id": voucher.user_id})
             occurred = corrected_time(
@@ -169,7 +174,7 @@ async def ingest(
                 max_age=limits.max_event_age,
                 max_ahead=limits.max_event_ahead,
             )
-            valid.append((event, _resolve(event, site), occurred))
+            valid.append((event, purchase, _resolve(event, site), occurred))
         except (_Reject, EventTimeRefused) as exc:
             result.rejected.append(Rejection(index, str(exc)))
         except ValidationError as exc:
@@ -180,22 +185,12 @@ async def ingest(
             "no event in the batch was valid",
             details={"rejected": [{"index": r.index, "error": r.error} for r in result.rejected]},
         )
-    first_seen = await visitors.first_seen(
-        site.id, sorted({_visitor_key(e) for e, _, _ in valid}), ctx.received_at
-    )
+    produced_at = datetime.now(UTC)
     messages = [
-        _enrich(
-            event,
-            attribution,
-            occurred,
-            voucher.covers(event),
-            site,
-            ctx,
-            first_seen,
-            limits,
-            parse_user_agent,
-        )
-        for event, attribution, occurred in valid
+        _collected(
+            event, purchase, attribution, occurred, voucher.covers(event), site, ctx
+        ).message(produced_at)
+        for event, purchase, attribution, occurred in valid
     ]
     try:
         await publisher.publish(EVENTS_RAW, with_trace_context(messages))
@@ -246,17 +241,17 @@ def _validate(item: Any, limits: Limits, check_size: bool) -> IncomingEvent:
     return IncomingEvent.model_validate(item)
 
 
-def _checked(event: IncomingEvent) -> IncomingEvent:
-    if event.type is EventType.PURCHASE:
-        try:
-            event.purchase()
-        except ValidationError as exc:
-            fields = ", ".join(e["field"] for e in _field_errors(exc))
-            raise _Reject(
-                f"invalid_purchase: properties need order_id, amount >= 0 and an ISO currency "
-                f"code ({fields})"
-            ) from exc
-    return event
+def _purchase(event: IncomingEvent) -> PurchaseInfo | None:
+    if event.type is not EventType.PURCHASE:
+        return None
+    try:
+        return event.purchase()
+    except ValidationError as exc:
+        fields = ", ".join(e["field"] for e in _field_errors(exc))
+        raise _Reject(
+            f"invalid_purchase: properties need order_id, amount >= 0 and an ISO currency "
+            f"code ({fields})"
+        ) from exc
 
 
 def _resolve(event: IncomingEvent, site: SiteConfig) -> dict[str, Any]:
@@ -293,46 +288,56 @@ def _resolve(event: IncomingEvent, site: SiteConfig) -> dict[str, Any]:
     }
 
 
-def _visitor_key(event: IncomingEvent) -> str:
-    return visitor_key(event.user_id, event.anonymous_id)
+@dataclass(frozen=True, slots=True)
+class _Collected:
+    """One accepted event as published: `EventOccurred`'s fields, collected, not enriched."""
+
+    fields: dict[str, Any]
+    key: bytes
+
+    def message(self, produced_at: datetime) -> OutgoingMessage:
+        value = encode_fields(
+            self.fields,
+            EventOccurred,
+            message_id=self.fields["event_id"],
+            producer="entry_service",
+            produced_at=produced_at,
+        )
+        return OutgoingMessage(value=value, key=self.key)
 
 
-def _enrich(
+def _collected(
     event: IncomingEvent,
+    purchase: PurchaseInfo | None,
     attribution: dict[str, Any],
     occurred_at: datetime,
     trusted: bool,
     site: SiteConfig,
     ctx: RequestContext,
-    first_seen: dict[str, datetime],
-    limits: Limits,
-    parse_user_agent: ParseUserAgent,
-) -> OutgoingMessage:
-    key = _visitor_key(event)
-    seen = first_seen.get(key, ctx.received_at)
-    occurred = EventOccurred(
-        event_id=event.event_id,
-        site_id=site.id,
-        type=event.type,
-        occurred_at=occurred_at,
-        received_at=ctx.received_at,
-        anonymous_id=event.anonymous_id,
-        user_id=event.user_id,
-        session_id=event.session_id,
-        url=event.url,
-        referrer=event.referrer,
-        device=parse_user_agent(event.user_agent or ctx.user_agent),
-        is_new_user=ctx.received_at - seen < limits.new_user_window,
-        purchase=event.purchase() if event.type is EventType.PURCHASE else None,
-        properties=event.properties,
-        trusted=trusted,
+) -> _Collected:
+    # Serialised from the validated parts as they are: building an EventOccurred per event
+    # only to serialise it again cost the edge more than parsing the batch did.
+    fields = {
+        "event_id": event.event_id,
+        "site_id": site.id,
         **attribution,
-    )
-    return OutgoingMessage(
-        value=encode(occurred, message_id=event.event_id, producer="entry_service"),
-        # Keyed by visitor so one user's events stay in order on one partition.
-        key=f"{site.id}:{key}".encode(),
-    )
+        "type": event.type,
+        "occurred_at": occurred_at,
+        "received_at": ctx.received_at,
+        "anonymous_id": event.anonymous_id,
+        "user_id": event.user_id,
+        "session_id": event.session_id,
+        "url": event.url,
+        "referrer": event.referrer,
+        "purchase": purchase,
+        "properties": event.properties,
+        "trusted": trusted,
+        "user_agent": event.user_agent or ctx.user_agent,
+        "enriched": False,
+    }
+    # Keyed by visitor so one user's events stay in order on one partition.
+    key = f"{site.id}:{visitor_key(event.user_id, event.anonymous_id)}".encode()
+    return _Collected(fields, key)
 
 
 def _field_errors(exc: ValidationError) -> list[dict[str, str]]:

@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -60,11 +59,3 @@ class SiteConfig:
 
 class SiteDirectory(Protocol):
     async def by_key(self, site_key: str) -> SiteConfig | None: ...
-
-
-class VisitorRegistry(Protocol):
-    async def first_seen(
-        self, site_id: UUID, visitor_keys: Sequence[str], now: datetime
-    ) -> dict[str, datetime]:
-        """Record unseen visitors as first seen `now`; return every key's first-seen time."""
-        ...

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from common_messaging import (
     EVENTS_RAW,
     BusUnavailableError,
-    DeviceType,
     EventOccurred,
     OutgoingMessage,
     decode,
@@ -86,7 +85,7 @@ def _published(data_dir: Path) -> list[EventOccurred]:
     return [decode(m.value, EventOccurred).payload for m in consumer.poll(1000, 0.1)]
 
 
-def test_batch_is_resolved_enriched_and_published(
+def test_batch_is_resolved_and_published_as_collected(
     client: TestClient, world: dict[str, Any], data_dir: Path
 ) -> None:
     batch = {
@@ -103,10 +102,12 @@ def test_batch_is_resolved_enriched_and_published(
     assert response.headers["access-control-allow-origin"] == "https://shop.example"
     view, click, custom = _published(data_dir)
     assert view.activity_id == world["activity_id"] and view.campaign_id == world["campaign_id"]
-    assert view.device.device_type is DeviceType.MOBILE and view.device.os == "iOS"
+    # The edge stamps the user agent; the device and new-vs-returning are the store path's.
+    assert view.user_agent == IPHONE and not view.enriched
     assert click.definition_id == world["click"] and click.name == "Coupon clicked"
     assert custom.campaign_id is None and custom.name == "Newsletter Signed Up"
-    assert view.is_new_user and view.site_id == world["site_id"]
+    # An event without its own user agent gets the request's header.
+    assert click.user_agent == "testclient" and view.site_id == world["site_id"]
 
 
 def test_partly_bad_batch_accepts_the_good_events(
@@ -187,24 +188,6 @@ def test_text_plain_body_is_accepted(client: TestClient, world: dict[str, Any]) 
     assert response.status_code == 202
 
 
-def test_returning_visitor_is_marked_after_the_new_user_window(
-    client: TestClient, world: dict[str, Any], data_dir: Path, database_url: str
-) -> None:
-    from sqlalchemy import update
-
-    from datastore.schema import Visitor
-
-    batch = {"site_key": world["site_key"], "events": [_event()]}
-    assert client.post("/v1/events", json=batch).status_code == 202
-    db = Database(make_engine(database_url))
-    with db.unit_of_work() as s:
-        s.execute(update(Visitor).values(first_seen_at=datetime.now(UTC) - timedelta(days=2)))
-    db.dispose()
-    assert client.post("/v1/events", json={**batch, "events": [_event()]}).status_code == 202
-    first, second = _published(data_dir)
-    assert first.is_new_user and not second.is_new_user
-
-
 def test_client_clock_skew_is_corrected_with_sent_at(
     client: TestClient, world: dict[str, Any], data_dir: Path
 ) -> None:
@@ -234,9 +217,7 @@ class _DownPublisher:
 def test_bus_outage_is_503_with_retry_after(client: TestClient, world: dict[str, Any]) -> None:
     app: Any = client.app
     ports: IngestPorts = app.state.ports.ingest
-    down = IngestPorts(
-        ports.sites, ports.visitors, _DownPublisher(), ports.parse_user_agent, ports.limits
-    )
+    down = IngestPorts(ports.sites, _DownPublisher(), ports.parse_user_agent, ports.limits)
     app.dependency_overrides[get_ports] = lambda: down
     batch = {"site_key": world["site_key"], "events": [_event()]}
     response = client.post("/v1/events", json=batch)

@@ -21,6 +21,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from analytics_index.elasticsearch import ElasticsearchAnalyticsIndex
+from analytics_index.feed import create_lines
 from analytics_index.sql import SqlAnalyticsIndex
 from common_messaging import DeviceInfo, DeviceType, EventOccurred, EventType
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
@@ -72,7 +73,8 @@ def es_writer(client: Elasticsearch, prefix: str) -> Callable[[Sequence[EventOcc
     index = ElasticsearchAnalyticsIndex(client, prefix)
 
     def write(events: Sequence[EventOccurred]) -> None:
-        index.index(events)
+        # As core_service's index group writes: the feed's pre-serialised `_bulk` lines.
+        index.apply_bulk_lines([create_lines(e, prefix) for e in events])
         client.indices.refresh(index=prefix, ignore_unavailable=True, allow_no_indices=True)
 
     return write

@@ -4,9 +4,10 @@ total_spent) and the analytics index the dashboard reads.
 
 Runs the consumer's write path (BatchWriter: EventOccurrenceService, the SQL repository and the
 index) on the embedded stack (SQLite, the SQL index) and on the full one (Postgres,
-Elasticsearch written concurrently, as the worker wires it). A batch holding `[e, e]` is what a
-producer retry inside one poll delivers; without the service's in-batch dedup the summary
-would count the purchase twice while the occurrence table (ON CONFLICT) still held one row.
+Elasticsearch fed pre-serialised `_bulk` lines, as the worker's index group applies them). A
+batch holding `[e, e]` is what a producer retry inside one poll delivers; without the service's
+in-batch dedup the summary would count the purchase twice while the occurrence table
+(ON CONFLICT) still held one row.
 """
 
 import uuid
@@ -21,6 +22,8 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import func, select
 
 from analytics_index.elasticsearch import ElasticsearchAnalyticsIndex
+from analytics_index.feed import create_lines
+from analytics_index.ports import AnalyticsIndex
 from analytics_index.sql import SqlAnalyticsIndex
 from common_messaging import EventOccurred
 from core_service.consumer.writers import BatchWriter
@@ -44,15 +47,27 @@ class Stack:
     metrics: Callable[[uuid.UUID], Measures]
 
 
-def _stack(database: Database, index: object, read: Callable[[uuid.UUID], Measures]) -> Stack:
-    concurrent = isinstance(index, ElasticsearchAnalyticsIndex)
-    writer = BatchWriter(
-        database,
-        index,  # type: ignore[arg-type]
-        EventOccurrenceService(),
-        concurrent_index=concurrent,
-    )
-    return Stack(database, writer, read)
+class _Fed:
+    """The index as the worker feeds it: each event's pre-serialised `_bulk` lines (what the
+    store group produces to the feed topic), applied as the index group applies them."""
+
+    def __init__(self, index: ElasticsearchAnalyticsIndex, prefix: str) -> None:
+        self._index, self._prefix = index, prefix
+
+    def index(self, events: Sequence[EventOccurred]) -> None:
+        self._index.apply_bulk_lines([create_lines(e, self._prefix) for e in events])
+
+    def remove(self, events: Sequence[EventOccurred]) -> None:
+        self._index.remove(events)
+
+    def ping(self) -> None:
+        self._index.ping()
+
+
+def _stack(
+    database: Database, index: AnalyticsIndex, read: Callable[[uuid.UUID], Measures]
+) -> Stack:
+    return Stack(database, BatchWriter(database, index, EventOccurrenceService()), read)
 
 
 def _query(campaign_id: uuid.UUID) -> MetricsQuery:
@@ -90,7 +105,8 @@ def _full() -> Iterator[Stack]:
                 return store.campaign_metrics(_query(campaign)).totals
 
             try:
-                yield _stack(database, ElasticsearchAnalyticsIndex(client, prefix), read)
+                fed = _Fed(ElasticsearchAnalyticsIndex(client, prefix), prefix)
+                yield _stack(database, fed, read)
             finally:
                 database.dispose()
     finally:

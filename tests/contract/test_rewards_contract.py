@@ -24,7 +24,7 @@ from common_messaging.bus import BusSettings, prepare_bus
 from core_service.main import create_app as create_core
 from core_service.settings import CoreSettings
 from datastore.engine import make_engine
-from datastore.schema import Purchase, RewardHold, UserSummary
+from datastore.schema import Purchase, RewardHold, UserSummary, WebhookEvent
 from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
 from migrations.runner import upgrade
@@ -170,6 +170,14 @@ def _trusted_purchases(world: World, user: str | None = None) -> list[tuple[str,
     return [(o, a) for o, a in rows]
 
 
+def _shop_events(world: World, event_type: str) -> list[dict[str, Any]]:
+    """The events queued for the shop's webhooks, in the transactions of the facts."""
+    with world.db.reader() as s:
+        return list(
+            s.scalars(select(WebhookEvent.payload).where(WebhookEvent.event_type == event_type))
+        )
+
+
 def test_coupon_winners_get_distinct_codes_and_a_short_pool_is_reported(world: World) -> None:
     activity = add_activity(world.db, world.shop.campaign_id, capacity=4)
     coupon = world.admin("PUT", f"/v1/activities/{activity}/reward", json={"kind": "coupon"})
@@ -224,6 +232,8 @@ def test_coupon_winners_get_distinct_codes_and_a_short_pool_is_reported(world: W
     late = next(i for i, r in enumerate(rewards) if r["status"] == "unavailable")
     again = world.reward_seen_by(answers[late]["entry_id"], f"coupon-user-{late}")
     assert again["status"] == "issued" and again["code"].startswith("GEN-")
+    issued = _shop_events(world, "reward.issued")
+    assert sorted(e["code"] for e in issued) == sorted([*codes, again["code"]])
 
 
 def test_an_unpaid_hold_expires_and_its_unit_is_won_again(world: World) -> None:
@@ -262,6 +272,12 @@ def test_an_unpaid_hold_expires_and_its_unit_is_won_again(world: World) -> None:
     assert world.reward_seen_by(carol["entry_id"], "carol")["payment_status"] == "paid"
     assert confirmed_count(world.db, activity) == 1
     assert [str(a) for _, a in _trusted_purchases(world)] == ["19.99"]
+    assert [e["entry_id"] for e in _shop_events(world, "hold.expired")] == [alice["entry_id"]]
+    confirmed_events = _shop_events(world, "payment.confirmed")
+    assert [(e["entry_id"], e["amount_minor"]) for e in confirmed_events] == [
+        (carol["entry_id"], 1999)
+    ]
+    assert len(_shop_events(world, "reward.issued")) == 2  # alice's hold, then carol's
 
 
 def test_forged_replayed_repriced_and_wrong_currency_payments_are_refused(world: World) -> None:

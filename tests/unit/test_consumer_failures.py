@@ -11,7 +11,7 @@ from elasticsearch import ConnectionError as EsConnectionError
 from sqlalchemy import exc as sa
 
 from analytics_index.elasticsearch import IndexingError
-from common_messaging import EVENTS_DLQ, EVENTS_RAW, EventOccurred
+from common_messaging import EVENTS_DLQ, EVENTS_RAW, BusUnavailableError, EventOccurred
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
 from core_service.consumer.failures import failure_kind
 from core_service.consumer.loop import OccurrenceConsumer
@@ -46,6 +46,8 @@ def _bulk_refusal(status: int, reason: str) -> IndexingError:
         (_es_error(400), "data"),
         (EsConnectionError("refused"), "transient"),
         (ConnectionRefusedError(), "transient"),
+        # The index feed not acknowledged after the Postgres commit: the batch is retried.
+        (BusUnavailableError("kafka did not acknowledge 3 message(s)"), "transient"),
         (ValueError("something else"), "unknown"),
     ],
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("servicekit", "core_service", "entry_service", "dashboard_service")
+SERVICES = ("servicekit", "core_service", "entry_service", "dashboard_service", "shop_webhooks")
 DOC = (ROOT / "docs" / "errors.md").read_text()
 DOCUMENTED = {
     m.group(1): m.group(2) for m in re.finditer(r"^\| `([a-z_]+)` \| (\d+|varies) \|", DOC, re.M)

@@ -53,3 +53,5 @@ export const getCohorts = (id, weeks = 12) =>
   request("GET", `v1/campaigns/${encodeURIComponent(id)}/cohorts?weeks=${weeks}`);
 export const getOverview = (siteId, filters = {}) =>
   request("GET", `v1/sites/${encodeURIComponent(siteId)}/overview?${new URLSearchParams(filters)}`);
+export const listEntries = (activityId, query = {}) =>
+  request("GET", `v1/activities/${encodeURIComponent(activityId)}/entries?${new URLSearchParams({ limit: 100, ...query })}`);

@@ -1,6 +1,7 @@
 // The dashboard UI: a hash router over sign-in, the campaign list and a campaign's page.
 //   #/                      campaigns
 //   #/campaigns/<id>?...    a campaign, with its filters as query parameters
+//   #/activities/<id>/winners?status=&user=   an activity's entries
 import "./styles.css";
 import { ApiError, getMetrics, signOut } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
@@ -8,6 +9,7 @@ import { renderCampaign } from "./views/campaign.js";
 import { renderCampaignList } from "./views/campaigns.js";
 import { renderOverview } from "./views/overview.js";
 import { renderSignIn } from "./views/signin.js";
+import { renderWinners } from "./views/winners.js";
 
 const root = document.getElementById("app");
 const signOutButton = document.getElementById("sign-out");
@@ -43,8 +45,18 @@ async function route() {
   const { path, filters } = parseHash();
   const match = path.match(/^\/campaigns\/([0-9a-fA-F-]{36})$/);
   const site = path.match(/^\/sites\/([0-9a-fA-F-]{36})\/overview$/);
+  const winners = path.match(/^\/activities\/([0-9a-fA-F-]{36})\/winners$/);
   try {
-    if (site) {
+    if (winners) {
+      signOutButton.hidden = false;
+      const id = winners[1];
+      await renderWinners(root, id, filters, {
+        onFilters: (next) => {
+          const query = new URLSearchParams(Object.entries(next).filter(([, v]) => v !== "")).toString();
+          location.hash = `#/activities/${id}/winners${query ? `?${query}` : "?status="}`;
+        },
+      });
+    } else if (site) {
       signOutButton.hidden = false;
       await renderOverview(root, site[1]);
     } else if (match) {

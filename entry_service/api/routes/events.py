@@ -46,8 +46,6 @@ async def post_events(request: Request, ports: PortsDep, settings: SettingsDep) 
             ctx,
             ports.limits,
             ports.sites,
-            ports.visitors,
-            ports.parse_user_agent,
             ports.publisher,
         )
     except PulseError as exc:  # readable by the snippet, so it drops a 4xx and retries a 503
@@ -87,9 +85,7 @@ async def post_server_events(request: Request, ports: PortsDep, settings: Settin
         raise UserTokenInvalid("send `Authorization: Bearer <the site's signing secret>`")
     raw = await read_capped(request, settings.max_batch_bytes)
     ctx = RequestContext(None, request.headers.get("user-agent"), utc_now(), server_secret=secret)
-    result = await ingest(
-        raw, ctx, ports.limits, ports.sites, ports.visitors, ports.parse_user_agent, ports.publisher
-    )
+    result = await ingest(raw, ctx, ports.limits, ports.sites, ports.publisher)
     return JSONResponse(
         {"accepted": result.accepted, "rejected": [asdict(r) for r in result.rejected]},
         status_code=202,

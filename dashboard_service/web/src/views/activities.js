@@ -23,7 +23,14 @@ export function activityRows(activities) {
     h(
       "tr",
       { dataset: { activityId: a.activity_id }, class: a.sold_out ? "sold-out" : undefined },
-      h("td", {}, a.name, a.sold_out ? h("span", { class: "badge badge-sold-out" }, "sold out") : null),
+      h(
+        "td",
+        {},
+        a.name,
+        a.sold_out ? h("span", { class: "badge badge-sold-out" }, "sold out") : null,
+        " ",
+        h("a", { href: `#/activities/${a.activity_id}/winners`, class: "winners-link" }, "winners"),
+      ),
       h("td", {}, a.type),
       ACTIVITY_COLUMNS.map(([name, , value, format]) =>
         h("td", { class: "num", "data-metric": name }, format(value(a))),
