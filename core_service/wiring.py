@@ -29,6 +29,8 @@ from core_service.settings import CoreSettings
 from datastore.engine import make_engine
 from entries_ledger.gate_seats import RedisSeatReturn
 from entries_ledger.holds import HoldSweeper
+from rollups.entries import CountingEntriesIndex
+from rollups.writer import record_occurrences
 from servicekit.clock import utc_now
 from servicekit.database import Database
 from servicekit.health import ReadinessCheck
@@ -141,6 +143,8 @@ def open_consumers(
         occurrence_service(settings),
         summaries,
         index_engine="kafka" if settings.index.elasticsearch_url else None,
+        # The full stack's dashboard reads rollups; the embedded one counts its SQL table.
+        rollups=record_occurrences if settings.index.elasticsearch_url else None,
     )
     occurrences = OccurrenceConsumer(
         open_consumer(bus, settings.consumer_group, [EVENTS_RAW]),
@@ -150,7 +154,10 @@ def open_consumers(
         batch_size=settings.consumer_batch_size,
         poll_timeout_s=settings.consumer_poll_timeout_s,
     )
-    decider = EntryBatchDecider(database, index, publisher, summaries)
+    entries_index = (
+        CountingEntriesIndex(index, database) if settings.index.elasticsearch_url else index
+    )
+    decider = EntryBatchDecider(database, entries_index, publisher, summaries)
     reservations = ReservationConsumer(
         open_consumer(bus, settings.entries_consumer_group, [ENTRIES_REQUESTED]),
         publisher,

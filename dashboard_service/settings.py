@@ -22,6 +22,10 @@ class DashboardSettings(CommonSettings):
     # The built web UI (index.html and assets/): default dashboard_service/web/dist, where
     # `npm run build` puts it; the container image sets its own copy.
     dashboard_web_dir: Path | None = None
+    # Full stack: campaign views and the overview from the rollups core_service keeps in the
+    # database (rollups/), raw events in Elasticsearch only where rollups cannot answer.
+    # False: every view from Elasticsearch (e.g. before the rollups have caught up).
+    dashboard_rollups: bool = True
 
 
 @lru_cache

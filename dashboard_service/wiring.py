@@ -13,6 +13,7 @@ from datetime import timedelta
 from elasticsearch import Elasticsearch
 
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
+from dashboard_service.adapters.rollup_analytics import RollupAnalyticsStore
 from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
 from dashboard_service.adapters.sql_catalog import SqlCampaignCatalog
 from dashboard_service.adapters.sql_money import SqlMoneyStore
@@ -87,6 +88,8 @@ def open_ports(settings: DashboardSettings) -> Iterator[DashboardPorts]:
 
             readiness["elasticsearch"] = elasticsearch
             store = traffic = es_store
+            if settings.dashboard_rollups:  # core_service keeps them beside the index
+                store = traffic = RollupAnalyticsStore(database.engine, es_store, es_store)
         else:
             store = traffic = SqlAnalyticsStore(database.engine)
         catalog = SqlCampaignCatalog(database.engine)

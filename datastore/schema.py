@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -241,6 +242,58 @@ class AnalyticsEvent(Base):
     device_type: Mapped[str] = mapped_column(String(16))
     is_new_user: Mapped[bool] = mapped_column(Boolean)
     revenue: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+
+
+class RollupCount(Base):
+    """Dashboard rollups (rollups/): a campaign's event counts per bucket, activity, device and
+    new vs returning, one column per event type. Every event is in a minute row (`span` 60) and
+    an hour row (`span` 3600); only events stored for the first time are added."""
+
+    __tablename__ = "rollup_counts"
+    # The site overview reads every campaign of a site.
+    __table_args__ = (Index("ix_rollup_counts_site_id", "site_id", "span", "bucket_ts"),)
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # The nil UUID for events of no activity (a primary key column cannot be NULL).
+    activity_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    device_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    is_new_user: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    visits: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    form_submits: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchases: Mapped[int] = mapped_column(BigInteger, default=0)
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
+    last_entry_ts: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class RollupSketch(Base):
+    """Dashboard rollups: a HyperLogLog sketch of the visitors of one group (everyone, a funnel
+    stage, an activity, a device, ...) of a campaign per bucket; adding a visitor twice changes
+    nothing, so replays cannot inflate it."""
+
+    __tablename__ = "rollup_sketches"
+    __table_args__ = (Index("ix_rollup_sketches_site_id", "site_id", "grp", "span", "bucket_ts"),)
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grp: Mapped[str] = mapped_column(String(48), primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    sketch: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RollupCountedEntry(Base):
+    """Confirmed entries already added to the rollups (they come from the decisions, which a
+    replay re-announces; occurrences are deduplicated by their own table instead)."""
+
+    __tablename__ = "rollup_counted_entries"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
 
 
 # Only a won entry claims its Idempotency-Key: refusals (at the gate or by the ledger) are each a

@@ -6,10 +6,13 @@
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
+from uuid import UUID
+
+from sqlalchemy.orm import Session
 
 from analytics_index.ports import AnalyticsIndex
 from common_messaging import (
@@ -32,6 +35,8 @@ from user_summaries.ports import NoSummaryCache, SummaryCache
 from user_summaries.redis_cache import SummaryInvalidator
 
 log = logging.getLogger(__name__)
+
+RollupRecorder = Callable[[Session, Sequence[EventOccurred], Collection[UUID]], None]
 
 
 def _healthy(database: Database, index: AnalyticsIndex) -> bool:
@@ -64,6 +69,8 @@ class BatchWriter:
     summaries: SummaryCache = field(default_factory=NoSummaryCache)
     # The engine behind the index, for the client-error metric (None: the embedded SQL table).
     index_engine: str | None = None
+    # The dashboard rollups (rollups.writer.record_occurrences), in the same transaction.
+    rollups: RollupRecorder | None = None
 
     def __call__(self, events: Sequence[EventOccurred]) -> None:
         result = self.store(events)
@@ -74,6 +81,8 @@ class BatchWriter:
             result = timed_write(
                 "database", None, self.service.store, events, SqlOccurrenceRepository(session)
             )
+            if self.rollups is not None:  # enriched; only the events inserted now add counts
+                self.rollups(session, result.events, {e.event_id for e in result.inserted})
         # After the commit, so a concurrent cache fill cannot re-cache the old summary.
         SummaryInvalidator(self.summaries)(events)
         return result

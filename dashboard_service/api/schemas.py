@@ -2,9 +2,10 @@
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class _Out(BaseModel):
@@ -138,6 +139,20 @@ class TrendOut(_Out):
     higher_is_better: bool
 
 
+class ApproximationOut(_Out):
+    approximate: bool = True
+    relative_error: float = Field(description="bound of |estimate - exact| / exact, about 95 %")
+
+
+def _approximations(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: {"relative_error": v} if isinstance(v, float) else v for k, v in value.items()}
+    return value
+
+
+Approximations = Annotated[dict[str, ApproximationOut], BeforeValidator(_approximations)]
+
+
 class MetricsResponse(_Out):
     campaign: CampaignOut
     range: RangeOut
@@ -152,6 +167,10 @@ class MetricsResponse(_Out):
     )
     money: MoneyOut | None
     trends: dict[str, TrendOut]
+    approximations: Approximations = Field(
+        default_factory=dict,
+        description="fields that are estimates (unique visitors from sketches), with the bound",
+    )
 
 
 class CampaignSummaryOut(CampaignOut):
@@ -200,6 +219,7 @@ class OverviewResponse(_Out):
     spend: Decimal
     budget: Decimal
     unconverted: list[UnconvertedOut]
+    approximations: Approximations = Field(default_factory=dict)
 
 
 class CohortRowOut(_Out):

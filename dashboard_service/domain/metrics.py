@@ -66,9 +66,10 @@ def campaign_metrics(
 def resolve_window(
     request: MetricsRequest, campaign: CampaignInfo, now: datetime
 ) -> tuple[datetime, datetime]:
-    """`from`/`to` as given; by default from the campaign start (or 7 days ago) until now."""
+    """`from`/`to` as given; by default from the campaign start (or 7 days ago) until now,
+    rounded up to the minute (no event is later, and whole minutes can be read from rollups)."""
     try:
-        end = (request.end or now).astimezone(UTC)
+        end = (request.end or ceil_minute(now)).astimezone(UTC)
         start = request.start.astimezone(UTC) if request.start is not None else None
     except OverflowError as exc:  # e.g. year 1 at +14:00 is before the first UTC instant
         raise InvalidRange("`from`/`to` are outside the supported dates") from exc
@@ -87,6 +88,11 @@ def resolve_window(
             details={"from": start.isoformat(), "to": end.isoformat()},
         )
     return start, end
+
+
+def ceil_minute(moment: datetime) -> datetime:
+    floored = moment.replace(second=0, microsecond=0)
+    return floored if floored == moment else floored + timedelta(minutes=1)
 
 
 def choose_interval(start: datetime, end: datetime) -> int:
@@ -157,7 +163,27 @@ def assemble(
             _bucket(ts, raw.by_bucket.get(ts, _EMPTY))
             for ts in bucket_starts(query.start_ts, query.end_ts, query.interval_seconds)
         ),
+        approximations=dict.fromkeys(VISITOR_FIELDS, raw.visitors_error)
+        if raw.visitors_error is not None
+        else {},
     )
+
+
+# Every figure made of unique visitors (or purchasers), which a sketch-backed store estimates.
+VISITOR_FIELDS = (
+    "totals.unique_visitors",
+    "totals.new_users",
+    "totals.returning_users",
+    "totals.conversion_rate",
+    "activities.unique_visitors",
+    "activities.conversion_rate",
+    "devices.unique_visitors",
+    "new_vs_returning.visitors",
+    "funnel.visitors",
+    "funnel.rates",
+    "trends.unique_visitors",
+    "trends.conversion_rate",
+)
 
 
 FUNNEL_STAGES = ("visited", "clicked", "entered_or_purchased")

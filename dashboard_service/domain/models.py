@@ -87,6 +87,8 @@ class Measures:
     unique_visitors: int = 0
     purchasers: int = 0
     entries: int = 0
+    # Set when unique visitors (and purchasers) are estimates: their relative error bound.
+    visitors_error: float | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ class RawAggregates:
     entries_by_activity: dict[UUID, EntryStats] = field(default_factory=dict)
     # The totals (MeasureSet.FULL) of MetricsQuery.previous, with the same filters.
     previous_totals: Measures | None = None
+    # Set when every unique-visitor figure is an estimate: their relative error bound.
+    visitors_error: float | None = None
 
 
 @dataclass(frozen=True)
@@ -247,6 +251,8 @@ class CampaignMetrics:
     previous_range: TimeRange | None = None
     money: MoneyFigures | None = None
     trends: dict[str, Trend] = field(default_factory=dict)
+    # The fields that are estimates, each with its relative error bound (about 95 %).
+    approximations: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

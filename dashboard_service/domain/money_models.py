@@ -1,6 +1,6 @@
 """Value objects of the money views: what the money store reads, and the figures computed."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -149,3 +149,5 @@ class SiteOverview:
     spend: Decimal
     budget: Decimal
     unconverted: tuple[UnconvertedRevenue, ...]
+    # The fields that are estimates, each with its relative error bound (about 95 %).
+    approximations: dict[str, float] = field(default_factory=dict)

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from dashboard_service.domain.metrics import ceil_minute
 from dashboard_service.domain.money import ZERO, convert, spend_in_range
 from dashboard_service.domain.money import cohorts as cohort_triangle
 from dashboard_service.domain.money_models import (
@@ -29,7 +30,7 @@ def site_overview(
     traffic: SiteTraffic,
     now: datetime,
 ) -> SiteOverview:
-    end = end or now
+    end = end or ceil_minute(now)  # whole minutes: the rollups can answer
     start = start or end - OVERVIEW_LOOKBACK
     if end <= start or end - start > MAX_OVERVIEW_RANGE:
         raise InvalidRange(
@@ -42,6 +43,7 @@ def site_overview(
     rates, campaigns = found
     visits = traffic.visits_by_campaign(site_id, int(start.timestamp()), int(end.timestamp()))
     rows: list[OverviewRow] = []
+    bound = max((m.visitors_error for m in visits.values() if m.visitors_error), default=None)
     apart: dict[str, tuple[int, Decimal]] = {}
     for c in campaigns:
         converted = convert(c.lines, rates)
@@ -79,6 +81,7 @@ def site_overview(
         spend=sum((r.spend for r in rows), ZERO),
         budget=sum((r.budget or ZERO for r in rows), Decimal("0")),
         unconverted=tuple(UnconvertedRevenue(cur, n, a) for cur, (n, a) in sorted(apart.items())),
+        approximations={"campaigns.unique_visitors": bound} if bound is not None else {},
     )
 
 

@@ -1,7 +1,7 @@
 """rewards: coupon pools, product holds, payment records, sites' payment webhook secrets
 
 Revision ID: 20261202_0008
-Revises: 20261202_0007
+Revises: 20261202_0006
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261202_0008"
-down_revision: str | None = "20261202_0007"
+down_revision: str | None = "20261202_0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -165,6 +165,8 @@ def app_client(database_url: str, prefix: str, tmp_path: Path) -> Iterator[TestC
         database_url=database_url,
         dashboard_token=SecretStr("t"),
         data_dir=tmp_path / "data",
+        # The raw-event path (what filtered views and ranges off whole minutes take).
+        dashboard_rollups=False,
     )
     with TestClient(create_app(settings)) as client:
         yield client

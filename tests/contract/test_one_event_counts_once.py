@@ -1,13 +1,13 @@
 """One event id counts once, in every store and summary, whether it repeats within one batch or
 across batches: event_occurrences, purchases, the user's summary (event_count, purchase_count,
-total_spent) and the analytics index the dashboard reads.
+total_spent), the analytics index and (full stack) the rollups the dashboard reads.
 
-Runs the consumer's write path (BatchWriter: EventOccurrenceService, the SQL repository and the
+Runs the consumer's write path (BatchWriter: EventOccurrenceService, the SQL repository, the
 index) on the embedded stack (SQLite, the SQL index) and on the full one (Postgres,
-Elasticsearch fed pre-serialised `_bulk` lines, as the worker's index group applies them). A
-batch holding `[e, e]` is what a producer retry inside one poll delivers; without the service's
-in-batch dedup the summary would count the purchase twice while the occurrence table
-(ON CONFLICT) still held one row.
+Elasticsearch fed pre-serialised `_bulk` lines, as the worker's index group applies them, and
+the rollups). A batch holding `[e, e]` is what a producer retry inside one poll delivers;
+without the service's in-batch dedup the summary would count the purchase twice while the
+occurrence table (ON CONFLICT) still held one row.
 """
 
 import uuid
@@ -29,11 +29,13 @@ from common_messaging import EventOccurred
 from core_service.consumer.writers import BatchWriter
 from core_service.domain.occurrences import EventOccurrenceService
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
+from dashboard_service.adapters.rollup_analytics import RollupAnalyticsStore
 from dashboard_service.adapters.sql_analytics import SqlAnalyticsStore
 from dashboard_service.domain.models import Measures, MetricsQuery
 from datastore.engine import make_engine
 from datastore.schema import EventOccurrence, Purchase, UserSummary
 from migrations.runner import upgrade
+from rollups.writer import record_occurrences
 from servicekit.database import Database
 from tests.contract.test_analytics_pipeline_contract import es_prefix
 from tests.engines import engine_url, scratch_postgres_database
@@ -45,6 +47,8 @@ class Stack:
     database: Database
     write: BatchWriter
     metrics: Callable[[uuid.UUID], Measures]
+    # The full stack's dashboard rollups, written in the same transaction (rollups/).
+    rolled_up: Callable[[uuid.UUID], Measures] | None = None
 
 
 class _Fed:
@@ -65,9 +69,18 @@ class _Fed:
 
 
 def _stack(
-    database: Database, index: AnalyticsIndex, read: Callable[[uuid.UUID], Measures]
+    database: Database,
+    index: AnalyticsIndex,
+    read: Callable[[uuid.UUID], Measures],
+    rolled_up: Callable[[uuid.UUID], Measures] | None = None,
 ) -> Stack:
-    return Stack(database, BatchWriter(database, index, EventOccurrenceService()), read)
+    writer = BatchWriter(
+        database,
+        index,
+        EventOccurrenceService(),
+        rollups=record_occurrences if rolled_up is not None else None,
+    )
+    return Stack(database, writer, read, rolled_up)
 
 
 def _query(campaign_id: uuid.UUID) -> MetricsQuery:
@@ -104,9 +117,14 @@ def _full() -> Iterator[Stack]:
                 client.indices.refresh(index=prefix, ignore_unavailable=True)
                 return store.campaign_metrics(_query(campaign)).totals
 
+            rollups = RollupAnalyticsStore(database.engine, store, store)
+
+            def rolled_up(campaign: uuid.UUID) -> Measures:
+                return rollups.campaign_metrics(_query(campaign)).totals
+
             try:
                 fed = _Fed(ElasticsearchAnalyticsIndex(client, prefix), prefix)
-                yield _stack(database, fed, read)
+                yield _stack(database, fed, read, rolled_up)
             finally:
                 database.dispose()
     finally:
@@ -129,6 +147,7 @@ class Counts:
     purchase_count: int
     total_spent: Decimal
     indexed: Measures
+    rolled_up: Measures | None
 
 
 def _counts(stack: Stack, campaign: uuid.UUID) -> Counts:
@@ -141,6 +160,7 @@ def _counts(stack: Stack, campaign: uuid.UUID) -> Counts:
             purchase_count=summary.purchase_count,
             total_spent=summary.total_spent,
             indexed=stack.metrics(campaign),
+            rolled_up=stack.rolled_up(campaign) if stack.rolled_up else None,
         )
 
 
@@ -160,6 +180,10 @@ def _expect_once(counts: Counts) -> None:
     indexed = counts.indexed
     assert (indexed.events, indexed.visits, indexed.purchases) == (2, 1, 1)
     assert round(indexed.revenue, 2) == 19.99
+    if counts.rolled_up is not None:
+        rolled = counts.rolled_up
+        assert (rolled.events, rolled.visits, rolled.purchases, rolled.revenue) == (2, 1, 1, 19.99)
+        assert (rolled.unique_visitors, rolled.purchasers) == (1, 1)
 
 
 def test_an_event_twice_in_one_batch_counts_once(stack: Stack) -> None:

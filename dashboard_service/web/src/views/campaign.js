@@ -109,6 +109,8 @@ export function renderCampaign(root, campaignId, filters, { onFilters, onClosed 
   );
   const title = h("h1", { "data-testid": "campaign-name" }, "Campaign");
   const subtitle = h("p", { class: "muted", "data-testid": "campaign-range" });
+  // Unique visitors from sketches (the full stack's rollups) are estimates: said so, with the bound.
+  const approxNote = h("p", { class: "muted", "data-testid": "approximate-note", hidden: true });
   const filterForm = filterBar(filters, onFilters);
   const kpis = h("div", { class: "kpis" }, KPIS.map(kpiCard));
   const [funnelBox, funnelCanvas] = chartBox("funnel-chart", "Visitors per funnel stage");
@@ -133,6 +135,7 @@ export function renderCampaign(root, campaignId, filters, { onFilters, onClosed 
     filterForm.element,
     money.element,
     h("h2", {}, "Traffic · arrows compare with the same-length period just before"),
+    approxNote,
     kpis,
     h(
       "div",
@@ -164,6 +167,12 @@ export function renderCampaign(root, campaignId, filters, { onFilters, onClosed 
     for (const [name, , value, format] of KPIS) {
       setMetric(kpis, `totals.${name}`, format(value(body)));
     }
+    const approx = (body.approximations || {})["totals.unique_visitors"];
+    approxNote.hidden = !approx;
+    approxNote.textContent = approx
+      ? `≈ Unique visitors, and the rates and funnel made of them, are estimates within ±${(approx.relative_error * 100).toFixed(1)} %.`
+      : "";
+    if (approx) setMetric(kpis, "totals.unique_visitors", `≈ ${fmt.count(body.totals.unique_visitors)}`);
     money.update(body);
     setTrends(root, body.trends);
     replaceChildren(funnelTable, body.funnel.map(funnelRow));

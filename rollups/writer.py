@@ -1,0 +1,123 @@
+"""Write a RollupBatch in the caller's transaction: counts added, sketches merged.
+
+Counts: one `INSERT ... ON CONFLICT DO UPDATE` adding each column (`bulk_insert`). Sketches:
+the touched rows read, merged with the batch's sketches and written back. Concurrent consumers
+of one campaign would lose each other's merges, so a transaction first takes a transaction-level
+advisory lock per campaign (in campaign order: no deadlock), held until its commit. SQLite
+serialises writers itself.
+
+Callers pass counts only for events stored for the first time (`record_occurrences` is given
+the ids the occurrence insert returned; `CountingEntriesIndex` deduplicates entries in
+`rollup_counted_entries`): a replayed event adds no count, and its visitor, already in the
+sketch, changes no sketch.
+"""
+
+import hashlib
+from collections.abc import Collection, Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Table, func, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from common_messaging import EventOccurred
+from datastore.schema import RollupCount, RollupSketch
+from rollups.batch import COUNT_COLUMNS, RollupBatch, fact_of
+from rollups.sketches import merged
+from servicekit.upsert import bulk_execute, bulk_insert, dialect_insert
+
+COUNTS: Table = RollupCount.__table__  # type: ignore[assignment]
+SKETCHES: Table = RollupSketch.__table__  # type: ignore[assignment]
+_KEY_COLUMNS = ("campaign_id", "span", "bucket_ts", "activity_id", "device_type", "is_new_user")
+_COUNT_ROW = (*_KEY_COLUMNS, "site_id", *COUNT_COLUMNS, "revenue", "last_entry_ts")
+_SKETCH_KEY = ("campaign_id", "span", "bucket_ts", "grp")
+# Bound parameters per read: a big batch (a backlog, a replay) stays far below the drivers' limits.
+_KEYS_PER_READ = 1000
+
+
+def record_occurrences(
+    session: Session, events: Sequence[EventOccurred], new_ids: Collection[UUID]
+) -> None:
+    """Add a stored batch to the rollups: counts for `new_ids`, visitors for every event."""
+    batch = RollupBatch()
+    counted: set[UUID] = set()  # a batch may carry an event twice (a producer's retry)
+    for event in events:
+        fact = fact_of(event)
+        if fact is not None:
+            new = event.event_id in new_ids and event.event_id not in counted
+            counted.add(event.event_id)
+            batch.add(fact, count=new)
+    write_batch(session, batch)
+
+
+def lock_key(campaign_id: UUID) -> int:
+    """The advisory lock of a campaign's rollups: 64 bits of a hash, namespaced."""
+    digest = hashlib.blake2b(b"pulse-rollups:" + campaign_id.bytes, digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def write_batch(session: Session, batch: RollupBatch) -> None:
+    if not batch:
+        return
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        for campaign_id in batch.campaigns():
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(campaign_id)})
+    _add_counts(session, batch, postgres)
+    if batch.sketches:
+        _merge_sketches(session, batch)
+
+
+def _add_counts(session: Session, batch: RollupBatch, postgres: bool) -> None:
+    if not batch.counts:
+        return
+    highest = func.greatest if postgres else func.max
+    insert = bulk_insert(session, COUNTS, _COUNT_ROW)
+    new, old = insert.excluded, COUNTS.c
+    added: dict[str, Any] = {name: old[name] + new[name] for name in (*COUNT_COLUMNS, "revenue")}
+    added["last_entry_ts"] = highest(
+        func.coalesce(old.last_entry_ts, new.last_entry_ts),
+        func.coalesce(new.last_entry_ts, old.last_entry_ts),
+    )
+    stmt = insert.on_conflict_do_update(index_elements=list(_KEY_COLUMNS), set_=added)
+    rows = [
+        {
+            **dict(zip(_KEY_COLUMNS, key, strict=True)),
+            "site_id": row.site_id,
+            **row.counts,
+            "revenue": row.revenue,
+            "last_entry_ts": row.last_entry_ts,
+        }
+        for key, row in sorted(batch.counts.items(), key=lambda item: item[0])
+    ]
+    bulk_execute(session, stmt, _COUNT_ROW, rows)
+
+
+def _merge_sketches(session: Session, batch: RollupBatch) -> None:
+    keys = sorted(batch.sketches)
+    # By bucket, not by key: a batch touches a few buckets (a live one: its minute and hour),
+    # and a short IN list of triples is far cheaper to plan than one of every (bucket, group).
+    buckets = sorted({key[:3] for key in keys})
+    columns = [SKETCHES.c[name] for name in _SKETCH_KEY]
+    stored: dict[tuple[Any, ...], bytes] = {}
+    for at in range(0, len(buckets), _KEYS_PER_READ):
+        chunk = buckets[at : at + _KEYS_PER_READ]
+        found = session.execute(
+            select(*columns, SKETCHES.c.sketch).where(tuple_(*columns[:3]).in_(chunk))
+        )
+        stored.update((tuple(row[:4]), row[4]) for row in found)
+    rows = []
+    for key in keys:
+        site_id, sketch = batch.sketches[key]
+        rows.append(
+            {
+                **dict(zip(_SKETCH_KEY, key, strict=True)),
+                "site_id": site_id,
+                "sketch": merged(stored.get(key), sketch),
+            }
+        )
+    insert = dialect_insert(session, SKETCHES)
+    stmt = insert.on_conflict_do_update(
+        index_elements=list(_SKETCH_KEY), set_={"sketch": insert.excluded.sketch}
+    )
+    session.execute(stmt, rows)
