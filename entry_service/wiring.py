@@ -140,9 +140,9 @@ def entry_ports(
         RedisSummaryCache(redis_client) if redis_client is not None else NoSummaryCache()
     )
     wins = CountWins(open_analytics_index(settings.index, database), summaries)
-    sql_gate = SqlEntryGate(database, wins, _now)
-    gate: EntryGate = sql_gate
     limiter: RateLimiter = MemoryRateLimiter()
+    sql_gate = SqlEntryGate(database, wins, _now, limiter)
+    gate: EntryGate = sql_gate
     waiter: DecisionWaiter | None = None
     if redis_client is not None and async_redis is not None:
         bus = settings.bus

@@ -20,7 +20,9 @@ from dashboard_service.settings import DashboardSettings
 from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
 from pulse import dead_letters, demo
+from pulse.dashboard_workers import FACTORY as DASHBOARD_FACTORY
 from pulse.demo_page import DemoPage
+from pulse.entry_workers import FACTORY as ENTRY_FACTORY
 from pulse.entry_workers import serve_workers
 from pulse.migrate import migrate_all
 from pulse.servers import Service, serve
@@ -86,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         one = sub.add_parser(name, help=f"run {what}")
         one.add_argument("--host", default="0.0.0.0")  # containers listen on all interfaces
         one.add_argument("--port", type=int, default=port)
-        if name in ("entry", "worker"):
+        if name in ("entry", "dashboard", "worker"):
             one.add_argument(
                 "--workers",
                 type=_positive,
@@ -206,13 +208,14 @@ def _run_one(args: argparse.Namespace, common: CommonSettings) -> int:
         return 2
     if common.database.embedded:
         migrate_all(common)
-    if args.command == "entry" and args.workers > 1:
-        serve_workers(args.host, args.port, args.workers, common)
-        return 0
     if args.command == "worker" and args.workers > 1:
         serve_consumer_workers(args.host, args.port, args.workers, common)
         return 0
     core, entry, dashboard = service_settings(common, make_up_tokens=common.database.embedded)
+    if args.command in ("entry", "dashboard") and args.workers > 1:
+        factory = {"entry": ENTRY_FACTORY, "dashboard": DASHBOARD_FACTORY}[args.command]
+        serve_workers(args.host, args.port, args.workers, common, factory)
+        return 0
     apps: dict[str, Callable[[], FastAPI]] = {
         "core": lambda: create_core(core),
         "worker": lambda: create_worker_app(core),

@@ -1,4 +1,5 @@
-"""`pulse entry --workers N`: entry_service in N uvicorn worker processes on one port.
+"""`pulse entry --workers N`: entry_service in N uvicorn worker processes on one port (and
+`serve_workers`, which `pulse dashboard --workers N` uses with its own factory).
 
 uvicorn starts each worker as a fresh (spawned) process, so the app must come from an import
 string; `create_app` below is that factory. Each worker configures its own logging and builds
@@ -30,13 +31,15 @@ def create_app() -> FastAPI:
     return create_entry(EntrySettings())
 
 
-def serve_workers(host: str, port: int, workers: int, common: CommonSettings) -> None:
+def serve_workers(
+    host: str, port: int, workers: int, common: CommonSettings, factory: str = FACTORY
+) -> None:
     """Run until SIGINT/SIGTERM; uvicorn's supervisor restarts a worker that dies."""
     # Spawned workers read their settings from the environment, and nothing else reaches
     # them: hand down the data directory `--data-dir` may have chosen.
     os.environ["PULSE_DATA_DIR"] = str(common.data_dir)
     uvicorn.run(
-        FACTORY,
+        factory,
         factory=True,
         host=host,
         port=port,

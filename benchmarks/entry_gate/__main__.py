@@ -9,9 +9,14 @@ In one run, on scratch resources removed at the end (see benchmarks/entry_gate/s
    lock-per-request baseline (benchmarks/entry_gate/baseline.py), then against the production
    atomic Lua gate. After each variant, once core_service has decided every reservation, it
    checks that nothing was over-booked.
-It prints entries/s, p50/p99 and the ratio atomic/baseline (target >= 5). Exit code: 0 when
-both variants ran and nothing was over-booked (even if the target is missed), 1 on an error,
-a non-202 answer or any over-booking, 2 when the benchmark cannot run here.
+3. (issue 13) the same wrk load on a bare FastAPI app (benchmarks/entry_gate/bare.py): the
+   floor, entry_service / bare >= 0.33 is the target; open-loop latency (constant arrival rate
+   at half the atomic gate's measured entries/s; p50/p95/p99); the seed's spike: `--spike`
+   entries (10,000) arriving within one second, each followed (polling as the snippet does)
+   to its final answer, with the production decision wait (benchmarks/entry_gate/phases.py).
+It prints entries/s, p50/p99 and the ratios. Exit code: 0 when every phase ran and nothing was
+over-booked (even if a target is missed), 1 on an error, a non-202 answer or any over-booking,
+2 when the benchmark cannot run here.
 """
 
 import argparse
@@ -31,6 +36,7 @@ from benchmarks.common.http_load import require_wrk, server
 from benchmarks.common.scratch import Engines, SetupError
 from benchmarks.entry_gate.checks import count_seats, wait_drained
 from benchmarks.entry_gate.load import check_sample, run_wrk, write_lua
+from benchmarks.entry_gate.phases import run_bare, run_open_loop_phase, spike_env
 from benchmarks.entry_gate.report import Report, Variant, VariantResult, print_report
 from benchmarks.entry_gate.scratch import ActivitySpec, EntryEngines, EntryScratch, entry_scratch
 from benchmarks.entry_gate.services import (
@@ -73,6 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--step-concurrency", type=int, default=200, help="callers in the step phase (200)"
     )
+    p.add_argument("--open-seconds", type=int, default=10, help="open-loop phase, s (10; 0: skip)")
+    p.add_argument("--spike", type=int, default=10_000, help="spike entries in 1 s (0: skip)")
+    p.add_argument("--spike-connections", type=int, default=1000, help="client connections (1000)")
     args = p.parse_args(argv)
     if not 5 <= args.seconds <= 60:
         p.error("--seconds must be between 5 and 60")
@@ -97,6 +106,9 @@ def specs(capacity: int) -> list[ActivitySpec]:
         out_specs.append(ActivitySpec(f"{v.slug}-step", STEP_CAPACITY, per_user_limit=1))
         out_specs.append(ActivitySpec(f"{v.slug}-warmup", WARMUP_CAPACITY, per_user_limit=1))
         out_specs.append(ActivitySpec(v.slug, capacity, per_user_limit=1))
+    for phase in ("openloop", "spike"):
+        out_specs.append(ActivitySpec(f"{phase}-warmup", WARMUP_CAPACITY, per_user_limit=1))
+        out_specs.append(ActivitySpec(phase, capacity, per_user_limit=1))
     return out_specs
 
 
@@ -176,10 +188,46 @@ def run(args: argparse.Namespace, engines: EntryEngines, wrk: str, report: Repor
         warm_counters(s)
         if args.step_seconds:
             report.steps = run_steps(args, s)
+        out("bare FastAPI (the floor) ...")
+        report.bare = run_bare(args, s, wrk, tmp)
         with core_process(core_env(s, tmp / "data"), tmp / "core.log") as core_pid:
             for v in VARIANTS:
                 out(f"{v.name} ({v.factory}) ...")
                 report.results.append(run_variant(v, s, args, wrk, tmp, core_pid))
+            run_issue13_phases(args, s, tmp, report)
+
+
+def run_issue13_phases(args: argparse.Namespace, s: EntryScratch, tmp: Path, r: Report) -> None:
+    atomic = next((x for x in r.results if x.variant.slug == "atomic"), None)
+    rate = atomic.load.per_second / 2 if atomic is not None else 0.0
+    if args.open_seconds and rate > 0:
+        r.phases.append(
+            run_open_loop_phase(
+                "open loop at half capacity",
+                s,
+                "openloop",
+                entry_env(s, tmp / "data"),
+                tmp / "entry-openloop.log",
+                rate=rate,
+                count=max(1, round(rate * args.open_seconds)),
+                connections=args.connections,
+                follow=False,
+            )
+        )
+    if args.spike:
+        r.phases.append(
+            run_open_loop_phase(
+                "spike",
+                s,
+                "spike",
+                spike_env(s, tmp / "data"),
+                tmp / "entry-spike.log",
+                rate=float(args.spike),
+                count=args.spike,
+                connections=args.spike_connections,
+                follow=True,
+            )
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     print_report(report)
     bad = [f"{r.variant.name}: {v}" for r in report.results for v in r.violations()]
     bad += [f"{r.name} (step phase): {v}" for r in report.steps for v in r.violations()]
+    bad += [f"{p.name}: {v}" for p in report.phases for v in p.seats.violations()]
+    if report.bare is not None and report.bare.non_202:
+        bad.append(f"bare FastAPI: {report.bare.non_202} responses were not 202")
     bad += [
         f"{r.variant.name}: {r.load.non_202} responses were not 202"
         for r in report.results

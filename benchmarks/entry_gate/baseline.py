@@ -26,10 +26,11 @@ import redis_lock
 from fastapi import FastAPI
 
 from common_messaging import EntryRequested
+from entry_service.adapters.rate_limit import RedisRateLimiter
 from entry_service.adapters.redis_entry_gate import Admission
 from entry_service.adapters.redis_gate_scripts import activity_keys, idempotency_field
 from entry_service.adapters.redis_warmer import CountersUnavailable, RedisCounterWarmer
-from entry_service.domain.entries import ActivityView
+from entry_service.domain.entries import ActivityView, RateCheck
 from entry_service.main import create_app as create_entry_app
 from entry_service.settings import get_settings
 from entry_service.wiring import open_ports
@@ -105,13 +106,26 @@ class LockPerRequestAdmission:
     """The gate's admission step done the baseline's way; the rest of the gate is production's.
 
     An `Admission` (entry_service.adapters.redis_entry_gate), passed to entry_service's own
-    composition root in place of the atomic script: no production class is subclassed."""
+    composition root in place of the atomic script: no production class is subclassed. The
+    rate limits are the production `RedisRateLimiter` (one pipelined round trip) and the gate
+    writes the answer's copy (one more), as the gate did before the one-script decision."""
 
-    def __init__(self, locked: LockedAdmission, warmer: RedisCounterWarmer) -> None:
+    records_answers = False
+
+    def __init__(
+        self, locked: LockedAdmission, warmer: RedisCounterWarmer, limiter: RedisRateLimiter
+    ) -> None:
         self._locked = locked
         self._warmer = warmer
+        self._limiter = limiter
 
-    async def __call__(self, request: EntryRequested, activity: ActivityView) -> list[str]:
+    async def __call__(
+        self, request: EntryRequested, activity: ActivityView, check: RateCheck | None = None
+    ) -> list[str]:
+        if check is not None and await self._limiter.hit(check.limits, check.window_s):
+            return ["limited"]
+        if request.refused is not None:
+            return ["refused"]
         return await asyncio.to_thread(self._admit_blocking, request, activity)
 
     def _admit_blocking(self, request: EntryRequested, activity: ActivityView) -> list[str]:
@@ -134,7 +148,8 @@ def create_app() -> FastAPI:
     # python-redis-lock is synchronous: a client of its own, for the server's lifetime.
     lock_client = redis.Redis.from_url(settings.redis.url)
 
-    def admission(_client: aioredis.Redis, warmer: RedisCounterWarmer) -> Admission:
-        return LockPerRequestAdmission(LockedAdmission(lock_client), warmer)
+    def admission(client: aioredis.Redis, warmer: RedisCounterWarmer) -> Admission:
+        limiter = RedisRateLimiter(client)
+        return LockPerRequestAdmission(LockedAdmission(lock_client), warmer, limiter)
 
     return create_entry_app(settings, partial(open_ports, admission=admission))

@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from benchmarks.common.facts import out, verdict
 from benchmarks.entry_gate.checks import Seats
 from benchmarks.entry_gate.load import REPEAT_EVERY, REPEAT_POOL, GateLoad
+from benchmarks.entry_gate.phases import OpenLoopPhase, print_phase
 from benchmarks.entry_gate.services import RATE_LIMIT_PER_IP, RATE_LIMIT_PER_USER
 from benchmarks.entry_gate.steps import StepResult
 
 TARGET = 5.0
+BARE_TARGET = 0.33  # issue 13: entries/s against the bare FastAPI endpoint, per worker
+P99_TARGET_MS = 100.0  # issue 13: open-loop p99 at half the measured capacity
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,15 @@ class Report:
     facts: dict[str, str]
     results: list[VariantResult] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
+    bare: GateLoad | None = None
+    phases: list[OpenLoopPhase] = field(default_factory=list)
+
+
+def bare_ratio(r: Report) -> float | None:
+    atomic = next((x for x in r.results if x.variant.slug == "atomic"), None)
+    if atomic is None or r.bare is None or not r.bare.per_second:
+        return None
+    return atomic.load.per_second / r.bare.per_second
 
 
 def ratio(results: list[VariantResult]) -> float | None:
@@ -80,10 +92,12 @@ def print_report(r: Report) -> None:
         f"{'variant':<18}{'entries/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
         f"{'requests':>10}{'non-202':>9}{'sock err':>9}"
     )
-    for res in r.results:
-        x = res.load
+    loads = [(res.variant.name, res.load) for res in r.results]
+    if r.bare is not None:
+        loads.insert(0, ("bare FastAPI", r.bare))
+    for name, x in loads:
         out(
-            f"{res.variant.name:<18}{x.per_second:>10,.0f}{x.p50_ms:>9.1f}{x.p90_ms:>9.1f}"
+            f"{name:<18}{x.per_second:>10,.0f}{x.p50_ms:>9.1f}{x.p90_ms:>9.1f}"
             f"{x.p99_ms:>9.1f}{x.max_ms:>9.1f}{x.requests:>10,}{x.non_202:>9}"
             f"{x.socket_errors:>9}"
         )
@@ -91,17 +105,10 @@ def print_report(r: Report) -> None:
         _print_variant(res)
     if r.steps:
         _print_steps(r)
-    value = ratio(r.results)
-    out()
-    out("Ratio (same run, same machine)")
-    if value is not None:
-        out(
-            f"  atomic / lock per request, HTTP entries/s     {value:>6.2f}   "
-            f"target >= {TARGET:.0f}  {verdict(value, TARGET)}"
-        )
-    steps = step_ratio(r.steps)
-    if steps is not None:
-        out(f"  atomic / lock per request, step alone calls/s {steps:>6.2f}   context only")
+    for phase in r.phases:
+        print_phase(phase)
+    _print_ratios(r)
+
     out()
     out("Summary")
     for key, text in summary(r).items():
@@ -110,6 +117,35 @@ def print_report(r: Report) -> None:
     out("Machine")
     for key, fact in r.facts.items():
         out(f"  {key:<40}{fact}")
+
+
+def _print_ratios(r: Report) -> None:
+    value = ratio(r.results)
+    out()
+    out("Ratio (same run, same machine)")
+    floor = bare_ratio(r)
+    if floor is not None:
+        out(
+            f"  atomic / bare FastAPI, HTTP entries/s         {floor:>6.2f}   "
+            f"target >= {BARE_TARGET:.2f} {verdict(floor, BARE_TARGET)}"
+        )
+    for phase in r.phases:
+        if phase.name.startswith("open loop"):
+            p99 = phase.result.latency_ms(99)
+            out(
+                f"  open-loop p99 at half capacity, ms    {p99:>10,.1f}   "
+                f"target <= {P99_TARGET_MS:.0f}  {verdict(P99_TARGET_MS, p99)}"
+            )
+        else:
+            out(f"  spike: last final answer, s           {phase.result.last_final_s:>10.2f}")
+    if value is not None:
+        out(
+            f"  atomic / lock per request, HTTP entries/s     {value:>6.2f}   "
+            f"target >= {TARGET:.0f}  {verdict(value, TARGET)} (issue 4; context now)"
+        )
+    steps = step_ratio(r.steps)
+    if steps is not None:
+        out(f"  atomic / lock per request, step alone calls/s {steps:>6.2f}   context only")
 
 
 def _print_steps(r: Report) -> None:
@@ -180,6 +216,21 @@ def summary(r: Report) -> dict[str, str]:
     for step in r.steps:
         k = "atomic" if step.name == "atomic Lua gate" else "baseline"
         s[f"step_{k}_calls_per_s"] = f"{step.per_second:.0f}"
+    floor = bare_ratio(r)
+    if r.bare is not None:
+        s["bare_entries_per_s"] = f"{r.bare.per_second:.0f}"
+    if floor is not None:
+        s["ratio_atomic_over_bare"] = f"{floor:.2f} ({verdict(floor, BARE_TARGET)})"
+    for phase in r.phases:
+        key = "openloop" if phase.name.startswith("open loop") else "spike"
+        shots = phase.result
+        s[f"{key}_rate"] = f"{shots.rate:.0f}"
+        s[f"{key}_p50_p95_p99_ms"] = (
+            f"{shots.latency_ms(50):.1f}/{shots.latency_ms(95):.1f}/{shots.latency_ms(99):.1f}"
+        )
+        if key == "spike":
+            s["spike_last_final_answer_s"] = f"{shots.last_final_s:.2f}"
+        s[f"{key}_overbooked"] = "no" if not phase.seats.violations() else "YES"
     value = ratio(r.results)
     if value is not None:
         s["ratio_atomic_over_baseline"] = f"{value:.2f} ({verdict(value, TARGET)})"

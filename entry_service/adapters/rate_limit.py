@@ -8,6 +8,7 @@ from typing import Final
 import redis.asyncio as aioredis
 
 from entry_service import metrics
+from entry_service.adapters.redis_gate_scripts import rate_limit_key
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class RedisRateLimiter:
         try:
             pipe = self._redis.pipeline(transaction=False)
             for key, _ in limits:
-                name = f"{self._prefix}:{key}:{window}"
+                name = rate_limit_key(key, window, self._prefix)
                 pipe.incr(name)
                 pipe.expire(name, window_s + 1)
             replies = await pipe.execute()

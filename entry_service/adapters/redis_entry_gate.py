@@ -1,9 +1,12 @@
-"""The Redis gate: one atomic script per request admits or refuses; Postgres decides after.
+"""The Redis gate: one atomic script per request decides; Postgres confirms after.
 
-admit: script -> (cold? warm under python-redis-lock, once) -> publish the reservation and
-wait for its delivery report -> wait a short while for the ledger's decision -> answer
-`confirmed`/`rejected`, or `reserved` when the decision is still on its way. When Redis is
-unreachable the SQL gate decides instead (slower, same rules, same ledger).
+enter: ONE script call (rate limits, the refusal decided in process, per-user limit, capacity,
+idempotency key, the answer's copy; `redis_gate_scripts.ADMIT`) -> (cold? warm under
+python-redis-lock, once) -> publish the reservation or refusal and wait once for its delivery
+report -> wait a short while (`confirm_wait_s`, 0 = not at all) for the ledger's decision ->
+answer `confirmed`/`rejected`, or `reserved` when the decision is still on its way. When Redis
+is unreachable the SQL gate decides instead (slower, same rules, same ledger; the rate limits
+fail open for that moment, as `RedisRateLimiter` does).
 
 Every answer with an entry id is durable before it is given: a reservation is on the bus (the
 ledger will decide it), a refusal (sold out, already entered, and the domain's window and
@@ -44,12 +47,14 @@ from entry_service.adapters.redis_gate_scripts import (
     RELEASE,
     activity_keys,
     admit_args,
+    decision_args,
     entry_key,
     idempotency_field,
+    rate_limit_key,
 )
 from entry_service.adapters.redis_warmer import CountersUnavailable, RedisCounterWarmer
 from entry_service.adapters.sql_entry_gate import SqlEntryGate, answer_of
-from entry_service.domain.entries import ActivityView, EntryAnswer
+from entry_service.domain.entries import ActivityView, EntryAnswer, RateCheck, Throttled
 from entry_service.errors import BusUnavailable
 from servicekit.tracing import with_trace_context
 
@@ -61,29 +66,53 @@ ENTRY_RECORD_TTL_S: Final = 24 * 3600
 
 class Admission(Protocol):
     """The admission step: ADMIT's answers (`["ok" | "dup", "<entry id>:<position>"]`,
-    `["user"]`, `["full"]`); raises CountersUnavailable when the counters cannot be warmed."""
+    `["user"]`, `["full"]`, and with a `check`: `["limited"]`, `["refused"]` for a request
+    with `refused` set); raises CountersUnavailable when the counters cannot be warmed.
+    `records_answers`: the step itself writes the answer's copy (else the gate does)."""
 
-    async def __call__(self, request: EntryRequested, activity: ActivityView) -> list[str]: ...
+    records_answers: bool
+
+    async def __call__(
+        self, request: EntryRequested, activity: ActivityView, check: RateCheck | None = None
+    ) -> list[str]: ...
 
 
 AdmissionFactory = Callable[[aioredis.Redis, RedisCounterWarmer], Admission]
 
 
 class ScriptAdmission:
-    """One atomic script call per request (warming cold counters under a lock, at most twice)."""
+    """One atomic script call per request (EVALSHA; warming cold counters under a lock, at
+    most twice). With a `check`, the same call counts the rate limits too."""
+
+    records_answers = True
 
     def __init__(self, client: aioredis.Redis, warmer: RedisCounterWarmer) -> None:
         self._admit = client.register_script(ADMIT)
         self._warmer = warmer
 
-    async def __call__(self, request: EntryRequested, activity: ActivityView) -> list[str]:
-        keys = activity_keys(activity.id)
-        args = admit_args(
-            request.user_id,
-            request.idempotency_key,
-            request.entry_id,
-            activity.capacity,
-            activity.per_user_limit,
+    async def __call__(
+        self, request: EntryRequested, activity: ActivityView, check: RateCheck | None = None
+    ) -> list[str]:
+        keys = [*activity_keys(activity.id), entry_key(request.entry_id)]
+        limits: list[int] = []
+        if check is not None:
+            window = int(time.time() // check.window_s)
+            keys += [rate_limit_key(key, window) for key, _ in check.limits]
+            limits = [limit for _, limit in check.limits]
+        args = decision_args(
+            admit_args(
+                request.user_id,
+                request.idempotency_key,
+                request.entry_id,
+                activity.capacity,
+                activity.per_user_limit,
+            ),
+            refused=request.refused.value if request.refused else None,
+            detail=request.detail,
+            activity_id=activity.id,
+            copy_ttl_s=ENTRY_RECORD_TTL_S,
+            window_s=check.window_s if check is not None else 1,
+            limits=limits,
         )
         for _ in range(3):
             raw = await self._admit(keys=keys, args=args)
@@ -122,21 +151,41 @@ class RedisEntryGate:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def admit(self, request: EntryRequested, activity: ActivityView) -> EntryAnswer:
+        answer = await self._decide(request, activity, None)
+        assert not isinstance(answer, Throttled)  # no check, no throttling
+        return answer
+
+    async def enter(
+        self, request: EntryRequested, activity: ActivityView, check: RateCheck
+    ) -> EntryAnswer | Throttled:
+        return await self._decide(request, activity, check)
+
+    async def _decide(
+        self, request: EntryRequested, activity: ActivityView, check: RateCheck | None
+    ) -> EntryAnswer | Throttled:
         self._loop = asyncio.get_running_loop()
         try:
-            outcome = await self._admission(request, activity)
+            outcome = await self._admission(request, activity, check)
         # Unreachable, not merely slow to answer a script: only then is Postgres alone asked.
         except (RedisConnectionError, RedisTimeoutError, CountersUnavailable) as exc:
             log.warning("entry_gate_fallback activity_id=%s error=%s", activity.id, exc)
             metrics.gate_fallback(exc)
+            if request.refused is not None:
+                return await self._fallback.refuse(request)
             return await self._fallback.admit(request, activity)
         code = outcome[0]
+        noted = self._admission.records_answers
+        if code == "limited" and check is not None:
+            window_s = check.window_s
+            return Throttled(window_s - time.time() % window_s, len(check.limits))
+        if code == "refused":
+            return await self.refuse(request, noted=noted)
         if code == "user":
-            return await self.refuse(
-                request.model_copy(update={"refused": EntryReason.ALREADY_ENTERED})
-            )
+            refused = request.model_copy(update={"refused": EntryReason.ALREADY_ENTERED})
+            return await self.refuse(refused, noted=noted)
         if code == "full":
-            return await self.refuse(request.model_copy(update={"refused": EntryReason.SOLD_OUT}))
+            refused = request.model_copy(update={"refused": EntryReason.SOLD_OUT})
+            return await self.refuse(refused, noted=noted)
         entry_id, position = _parse(outcome[1])
         if code == "dup":
             known = await self._known(entry_id)
@@ -146,10 +195,12 @@ class RedisEntryGate:
             # did not reach Redis, or the copy expired): publish it again, under its own id,
             # before answering with it. The ledger decides an entry id once.
             update = {"entry_id": entry_id, "position": position}
-            return await self._reserve(request.model_copy(update=update), outcome[1])
-        return await self._reserve(request.model_copy(update={"position": position}), outcome[1])
+            return await self._reserve(request.model_copy(update=update), outcome[1], False)
+        update = {"position": position}
+        return await self._reserve(request.model_copy(update=update), outcome[1], noted)
 
-    async def refuse(self, request: EntryRequested) -> EntryAnswer:
+    async def refuse(self, request: EntryRequested, *, noted: bool = False) -> EntryAnswer:
+        """Publish a refusal (its copy already in Redis when `noted`) and answer it."""
         answer = EntryAnswer(
             request.entry_id,
             EntryStatus.REJECTED,
@@ -158,7 +209,10 @@ class RedisEntryGate:
             activity_id=request.activity_id,
         )
         try:
-            await asyncio.gather(self._publish(request), self._note(answer))
+            if noted:
+                await self._publish(request)
+            else:
+                await asyncio.gather(self._publish(request), self._note(answer))
         except BusUnavailableError:
             # No bus: the ledger records it right here (one write), or the attempt is a 503.
             try:
@@ -186,7 +240,7 @@ class RedisEntryGate:
             ),
         )
 
-    async def _reserve(self, request: EntryRequested, admitted: str) -> EntryAnswer:
+    async def _reserve(self, request: EntryRequested, admitted: str, noted: bool) -> EntryAnswer:
         self._remember(request, admitted)
         decided = self._waiter.expect(request.entry_id)
         try:
@@ -205,7 +259,8 @@ class RedisEntryGate:
             position=request.position,
             activity_id=request.activity_id,
         )
-        await self._note(reserved)
+        if not noted:
+            await self._note(reserved)
         decision = await self._await_decision(decided)
         if decision is None:
             self._waiter.forget(request.entry_id)
@@ -273,7 +328,7 @@ class RedisEntryGate:
         request, admitted = remembered
         try:
             await self._release(
-                keys=activity_keys(request.activity_id),
+                keys=[*activity_keys(request.activity_id), entry_key(entry_id)],
                 args=[
                     request.user_id,
                     idempotency_field(request.user_id, request.idempotency_key),

@@ -21,7 +21,15 @@ from common_messaging import EntryDecided, EntryReason, EntryRequested, EntrySta
 from datastore.schema import Entry
 from entries_ledger.decider import AfterDecision, EntryDecider
 from entries_ledger.sql_ledger import ledger_scope
-from entry_service.domain.entries import ActivityView, EntryAnswer
+from entry_service.adapters.rate_limit import MemoryRateLimiter
+from entry_service.domain.entries import (
+    ActivityView,
+    EntryAnswer,
+    RateCheck,
+    RateLimiter,
+    Throttled,
+    decide_in_steps,
+)
 from servicekit.database import Database
 
 log = logging.getLogger(__name__)
@@ -46,13 +54,20 @@ class SqlEntryGate:
         database: Database,
         after: AfterDecision,
         clock: Callable[[], datetime],
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._database = database
+        self._limiter: RateLimiter = limiter or MemoryRateLimiter()
         self._decider = EntryDecider(ledger_scope(database), clock)
         self._after = after
         # SQLite lets one writer in at a time; queueing here beats its busy-wait.
         self._sqlite = database.engine.dialect.name == "sqlite"
         self._serial = threading.Lock()
+
+    async def enter(
+        self, request: EntryRequested, activity: ActivityView, check: RateCheck
+    ) -> EntryAnswer | Throttled:
+        return await decide_in_steps(self._limiter, self, request, activity, check)
 
     async def admit(self, request: EntryRequested, activity: ActivityView) -> EntryAnswer:
         return answer_of(await asyncio.to_thread(self.decide, request))

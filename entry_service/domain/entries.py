@@ -1,7 +1,10 @@
 """Entering a campaign activity: who, when, whether eligible, then one step through the gate.
 
-Order matters for cost under a spike: the cheap refusals (unknown activity, rate limits, bad
-token, outside the window) come before the user summary read, and that before the gate.
+Order matters for cost under a spike: the in-process refusals (unknown activity - the
+definition is cached in process -, bad token, outside the window) come first, then the user
+summary read (only for activities with conditions, from the summary cache), then ONE gate
+call that counts the rate limits and records the decision: the Redis gate does all of it in one
+script call (`RedisEntryGate.enter`), other gates in steps (`decide_in_steps`).
 Every answer that carries an entry id is a durable record before it is given: refusals
 decided here (window, eligibility) go through the gate's `refuse` like its own, so
 `GET /v1/entries/{id}` resolves every entry id a shopper was ever given. Refusals without an
@@ -12,7 +15,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from uuid import UUID
 
 from common_messaging import DeviceInfo, EntryReason, EntryRequested, EntryStatus
@@ -83,6 +86,22 @@ class EntryCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class RateCheck:
+    """The fixed-window limits one request counts against: (key, limit) pairs."""
+
+    limits: tuple[tuple[str, int], ...]
+    window_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    """The gate's answer when a rate limit is over: no entry, a 429."""
+
+    retry_after_s: float
+    keys: int
+
+
+@dataclass(frozen=True, slots=True)
 class RateLimits:
     per_user: int
     per_ip: int
@@ -115,6 +134,13 @@ class EntryGate(Protocol):
 
     async def refuse(self, request: EntryRequested) -> EntryAnswer:
         """Record a refusal (`request.refused`, `request.detail`) durably, then answer it."""
+        ...
+
+    async def enter(
+        self, request: EntryRequested, activity: ActivityView, check: RateCheck
+    ) -> EntryAnswer | Throttled:
+        """The request's whole decision: count it against `check` (Throttled when over, and
+        nothing recorded), then record `request.refused` when set, else admit."""
         ...
 
     async def lookup(self, entry_id: UUID) -> EntryAnswer | None:
@@ -150,9 +176,6 @@ async def enter(cmd: EntryCommand, ports: EntryPorts) -> EntryAnswer:
     except UserTokenInvalid:  # forged or stale tokens still count against their address
         await _limit(ports, [by_ip])
         raise
-    # Checking the token (microseconds) before the limits lets both limits share one round trip.
-    by_user = (f"user:{activity.site_id}:{shopper.user_id}", ports.limits.per_user)
-    await _limit(ports, [by_ip, by_user])
     request = EntryRequested(
         entry_id=uuid.uuid4(),
         site_id=activity.site_id,
@@ -167,10 +190,30 @@ async def enter(cmd: EntryCommand, ports: EntryPorts) -> EntryAnswer:
     refusal = _outside_window(activity, cmd.now) or await _ineligible(ports, activity, shopper, cmd)
     if refusal is not None:
         reason, detail = refusal
-        return await ports.gate.refuse(
-            request.model_copy(update={"refused": reason, "detail": detail[:500]})
-        )
-    return await ports.gate.admit(request, activity)
+        request = request.model_copy(update={"refused": reason, "detail": detail[:500]})
+    by_user = (f"user:{activity.site_id}:{shopper.user_id}", ports.limits.per_user)
+    check = RateCheck((by_ip, by_user), ports.limits.window_s)
+    answer = await ports.gate.enter(request, activity, check)
+    if isinstance(answer, Throttled):
+        _throttled(answer)
+    return answer
+
+
+async def decide_in_steps(
+    limiter: RateLimiter,
+    gate: EntryGate,
+    request: EntryRequested,
+    activity: ActivityView,
+    check: RateCheck,
+) -> EntryAnswer | Throttled:
+    """`EntryGate.enter` for a gate that cannot count the limits in its own step: the limiter
+    first (one round trip), then the gate's `refuse` or `admit`."""
+    retry_after = await limiter.hit(check.limits, check.window_s)
+    if retry_after is not None:
+        return Throttled(retry_after, len(check.limits))
+    if request.refused is not None:
+        return await gate.refuse(request)
+    return await gate.admit(request, activity)
 
 
 async def entry_state(entry_id: UUID, gate: EntryGate) -> EntryAnswer:
@@ -186,11 +229,15 @@ async def entry_state(entry_id: UUID, gate: EntryGate) -> EntryAnswer:
 async def _limit(ports: EntryPorts, limits: Sequence[tuple[str, int]]) -> None:
     retry_after = await ports.limiter.hit(limits, ports.limits.window_s)
     if retry_after is not None:
-        metrics.rate_limited(len(limits))
-        raise RateLimited(
-            "too many entry attempts; retry later",
-            headers={"Retry-After": str(max(1, round(retry_after)))},
-        )
+        _throttled(Throttled(retry_after, len(limits)))
+
+
+def _throttled(throttled: Throttled) -> NoReturn:
+    metrics.rate_limited(throttled.keys)
+    raise RateLimited(
+        "too many entry attempts; retry later",
+        headers={"Retry-After": str(max(1, round(throttled.retry_after_s)))},
+    )
 
 
 def _identify(cmd: EntryCommand, activity: ActivityView) -> Shopper:

@@ -6,6 +6,7 @@ are the assertions. Every test works on keys under a prefix of its own and delet
 those keys afterwards (never a flush: other people's tests share this Redis).
 """
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from entry_service.adapters.redis_gate_scripts import (
     RELEASE,
     activity_keys,
     admit_args,
+    decision_args,
     idempotency_field,
 )
 from tests.engines import engine_url
@@ -173,3 +175,103 @@ def test_release_of_an_unknown_admission_changes_nothing(gate: Gate) -> None:
     gate.warm(2)
     assert gate.release("ada", "never", f"{uuid.uuid4()}:3") == 0
     assert gate.count == 2 and gate.client.exists(gate.keys[1], gate.keys[2]) == 0
+
+
+@dataclass
+class Decision:
+    """ADMIT as the gate sends it for a whole request: the answer's copy and two limits."""
+
+    gate: Gate
+    prefix: str
+
+    def __call__(
+        self, user: str, *, refused: str | None = None, ip_limit: int = 100, capacity: int = 10
+    ) -> tuple[list[str], dict[str, object] | None]:
+        entry_id = uuid.uuid4()
+        copy_key = f"{self.prefix}:entry:{entry_id}"
+        limit_keys = [f"{self.prefix}:rl:ip:1", f"{self.prefix}:rl:user:{user}"]
+        args = decision_args(
+            admit_args(user, uuid.uuid4().hex, entry_id, capacity, 1),
+            refused=refused,
+            detail="opens at noon" if refused else None,
+            activity_id=uuid.UUID(int=7),
+            copy_ttl_s=3600,
+            window_s=10,
+            limits=[ip_limit, 100],
+        )
+        script = self.gate.client.register_script(ADMIT)
+        raw = script(keys=[*self.gate.keys, copy_key, *limit_keys], args=args)
+        copy = self.gate.client.get(copy_key)
+        return (
+            [v.decode() if isinstance(v, bytes) else str(v) for v in raw],
+            None if copy is None else json.loads(copy),
+        )
+
+
+@pytest.fixture
+def decision(gate: Gate) -> Iterator[Decision]:
+    prefix = gate.keys[0].split(":", 1)[0]
+    try:
+        yield Decision(gate, prefix)
+    finally:
+        gate.client.delete(*gate.client.keys(f"{prefix}:*"))
+
+
+def test_one_call_admits_and_writes_the_answers_copy(decision: Decision) -> None:
+    decision.gate.warm()
+    outcome, copy = decision("ada")
+    assert outcome[0] == "ok"
+    assert copy == {"s": "reserved", "p": 1, "a": str(uuid.UUID(int=7))}
+    assert decision("ada")[1] == {
+        "s": "rejected",
+        "r": "already_entered",
+        "a": str(uuid.UUID(int=7)),
+    }
+
+
+def test_one_call_records_a_refusal_without_taking_a_seat(decision: Decision) -> None:
+    # A refusal decided in process needs no counters (no "cold") and takes no seat.
+    outcome, copy = decision("ada", refused="not_started")
+    assert outcome == ["refused"]
+    assert copy == {
+        "s": "rejected",
+        "r": "not_started",
+        "d": "opens at noon",
+        "a": str(uuid.UUID(int=7)),
+    }
+    assert decision.gate.count is None and decision.gate.user_count("ada") == 0
+
+
+def test_one_call_counts_the_rate_limits_and_refuses_over_them(decision: Decision) -> None:
+    decision.gate.warm()
+    codes = [decision(f"u{i}", ip_limit=2)[0][0] for i in range(4)]
+    assert codes == ["ok", "ok", "limited", "limited"]
+    assert decision.gate.count == 2  # a limited request takes nothing and records nothing
+    assert 0 < decision.gate.client.ttl(f"{decision.prefix}:rl:ip:1") <= 11
+
+
+def test_cold_counters_count_no_limit(decision: Decision) -> None:
+    assert decision("ada", ip_limit=1)[0] == ["cold"]
+    decision.gate.warm()
+    assert decision("ada", ip_limit=1)[0][0] == "ok"  # the cold call was not counted
+
+
+def test_release_drops_the_answers_copy(decision: Decision) -> None:
+    decision.gate.warm()
+    gate = decision.gate
+    entry_id = uuid.uuid4()
+    copy_key = f"{decision.prefix}:entry:{entry_id}"
+    args = decision_args(
+        admit_args("ada", "k1", entry_id, 10, 1),
+        refused=None,
+        detail=None,
+        activity_id=uuid.UUID(int=7),
+        copy_ttl_s=3600,
+        window_s=10,
+        limits=[],
+    )
+    _, admitted = gate.client.register_script(ADMIT)(keys=[*gate.keys, copy_key], args=args)
+    release = gate.client.register_script(RELEASE)
+    field = idempotency_field("ada", "k1")
+    assert release(keys=[*gate.keys, copy_key], args=["ada", field, admitted]) == 1
+    assert gate.client.exists(copy_key) == 0 and gate.count == 0

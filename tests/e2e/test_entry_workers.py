@@ -1,4 +1,4 @@
-"""`pulse entry --workers N`: N worker processes behind one port, stopped together."""
+"""`pulse entry|dashboard --workers N`: N worker processes behind one port, stopped together."""
 
 import signal
 import subprocess
@@ -19,11 +19,21 @@ def _workers(proc: subprocess.Popen[bytes]) -> list[psutil.Process]:
     return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
 
 
-def test_two_entry_workers_serve_one_port_and_stop_on_sigint(tmp_path: Path) -> None:
+# (service, a path every worker answers without a token or data, its status and error code)
+SERVICES = [
+    ("entry", "/v1/sites/pk_unknown/definitions", 404, "site_not_found"),
+    ("dashboard", "/v1/campaigns", 401, "missing_token"),
+]
+
+
+@pytest.mark.parametrize(("service", "path", "status", "code"), SERVICES)
+def test_two_workers_serve_one_port_and_stop_on_sigint(
+    tmp_path: Path, service: str, path: str, status: int, code: str
+) -> None:
     (port,) = free_ports(1)
-    log = tmp_path / "entry.log"
+    log = tmp_path / f"{service}.log"
     env = clean_env({"PULSE_DATA_DIR": str(tmp_path / "data"), "PULSE_LOG_LEVEL": "WARNING"})
-    args = [PULSE, "entry", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    args = [PULSE, service, "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
     with log.open("w") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
@@ -32,13 +42,13 @@ def test_two_entry_workers_serve_one_port_and_stop_on_sigint(tmp_path: Path) -> 
         workers = _workers(proc)
         assert len(workers) == 2, [w.cmdline() for w in workers]
         with httpx.Client(base_url=url, timeout=10) as client:
-            answers = [client.get("/v1/sites/pk_unknown/definitions") for _ in range(20)]
-        assert {a.status_code for a in answers} == {404}
-        assert answers[0].json()["error"]["code"] == "site_not_found"
+            answers = [client.get(path) for _ in range(20)]
+        assert {a.status_code for a in answers} == {status}
+        assert answers[0].json()["error"]["code"] == code
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=30)
-    assert code == 0, log.read_text()[-3000:]
+        exit_code = proc.wait(timeout=30)
+    assert exit_code == 0, log.read_text()[-3000:]
     assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
 
 
