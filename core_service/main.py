@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from core_service.api.router import api_router
+from core_service.api.routes.payments import payments_router
 from core_service.consumer.runner import ConsumerThreads
 from core_service.settings import CoreSettings, get_settings
 from core_service.wiring import open_consumers, open_ports, open_webhook_dispatcher
@@ -24,7 +25,9 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         with open_ports(settings) as ports:
             app.state.ports = ports
             consumers = (
-                open_consumers(settings, ports.database, ports.summary_cache)
+                open_consumers(
+                    settings, ports.database, ports.summary_cache, redis_client=ports.redis
+                )
                 if settings.consumer_enabled
                 else None
             )
@@ -56,6 +59,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health_router(lambda: readiness(app), lambda: app.state.ports.degradable()))
     app.include_router(api_router)
+    app.include_router(payments_router(settings.payment_signature_tolerance_s))
     return app
 
 

@@ -24,6 +24,10 @@ class CoreSettings(CommonSettings):
     entries_batch_size: int = 200
     # Short: a shopper may be waiting on the decision (the entry edge waits ~2 s for it).
     entries_poll_timeout_s: float = 0.05
+    # How often unpaid product holds past their time are expired and their units released.
+    hold_sweep_interval_s: float = 2.0
+    # Stripe-Signature timestamps further than this from our clock are refused as replays.
+    payment_signature_tolerance_s: int = 300
     # Shop webhooks (docs/webhooks.md). Private targets (and plain http) only for tests and
     # private networks: otherwise an admin could make Pulse post into its own network.
     webhooks_allow_private_targets: bool = False

@@ -27,6 +27,8 @@ from core_service.errors import ConfigurationError
 from core_service.metrics import lag_reporter
 from core_service.settings import CoreSettings
 from datastore.engine import make_engine
+from entries_ledger.gate_seats import RedisSeatReturn
+from entries_ledger.holds import HoldSweeper
 from rollups.entries import CountingEntriesIndex
 from rollups.writer import record_occurrences
 from servicekit.clock import utc_now
@@ -106,7 +108,12 @@ def occurrence_service(settings: CoreSettings) -> EventOccurrenceService:
 
 
 def open_consumers(
-    settings: CoreSettings, database: Database, summaries: SummaryCache, *, report_lag: bool = False
+    settings: CoreSettings,
+    database: Database,
+    summaries: SummaryCache,
+    *,
+    report_lag: bool = False,
+    redis_client: redis.Redis | None = None,
 ) -> ConsumerThreads:
     """Every loop on one publisher (dead letters, decisions, the index feed), not yet started.
     `report_lag`: also read the groups' lag from the broker for /metrics (the `pulse worker`
@@ -160,7 +167,15 @@ def open_consumers(
         poll_timeout_s=settings.entries_poll_timeout_s,
     )
     lag = lag_reporter(bus, groups) if report_lag else None
-    return ConsumerThreads(occurrences, reservations, publisher, lag, indexing)
+    sweeper = HoldSweeper(
+        database,
+        RedisSeatReturn(redis_client) if redis_client is not None else None,
+        utc_now,
+        interval_s=settings.hold_sweep_interval_s,
+    )
+    return ConsumerThreads(
+        occurrences, reservations, publisher, lag, indexing, [("pulse-core-holds", sweeper.run)]
+    )
 
 
 def _index_consumer(settings: CoreSettings, publisher: EventPublisher) -> IndexConsumer:

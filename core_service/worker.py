@@ -20,7 +20,11 @@ def create_worker_app(settings: CoreSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with open_worker_ports(settings) as ports:
             consumers = open_consumers(
-                settings, ports.database, ports.summary_cache, report_lag=True
+                settings,
+                ports.database,
+                ports.summary_cache,
+                report_lag=True,
+                redis_client=ports.redis,
             )
             webhooks = open_webhook_dispatcher(settings, ports.database)
             app.state.ports = ports

@@ -478,3 +478,99 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer)
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ActivityReward(Base):
+    """What an activity's winners get: a code from its coupon pool, or a product hold.
+
+    A product's price is the server's (integer minor units), never a client's; its stock is
+    the activity's capacity. `hold_ttl_s`: how long a winner has to pay before the unit goes
+    back to the activity.
+    """
+
+    __tablename__ = "activity_rewards"
+    __table_args__ = (
+        CheckConstraint("kind IN ('coupon', 'product')", name="kind_known"),
+        CheckConstraint("price_minor IS NULL OR price_minor > 0", name="price_positive"),
+    )
+
+    activity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("activities.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    price_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    hold_ttl_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CouponCode(Base):
+    """One code of an activity's pool; `entry_id` is set once, in the winning transaction."""
+
+    __tablename__ = "coupon_codes"
+    __table_args__ = (
+        UniqueConstraint("activity_id", "code"),
+        # No code to two winners, no winner with two codes.
+        UniqueConstraint("entry_id"),
+        Index("ix_coupon_codes_activity_free", "activity_id", "entry_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    activity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("activities.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    entry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("entries.id"), nullable=True)
+    issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RewardHold(Base):
+    """A product unit held for a winner: `held` until paid (`paid`) or released (`expired`,
+    `failed`). Held and paid holds are what the activity's confirmed count stands for."""
+
+    __tablename__ = "reward_holds"
+    __table_args__ = (
+        CheckConstraint("status IN ('held', 'paid', 'expired', 'failed')", name="status_known"),
+        Index("ix_reward_holds_status_expires", "status", "expires_at"),
+        Index("ix_reward_holds_activity_status", "activity_id", "status"),
+    )
+
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entries.id"), primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    activity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("activities.id"))
+    user_id: Mapped[str] = mapped_column(String(128))
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    payment_id: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
+
+
+class PaymentRecord(Base):
+    """Every verified payment notification, once per payment id and kind, with what Pulse made
+    of it (a replay answers the stored outcome and changes nothing)."""
+
+    __tablename__ = "payment_records"
+
+    payment_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # `succeeded` or `failed`: one attempt may fail and a later one of the same payment succeed.
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255))
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    entry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # paid, released, hold_expired, already_paid, amount_mismatch, currency_mismatch,
+    # hold_not_found, ignored
+    outcome: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SitePaymentSettings(Base):
+    """The payment provider's webhook signing secret of a site (Stripe's `whsec_...`)."""
+
+    __tablename__ = "site_payment_settings"
+
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    webhook_secret: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -25,6 +25,7 @@ from common_messaging import (
     EventType,
 )
 from common_messaging.visitors import user_key
+from entries_ledger.reward_terms import RewardTerms
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class ActivityTerms:
     capacity: int | None
     per_user_limit: int
     user_confirmed: int  # the asking user's confirmed entries in this activity so far
+    reward: RewardTerms | None = None  # what a win is given (a code, a product hold)
 
 
 class SlotTaken(Exception):
@@ -62,6 +64,12 @@ class EntryLedger(Protocol):
         ...
 
     def count_entry_in_summary(self, request: EntryRequested, at: datetime) -> None: ...
+
+    def issue_reward(
+        self, request: EntryRequested, decision: EntryDecided, reward: RewardTerms
+    ) -> None:
+        """Give a confirmed entry its reward (a pool's code, a product hold), in this unit."""
+        ...
 
     def record_refusals(self, decisions: Sequence[tuple[EntryRequested, EntryDecided]]) -> None:
         """Store refusals taken before the ledger; an entry id already stored is left as it is."""
@@ -131,6 +139,8 @@ class EntryDecider:
             decision = _decision(request, EntryStatus.CONFIRMED, None, position, now)
             ledger.record(request, decision, slot)
             ledger.count_entry_in_summary(request, now)
+            if terms.reward is not None:
+                ledger.issue_reward(request, decision, terms.reward)
             return decision
 
     @staticmethod

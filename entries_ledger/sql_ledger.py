@@ -17,8 +17,17 @@ from sqlalchemy.orm import Session
 
 from common_messaging import EntryDecided, EntryReason, EntryRequested, EntryStatus
 from common_messaging.visitors import user_key
-from datastore.schema import CONFIRMED_ONLY, Activity, Entry, User, UserSummary
+from datastore.schema import (
+    CONFIRMED_ONLY,
+    Activity,
+    ActivityReward,
+    Entry,
+    User,
+    UserSummary,
+)
 from entries_ledger.decider import ActivityTerms, SlotTaken
+from entries_ledger.reward_terms import RewardTerms
+from entries_ledger.sql_rewards import issue_reward
 from servicekit.database import Database
 from servicekit.upsert import dialect_insert
 from shop_webhooks import ENTRY_DECIDED, WebhookEventIn, enqueue_webhook_events
@@ -86,11 +95,22 @@ class SqlEntryLedger:
             .scalar_subquery()
         )
         row = self._session.execute(
-            select(Activity.capacity, Activity.per_user_limit, confirmed).where(
-                Activity.id == activity_id
+            select(
+                Activity.capacity,
+                Activity.per_user_limit,
+                confirmed,
+                ActivityReward.kind,
+                ActivityReward.price_minor,
+                ActivityReward.currency,
+                ActivityReward.hold_ttl_s,
             )
+            .outerjoin(ActivityReward, ActivityReward.activity_id == Activity.id)
+            .where(Activity.id == activity_id)
         ).first()
-        return None if row is None else ActivityTerms(row[0], row[1], row[2] or 0)
+        if row is None:
+            return None
+        reward = None if row[3] is None else RewardTerms(row[3], row[4], row[5], row[6])
+        return ActivityTerms(row[0], row[1], row[2] or 0, reward)
 
     def claim_capacity(self, activity_id: UUID) -> int | None:
         # One statement: a concurrent claimer waits on the row lock, then re-checks the WHERE
@@ -114,6 +134,11 @@ class SqlEntryLedger:
         except IntegrityError as exc:
             raise SlotTaken(str(exc.orig)) from exc
         enqueue_webhook_events(self._session.connection(), [_decided_event(decision)])
+
+    def issue_reward(
+        self, request: EntryRequested, decision: EntryDecided, reward: RewardTerms
+    ) -> None:
+        issue_reward(self._session, request, decision, reward)
 
     def record_refusals(self, decisions: Sequence[tuple[EntryRequested, EntryDecided]]) -> None:
         # Refusals hold no slot (NULL) and claim no key (the key is unique among confirmed rows

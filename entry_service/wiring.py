@@ -32,6 +32,7 @@ from entry_service.adapters.redis_warmer import RedisCounterWarmer
 from entry_service.adapters.seat_reconciler import SeatReconciler, reconcile_forever
 from entry_service.adapters.sql_activities import SqlActivityDirectory
 from entry_service.adapters.sql_entry_gate import SqlEntryGate
+from entry_service.adapters.sql_rewards import SqlRewardReader
 from entry_service.adapters.sql_sites import CachedSqlSiteDirectory
 from entry_service.adapters.summary_facts import SummaryFacts
 from entry_service.adapters.user_agent import parse_user_agent
@@ -182,6 +183,7 @@ def entry_ports(
             per_ip=settings.entry_rate_limit_per_ip,
             window_s=settings.entry_rate_limit_window_s,
         ),
+        rewards=SqlRewardReader(database),
     )
     return ports, waiter
 

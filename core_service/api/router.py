@@ -8,6 +8,7 @@ from core_service.api.routes import (
     campaigns,
     event_definitions,
     money,
+    rewards,
     sites,
     summaries,
     webhooks,
@@ -21,5 +22,6 @@ api_router.include_router(activities.router)
 api_router.include_router(event_definitions.router)
 api_router.include_router(summaries.router)
 api_router.include_router(money.router)
+api_router.include_router(rewards.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(winners.router)

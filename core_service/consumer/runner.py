@@ -6,6 +6,7 @@ embedded default (`pulse run`) or alone as `pulse worker`.
 """
 
 import threading
+from collections.abc import Callable, Sequence
 
 from common_messaging import EventPublisher
 from core_service.consumer.loop import IndexConsumer, OccurrenceConsumer, ReservationConsumer
@@ -20,6 +21,7 @@ class ConsumerThreads:
         publisher: EventPublisher,
         lag: LagReporter | None = None,
         indexing: IndexConsumer | None = None,
+        periodic: Sequence[tuple[str, Callable[[threading.Event], None]]] = (),
     ) -> None:
         self._publisher = publisher
         self._lag = lag  # consumer lag per partition, for /metrics (Kafka only)
@@ -29,7 +31,8 @@ class ConsumerThreads:
             loops.append(("pulse-core-indexer", indexing.run))
         self._threads = [
             threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
-            for name, loop in loops
+            # Jobs on a timer (the hold sweeper) run and stop with the loops.
+            for name, loop in [*loops, *periodic]
         ]
 
     def start(self) -> None:

@@ -18,6 +18,9 @@ from collections.abc import Sequence
 from typing import Final
 from uuid import UUID
 
+# Shared with core's hold sweeper, which gives released units back to the count.
+from entries_ledger.gate_seats import activity_keys as activity_keys
+
 # KEYS: count, users, keys, [entry copy, [rate-limit key, ...]].
 # ARGV: 1 user id, 2 idempotency field, 3 entry id, 4 capacity (-1 = none), 5 per-user limit,
 # 6 key TTL s, then optional: 7 refusal reason ("" = none), 8 refusal detail, 9 activity id,
@@ -85,11 +88,6 @@ return 1
 """
 
 KEY_TTL_S: Final = 14 * 24 * 3600  # outlives any activity's opening; refreshed when warmed
-
-
-def activity_keys(activity_id: UUID, prefix: str = "pulse") -> list[str]:
-    tag = f"{{a:{activity_id}}}"
-    return [f"{prefix}:{tag}:count", f"{prefix}:{tag}:users", f"{prefix}:{tag}:keys"]
 
 
 def lock_name(activity_id: UUID, prefix: str = "pulse") -> str:

@@ -33,7 +33,7 @@ def preflight(origin: str | None) -> Response:
     allow_origin(response, origin)
     response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
     response.headers["Access-Control-Allow-Headers"] = (
-        "Content-Type, If-None-Match, Idempotency-Key"
+        "Authorization, Content-Type, If-None-Match, Idempotency-Key"
     )
     response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE_S)
     return response

@@ -66,3 +66,9 @@ class EntryOut(BaseModel):
     position: int | None = Field(default=None, description="Order of admission.")
     detail: str | None = Field(default=None, description="e.g. the failed condition.")
     activity_id: UUID | None = None
+    reward: dict[str, Any] | None = Field(
+        default=None,
+        description="Only for the winner, with their user token as `Authorization: Bearer`: "
+        "`{kind: coupon, status: issued, code}` (or `status: unavailable` when the pool ran "
+        "out), or `{kind: product, price_minor, currency, expires_at, payment_status}`.",
+    )

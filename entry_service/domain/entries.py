@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from uuid import UUID
 
 from common_messaging import DeviceInfo, EntryReason, EntryRequested, EntryStatus
@@ -31,6 +31,9 @@ from entry_service.errors import (
     SiteInactive,
     UserTokenInvalid,
 )
+
+if TYPE_CHECKING:
+    from entry_service.domain.winner_rewards import RewardReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,7 @@ class EntryPorts:
     limiter: RateLimiter
     gate: EntryGate
     limits: RateLimits
+    rewards: "RewardReader | None" = None  # winners' codes and holds (GET /v1/entries/{id})
 
 
 async def enter(cmd: EntryCommand, ports: EntryPorts) -> EntryAnswer:

@@ -13,6 +13,7 @@ from entry_service.api.cors import allow_origin, grant_on_error, preflight
 from entry_service.api.deps import EntryPortsDep, PortsDep
 from entry_service.api.schemas import EntryBody, EntryOut
 from entry_service.domain.entries import EntryAnswer, EntryCommand, enter, entry_state
+from entry_service.domain.winner_rewards import winner_reward
 from entry_service.errors import InvalidBatch, InvalidJson, MissingIdempotencyKey
 from servicekit.clock import utc_now
 from servicekit.errors import PulseError
@@ -55,9 +56,27 @@ async def post_entry(
 
 
 @router.get("/v1/entries/{entry_id}", response_model=EntryOut)
-async def get_entry(entry_id: UUID, request: Request, ports: EntryPortsDep) -> Response:
-    answer = await entry_state(entry_id, ports.gate)
-    return _answer(answer, request.headers.get("origin"), status_code=200)
+async def get_entry(
+    entry_id: UUID,
+    request: Request,
+    ports: EntryPortsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The entry's state; its reward (code, or hold with price and payment status) only with
+    the winner's own user token as `Authorization: Bearer <token>`."""
+    origin = request.headers.get("origin")
+    try:
+        answer = await entry_state(entry_id, ports.gate)
+        reward = None
+        if ports.rewards is not None:
+            token = authorization.removeprefix("Bearer ").strip() if authorization else None
+            reward = await winner_reward(
+                answer, token or None, ports.rewards, ports.activities, utc_now()
+            )
+    except PulseError as exc:
+        grant_on_error(exc, origin)
+        raise
+    return _answer(answer, origin, status_code=200, reward=reward)
 
 
 @router.options("/v1/activities/{activity_id}/entries", include_in_schema=False)
@@ -84,8 +103,14 @@ def _parse(raw: bytes, idempotency_key: str | None) -> EntryBody:
         ) from exc
 
 
-def _answer(answer: EntryAnswer, origin: str | None, status_code: int = 202) -> Response:
+def _answer(
+    answer: EntryAnswer,
+    origin: str | None,
+    status_code: int = 202,
+    reward: dict[str, object] | None = None,
+) -> Response:
     out = EntryOut(
+        reward=reward,
         entry_id=answer.entry_id,
         status=answer.status,
         reason=answer.reason,
