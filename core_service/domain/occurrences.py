@@ -48,8 +48,16 @@ class BatchEffects:
         user_id = self.user_ids[(event.site_id, event.visitor_key)]
         change = self.summaries.get(user_id)
         if change is None:
-            change = self.summaries[user_id] = SummaryChange(event.occurred_at, event.occurred_at)
+            at = seen_at(event)
+            change = self.summaries[user_id] = SummaryChange(at, at)
         return change
+
+
+def seen_at(event: EventOccurred) -> datetime:
+    """When the summary counts the event as seen. Conditions read `first_seen_at`, so only the
+    site's word (a trusted event) may date it back; a browser's event counts at the time we
+    received it, so a forged event cannot make a user look older than their first real visit."""
+    return event.occurred_at if event.trusted else event.received_at
 
 
 class OccurrenceRepository(Protocol):
@@ -87,7 +95,7 @@ class SeenStrategy:
     """Every occurrence marks the user as seen (page views, clicks, forms, custom events)."""
 
     def apply(self, event: EventOccurred, effects: BatchEffects) -> None:
-        effects.summary(event).seen(event.occurred_at)
+        effects.summary(event).seen(seen_at(event))
 
 
 class PurchaseStrategy:
@@ -98,7 +106,7 @@ class PurchaseStrategy:
 
     def apply(self, event: EventOccurred, effects: BatchEffects) -> None:
         change = effects.summary(event)
-        change.seen(event.occurred_at)
+        change.seen(seen_at(event))
         if event.purchase is not None:
             effects.purchases.append(event)
             if event.trusted:

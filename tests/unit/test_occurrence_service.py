@@ -67,6 +67,26 @@ def test_replayed_events_change_nothing(database: Database) -> None:
         assert summary.purchase_count == 1 and summary.event_count == 2
 
 
+def test_a_browsers_backdated_event_cannot_make_a_user_look_older(database: Database) -> None:
+    db = database
+    with db.unit_of_work() as s:
+        site_id = seed_site(s).id
+    forged = occurrence(site_id=site_id, user_id="7", occurred_at=NOW - timedelta(days=29))
+    vouched = occurrence(
+        site_id=site_id, user_id="8", occurred_at=NOW - timedelta(days=29), trusted=True
+    )
+    with db.unit_of_work() as s:
+        EventOccurrenceService().store([forged, vouched], SqlOccurrenceRepository(s))
+    with db.reader() as s:
+        rows = s.execute(
+            select(User.user_key, UserSummary.first_seen_at).join(
+                UserSummary, UserSummary.user_id == User.id
+            )
+        )
+        first_seen = {row.user_key: row.first_seen_at for row in rows}
+    assert first_seen == {"u:7": NOW, "u:8": NOW - timedelta(days=29)}
+
+
 def test_identified_and_anonymous_visitors_are_distinct_users(database: Database) -> None:
     db = database
     with db.unit_of_work() as s:
