@@ -1,8 +1,9 @@
 """Generated requests never make a service answer 5xx: bad input gets a clear 4xx, never a 500.
 
 Schemathesis derives requests from each service's OpenAPI document (valid and invalid ones),
-on the embedded default (SQLite) and on Postgres,
-and sends them in-process over ASGI (`app=`); the only check is "not a server error". It runs
+on the embedded default (SQLite), on Postgres, and on the full stack (Postgres, Redis, Kafka,
+Elasticsearch), and sends them in-process over ASGI (`app=`); the only check is "not a server
+error". It runs
 the application's lifespan itself, so `app.state` is populated as in production, and its pytest
 plugin ends that lifespan when each test item ends. A catalog and some events are seeded first
 through the real APIs, and the hooks below point about half of the generated ids and keys at
@@ -13,14 +14,16 @@ through `schemathesis.pytest.from_fixture`, which reads `node._nodeid`, gone in 
 """
 
 import os
+import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
+from elasticsearch import Elasticsearch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
@@ -29,6 +32,7 @@ from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from schemathesis.schemas import BaseSchema
 
+from common_messaging.bus import BusSettings, prepare_bus
 from core_service.main import create_app as create_core
 from core_service.settings import CoreSettings
 from dashboard_service.main import create_app as create_dashboard
@@ -37,7 +41,7 @@ from entry_service.main import create_app as create_entry
 from entry_service.settings import EntrySettings
 from migrations.runner import upgrade
 from tests.e2e.flow import create_catalog, sample_batch, wait_for_metrics
-from tests.engines import scratch_postgres_database
+from tests.engines import engine_url, scratch_postgres_database
 
 ADMIN = {"Authorization": "Bearer no-5xx-admin"}
 READER = {"Authorization": "Bearer no-5xx-reader"}
@@ -64,7 +68,12 @@ class Apps:
 
 
 @pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
+    scope="module",
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.integration),
+        pytest.param("full", marks=pytest.mark.integration),
+    ],
 )
 def apps(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
@@ -82,9 +91,42 @@ def apps(
         )
         upgrade(database_url)
         common: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
+        if request.param == "full":
+            common |= scratch.enter_context(_full_stack_engines())
         SEEDED.update(_seed(common))
         yield Apps(*_create_apps(common))
         SEEDED.clear()
+
+
+@contextmanager
+def _full_stack_engines() -> Iterator[dict[str, Any]]:
+    """Settings for Redis, Kafka and Elasticsearch under names of this run; removed after."""
+    run = uuid.uuid4().hex[:8]
+    engines: dict[str, Any] = {
+        "redis_url": engine_url("redis"),
+        "kafka_bootstrap_servers": engine_url("kafka"),
+        "kafka_topic_prefix": f"no5xx-{run}.",
+        "elasticsearch_url": engine_url("elasticsearch"),
+        "elasticsearch_index_prefix": f"pulse-no5xx-{run}",
+    }
+    prepare_bus(
+        BusSettings(
+            kafka_bootstrap_servers=engines["kafka_bootstrap_servers"],
+            kafka_topic_prefix=engines["kafka_topic_prefix"],
+        )
+    )
+    try:
+        yield engines
+    finally:
+        es = Elasticsearch(engines["elasticsearch_url"])
+        try:
+            # Names, not a wildcard: deleting by wildcard is refused (destructive_requires_name).
+            prefix = engines["elasticsearch_index_prefix"]
+            for index in es.indices.get(index=f"{prefix}-*", allow_no_indices=True):
+                es.indices.delete(index=index)
+            es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+        finally:
+            es.close()
 
 
 def _create_apps(common: dict[str, Any]) -> tuple[FastAPI, FastAPI, FastAPI]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from common_messaging.currency import CURRENCY_PATTERN
 from core_service.adapters.reward_repository import SqlRewards
 from core_service.api.deps import DatabaseDep
+from core_service.api.schemas import Line
 from core_service.domain import reward_admin
 from core_service.domain.reward_admin import RewardReport
 from core_service.domain.rewards import MAX_CODES_PER_UPLOAD, parse_codes
@@ -72,7 +73,7 @@ class CodesAdded(BaseModel):
 class WebhookSecretIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    secret: str = Field(min_length=16, max_length=255, description="the provider's whsec_...")
+    secret: Line = Field(min_length=16, max_length=255, description="the provider's whsec_...")
 
 
 class WebhookSecretOut(BaseModel):
