@@ -166,7 +166,7 @@ def _locust(plan: RunPlan, out: Path, processes: int, sampler: Sampler) -> int:
     args = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "--csv", str(out / "locust"), "--html", str(out / "locust.html"),
-        "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "30",
+        "--only-summary", "--loglevel", "INFO", "--stop-timeout", "30",
     ]  # fmt: skip
     if processes > 1:
         args += ["--processes", str(processes)]

@@ -19,7 +19,7 @@ from typing import Any
 import gevent
 import jwt
 from geventhttpclient.client import HTTPClientPool
-from locust import HttpUser, between, constant, constant_pacing, events, task
+from locust import HttpUser, between, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.user.task import LOCUST_STATE_STOPPING
 
@@ -134,12 +134,16 @@ class BrowsingShopper(FastHttpUser):
 
 
 class OpeningShopper(FastHttpUser):
-    """A shopper at a campaign opening. Each run of `enter` is a new shopper arriving (new user
+    """A shopper at a campaign opening. Each `_arrive` is a new shopper arriving (new user
     id, new address); in the spike, each user presses once at the opening moment."""
 
     host = PLAN.entry_url
     client_pool = ENTRY_POOL  # shoppers reach Pulse through the ingress's connection pool
-    wait_time = constant(3600) if PLAN.load.once else constant_pacing(PLAN.load.opener_pacing_s)
+    # Arrivals are paced inside the task, never in Locust's wait_time: a user stopped while in
+    # its wait is killed outright, and gevent can resume it from that wait (so it starts an
+    # attempt) before the kill lands, cutting the attempt off unanswered. A user stopped in a
+    # task is only marked stopping, and the attempt under way finishes.
+    wait_time = constant(3600) if PLAN.load.once else constant(0)
 
     def on_start(self) -> None:
         self.rng = random.Random()
@@ -148,6 +152,17 @@ class OpeningShopper(FastHttpUser):
 
     @task
     def enter(self) -> None:
+        if PLAN.load.once:
+            self._arrive()
+            return
+        while self._state != LOCUST_STATE_STOPPING:
+            began = time.monotonic()
+            self._arrive()
+            until = began + PLAN.load.opener_pacing_s
+            while self._state != LOCUST_STATE_STOPPING and (left := until - time.monotonic()) > 0:
+                gevent.sleep(min(left, 0.25))
+
+    def _arrive(self) -> None:
         activity = self._pick_activity()
         user = f"{PLAN.run_id}-{uuid.uuid4().hex[:12]}"
         headers = {
