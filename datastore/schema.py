@@ -246,8 +246,8 @@ class AnalyticsEvent(Base):
 
 class RollupCount(Base):
     """Dashboard rollups (rollups/): a campaign's event counts per bucket, activity, device and
-    new vs returning, one column per event type. Every event is in a minute row (`span` 60) and
-    an hour row (`span` 3600); only events stored for the first time are added."""
+    new vs returning, one column per event type. Every event is in a minute row (`span` 60), a
+    10-minute row (600) and an hour row (3600); only events stored for the first time are added."""
 
     __tablename__ = "rollup_counts"
     # The site overview reads every campaign of a site.
@@ -285,6 +285,18 @@ class RollupSketch(Base):
     grp: Mapped[str] = mapped_column(String(48), primary_key=True)
     site_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     sketch: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RollupEntryTotal(Base):
+    """Dashboard rollups: every confirmed entry of an activity, whatever the range (what used its
+    capacity), so a view reads one row per activity instead of the campaign's every hour."""
+
+    __tablename__ = "rollup_entry_totals"
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    activity_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_entry_ts: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class RollupCountedEntry(Base):

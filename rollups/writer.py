@@ -21,16 +21,18 @@ from sqlalchemy import Table, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
-from datastore.schema import RollupCount, RollupSketch
+from datastore.schema import RollupCount, RollupEntryTotal, RollupSketch
 from rollups.batch import COUNT_COLUMNS, RollupBatch, fact_of
 from rollups.sketches import merged
 from servicekit.upsert import bulk_execute, bulk_insert, dialect_insert
 
 COUNTS: Table = RollupCount.__table__  # type: ignore[assignment]
 SKETCHES: Table = RollupSketch.__table__  # type: ignore[assignment]
+ENTRY_TOTALS: Table = RollupEntryTotal.__table__  # type: ignore[assignment]
 _KEY_COLUMNS = ("campaign_id", "span", "bucket_ts", "activity_id", "device_type", "is_new_user")
 _COUNT_ROW = (*_KEY_COLUMNS, "site_id", *COUNT_COLUMNS, "revenue", "last_entry_ts")
 _SKETCH_KEY = ("campaign_id", "span", "bucket_ts", "grp")
+_ENTRY_ROW = ("campaign_id", "activity_id", "entries", "last_entry_ts")
 # Bound parameters per read: a big batch (a backlog, a replay) stays far below the drivers' limits.
 _KEYS_PER_READ = 1000
 
@@ -64,6 +66,7 @@ def write_batch(session: Session, batch: RollupBatch) -> None:
         for campaign_id in batch.campaigns():
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(campaign_id)})
     _add_counts(session, batch, postgres)
+    _add_entry_totals(session, batch, postgres)
     if batch.sketches:
         _merge_sketches(session, batch)
 
@@ -91,6 +94,29 @@ def _add_counts(session: Session, batch: RollupBatch, postgres: bool) -> None:
         for key, row in sorted(batch.counts.items(), key=lambda item: item[0])
     ]
     bulk_execute(session, stmt, _COUNT_ROW, rows)
+
+
+def _add_entry_totals(session: Session, batch: RollupBatch, postgres: bool) -> None:
+    totals = batch.entry_totals()
+    if not totals:
+        return
+    insert = bulk_insert(session, ENTRY_TOTALS, _ENTRY_ROW)
+    new, old = insert.excluded, ENTRY_TOTALS.c
+    highest = func.greatest if postgres else func.max
+    stmt = insert.on_conflict_do_update(
+        index_elements=["campaign_id", "activity_id"],
+        set_={
+            "entries": old.entries + new.entries,
+            "last_entry_ts": highest(
+                func.coalesce(old.last_entry_ts, new.last_entry_ts), new.last_entry_ts
+            ),
+        },
+    )
+    rows = [
+        {"campaign_id": c, "activity_id": a, "entries": n, "last_entry_ts": last}
+        for (c, a), (n, last) in sorted(totals.items())
+    ]
+    bulk_execute(session, stmt, _ENTRY_ROW, rows)
 
 
 def _merge_sketches(session: Session, batch: RollupBatch) -> None:

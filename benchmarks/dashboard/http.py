@@ -11,20 +11,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import uvicorn
 from pydantic import SecretStr
-from sqlalchemy.orm import Session
 
 from benchmarks.dashboard.data import Campaign
+from benchmarks.dashboard.money_load import seed_catalog
 from dashboard_service.main import create_app
 from dashboard_service.settings import DashboardSettings
-from datastore.engine import make_engine
-from datastore.schema import Activity, Site
-from datastore.schema import Campaign as CampaignRow
 from migrations.runner import upgrade
 
 TOKEN = "bench-dashboard-token"
@@ -32,31 +28,7 @@ TOKEN = "bench-dashboard-token"
 
 def _seed(url: str, c: Campaign) -> None:
     upgrade(url)
-    engine = make_engine(url)
-    stamps = {"created_at": c.start, "updated_at": c.start}
-    with Session(engine) as session, session.begin():
-        session.add(Site(id=c.site_id, name="Bench", site_key=f"pk_{c.site_id.hex}", **stamps))
-        session.flush()
-        session.add(
-            CampaignRow(
-                id=c.campaign_id, site_id=c.site_id, name="Bench", starts_at=c.start, **stamps
-            )
-        )
-        session.flush()
-        for i, (activity, capacity) in enumerate(zip(c.activity_ids, c.capacities, strict=True)):
-            at = c.start + timedelta(seconds=i)
-            session.add(
-                Activity(
-                    id=activity,
-                    campaign_id=c.campaign_id,
-                    name=f"activity {i}",
-                    type="fcfs",
-                    capacity=capacity,
-                    created_at=at,
-                    updated_at=at,
-                )
-            )
-    engine.dispose()
+    seed_catalog(url, c)
 
 
 @contextmanager

@@ -72,10 +72,12 @@ class ExactVisitors:
             self.by_activity.setdefault(fact.activity_id, set()).add(fact.visitor_key)
 
 
-def load_rollups(url: str, c: Campaign, events: int) -> tuple[float, ExactVisitors]:
-    """Write the rollups of the documents; returns seconds taken and the exact visitors."""
+def load_rollups(url: str, c: Campaign, events: int) -> tuple[float, ExactVisitors, list[Fact]]:
+    """Write the rollups of the documents; returns seconds taken, the exact visitors and the
+    purchases' facts (benchmarks.dashboard.money_load)."""
     database = Database(make_engine(url))
     exact = ExactVisitors()
+    bought: list[Fact] = []
     sketches = RollupBatch()
     counts = RollupBatch()
     started = time.perf_counter()
@@ -83,6 +85,8 @@ def load_rollups(url: str, c: Campaign, events: int) -> tuple[float, ExactVisito
         for i, doc in enumerate(traffic(c, events), 1):
             fact = fact_of_doc(doc)
             exact.add(fact)
+            if fact.type == "purchase":
+                bought.append(fact)
             sketches.add(fact, count=False)
             counts.counts_only(fact)
             if i % COUNT_FLUSH == 0:
@@ -92,6 +96,6 @@ def load_rollups(url: str, c: Campaign, events: int) -> tuple[float, ExactVisito
         with database.unit_of_work() as session:
             write_batch(session, counts)
             write_batch(session, sketches)
-        return time.perf_counter() - started, exact
+        return time.perf_counter() - started, exact, bought
     finally:
         database.dispose()

@@ -1,5 +1,6 @@
 """The rollup side of the dashboard benchmark: load, check against the raw search and the exact
-visitors, and the timed ways (the full stack's production store, view and overview)."""
+visitors, and the timed ways: the full stack's production store (the campaign view and the
+site's visits), the parts of the campaign view apart, the overview and the cohorts."""
 
 import os
 from collections.abc import Callable, Iterator
@@ -7,13 +8,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sqlalchemy import Engine
+
 from benchmarks.common.facts import out
 from benchmarks.dashboard.data import Campaign
+from benchmarks.dashboard.money_load import AFTER, load_purchases, seed_catalog
 from benchmarks.dashboard.rollup_load import ExactVisitors, load_rollups, scratch_database
+from benchmarks.dashboard.view_parts import explain_counts, view_parts
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.adapters.rollup_analytics import RollupAnalyticsStore
+from dashboard_service.adapters.sql_catalog import SqlCampaignCatalog
+from dashboard_service.adapters.sql_money import SqlMoneyStore
 from dashboard_service.domain.models import Measures, MetricsQuery, RawAggregates
+from dashboard_service.domain.overview import campaign_cohorts, site_overview
 from datastore.engine import make_engine
+
+COHORT_WEEKS = 12  # the API's default
 
 ERROR_TARGET = 0.02
 _VISITORS = {"unique_visitors", "purchasers", "visitors_error"}
@@ -62,21 +72,29 @@ def rollup_ways(
 ) -> Iterator[RollupWays]:
     with scratch_database(server_url) as url:
         out(f"    rollups: writing {events:,} events' rollups into a scratch database ...")
-        seconds, exact = load_rollups(url, campaign, events)
+        seed_catalog(url, campaign)
+        seconds, exact, bought = load_rollups(url, campaign, events)
+        purchases, acquired = load_purchases(url, campaign, bought)
         engine = make_engine(url)
         try:
+            with engine.begin() as conn:  # as autovacuum would have by the time anyone reads
+                conn.exec_driver_sql("ANALYZE")
             store = RollupAnalyticsStore(engine, raw, raw)
             out(f"    rollups written in {seconds:.0f} s ({events / seconds:,.0f} events/s); "
                 f"{_sizes(engine)}")  # fmt: skip
+            out(f"    money: {purchases:,} purchases, {acquired:,} customers the campaign acquired")
+            out("    " + explain_counts(engine, query))
             ways = RollupWays(
                 ways=[
                     ("rollups view + previous period", lambda: store.campaign_metrics(query)),
+                    *view_parts(engine, query),
                     (
                         "rollups overview (site visits)",
                         lambda: store.visits_by_campaign(
                             campaign.site_id, query.start_ts, query.end_ts
                         ),
                     ),
+                    *_money_ways(engine, store, campaign, query, acquired),
                 ],
                 store=store,
                 query=query,
@@ -86,6 +104,37 @@ def rollup_ways(
             yield ways
         finally:
             engine.dispose()
+
+
+def _money_ways(
+    engine: Engine,
+    store: RollupAnalyticsStore,
+    c: Campaign,
+    query: MetricsQuery,
+    acquired: int,
+) -> list[tuple[str, Callable[[], Any]]]:
+    """The overview (money and visits of the site's campaigns) and the cohorts, as the API asks
+    them of the full stack; both checked against what was loaded before they are timed."""
+    money, catalog = SqlMoneyStore(engine), SqlCampaignCatalog(engine)
+    start, end = c.start, c.end
+
+    def overview() -> Any:
+        return site_overview(c.site_id, start, end, money, store, end)
+
+    def cohorts() -> Any:
+        return campaign_cohorts(c.campaign_id, COHORT_WEEKS, catalog, money, c.end + AFTER)
+
+    row = next(r for r in overview().campaigns if r.campaign_id == c.campaign_id)
+    visits = store.campaign_metrics(query).totals.visits
+    if row.visits != visits or not row.gmv or not row.orders:
+        raise RollupMismatch(f"overview: {row.visits} visits (view: {visits}), gmv {row.gmv}")
+    found = cohorts()
+    members = sum(r.customers for r in found.rows)
+    if members != acquired or not any(r.cumulative_revenue_per_customer[-1] for r in found.rows):
+        raise RollupMismatch(f"cohorts: {members} customers, {acquired} acquired")
+    out(f"    overview: {row.orders:,} orders, GMV {row.gmv:,}; cohorts: {len(found.rows)} "
+        f"week(s), {members:,} customers (= acquired), {COHORT_WEEKS} weeks")  # fmt: skip
+    return [("overview (money + site visits)", overview), ("cohorts (12 weeks)", cohorts)]
 
 
 def _sizes(engine: Any) -> str:

@@ -21,7 +21,14 @@ from dashboard_service.domain.models import (
 )
 from dashboard_service.domain.ports import AnalyticsStore, SiteTraffic
 from rollups import groups
-from rollups.reader import CountSums, on_whole_minutes, read_campaign, read_site_visits
+from rollups.reader import (
+    CampaignRollup,
+    CountSums,
+    View,
+    on_whole_minutes,
+    read_campaign,
+    read_site_visits,
+)
 from rollups.sketches import RELATIVE_ERROR_BOUND
 
 
@@ -37,49 +44,8 @@ class RollupAnalyticsStore:
         if filtered or not on_whole_minutes(query.start_ts, query.end_ts, *previous):
             return self.raw.campaign_metrics(query)
         with self.engine.connect() as conn:
-            found = read_campaign(
-                conn,
-                query.campaign_id,
-                query.start_ts,
-                query.end_ts,
-                query.interval_seconds,
-                query.previous,
-            )
-        seen = found.visitors
-        before = found.previous_visitors
-        return RawAggregates(
-            totals=_measures(found.totals, seen.get(groups.ALL), seen.get(groups.PURCHASED)),
-            by_activity={
-                a: _measures(
-                    m, seen.get(groups.activity_group(a)), seen.get(groups.activity_purchasers(a))
-                )
-                for a, m in found.by_activity.items()
-            },
-            by_device={
-                d: _measures(m, seen.get(groups.device_group(d)), full=False)
-                for d, m in found.by_device.items()
-            },
-            by_new_user={
-                n: _measures(m, seen.get(groups.new_user_group(n)), full=False)
-                for n, m in found.by_new_user.items()
-            },
-            by_bucket={b: _measures(m, full=False) for b, m in found.by_bucket.items()},
-            funnel=FunnelCounts(
-                visited=seen.get(groups.VIEWED, 0),
-                clicked=seen.get(groups.CLICKED, 0),
-                converted=seen.get(groups.CONVERTED, 0),
-            ),
-            entries_by_activity={
-                a: EntryStats(entries=n, last_entry_ts=last)
-                for a, (n, last) in found.entries.items()
-            },
-            previous_totals=_measures(
-                found.previous, before.get(groups.ALL), before.get(groups.PURCHASED)
-            )
-            if query.previous is not None and found.previous is not None
-            else None,
-            visitors_error=RELATIVE_ERROR_BOUND,
-        )
+            found = read_campaign(conn, view_of(query))
+        return aggregates_of(found, query)
 
     def visits_by_campaign(self, site_id: UUID, start_ts: int, end_ts: int) -> dict[UUID, Measures]:
         if not on_whole_minutes(start_ts, end_ts):
@@ -97,6 +63,50 @@ class RollupAnalyticsStore:
 
     def change_marker(self, campaign_id: UUID) -> int:
         return self.raw.change_marker(campaign_id)
+
+
+def view_of(query: MetricsQuery) -> View:
+    return View(
+        query.campaign_id, query.start_ts, query.end_ts, query.interval_seconds, query.previous
+    )
+
+
+def aggregates_of(found: CampaignRollup, query: MetricsQuery) -> RawAggregates:
+    """The view's RawAggregates from what the rollups hold (counts and visitors per group)."""
+    seen = found.visitors
+    before = found.previous_visitors
+    return RawAggregates(
+        totals=_measures(found.totals, seen.get(groups.ALL), seen.get(groups.PURCHASED)),
+        by_activity={
+            a: _measures(
+                m, seen.get(groups.activity_group(a)), seen.get(groups.activity_purchasers(a))
+            )
+            for a, m in found.by_activity.items()
+        },
+        by_device={
+            d: _measures(m, seen.get(groups.device_group(d)), full=False)
+            for d, m in found.by_device.items()
+        },
+        by_new_user={
+            n: _measures(m, seen.get(groups.new_user_group(n)), full=False)
+            for n, m in found.by_new_user.items()
+        },
+        by_bucket={b: _measures(m, full=False) for b, m in found.by_bucket.items()},
+        funnel=FunnelCounts(
+            visited=seen.get(groups.VIEWED, 0),
+            clicked=seen.get(groups.CLICKED, 0),
+            converted=seen.get(groups.CONVERTED, 0),
+        ),
+        entries_by_activity={
+            a: EntryStats(entries=n, last_entry_ts=last) for a, (n, last) in found.entries.items()
+        },
+        previous_totals=_measures(
+            found.previous, before.get(groups.ALL), before.get(groups.PURCHASED)
+        )
+        if query.previous is not None and found.previous is not None
+        else None,
+        visitors_error=RELATIVE_ERROR_BOUND,
+    )
 
 
 def _measures(

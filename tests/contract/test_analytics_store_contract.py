@@ -368,7 +368,8 @@ def test_change_marker_counts_every_event_of_the_campaign(with_entries: Analytic
     assert with_entries.change_marker(OTHER) == 2
 
 
-def random_rows(seed: int, n: int = 800) -> list[Row]:
+def random_rows(seed: int, n: int = 800, within: tuple[int, int] = (-3600, 2 * 86400)) -> list[Row]:
+    """n random events, at seconds from BASE in `within`."""
     rng = random.Random(seed)
     activities = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(6)]
     kinds = ["page_view"] * 4 + ["click"] * 3 + ["form_submit", "purchase", "custom", "entry"]
@@ -380,7 +381,7 @@ def random_rows(seed: int, n: int = 800) -> list[Row]:
             row(
                 rng.choice(activities) if kind == "entry" else rng.choice([*activities, None]),
                 kind,
-                rng.randrange(-3600, 2 * 86400),
+                rng.randrange(*within),
                 visitor or f"v{rng.randrange(150)}",
                 rng.choice(["mobile", "desktop", "tablet", "bot", "other"]),
                 rng.random() < 0.4,

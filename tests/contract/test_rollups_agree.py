@@ -5,7 +5,7 @@ Ranges on whole minutes with partial edge hours (minute rows next to hour rows),
 day timelines, the previous period; filtered views fall back on the raw store.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
@@ -17,6 +17,7 @@ from rollups.sketches import RELATIVE_ERROR_BOUND
 from tests.contract.test_analytics_store_contract import (
     BASE,
     CAMPAIGN,
+    Row,
     normalised,
     random_rows,
     rollup_store_on,
@@ -77,17 +78,23 @@ def _on(kind: str, directory: Path) -> Iterator[str]:
             yield url
 
 
+def check_agreement(
+    kind: str, directory: Path, rows: Sequence[Row], queries: Sequence[MetricsQuery]
+) -> None:
+    """The rollups (on `kind`) of the rows, every batch replayed, against the exact SQL store."""
+    with (
+        _on(kind, directory) as url,
+        rollup_store_on(url, rows) as rolled,
+        sql_store_on(f"sqlite:///{directory / 'exact.sqlite3'}", rows) as exact,
+    ):
+        for query in queries:
+            expected = exact.campaign_metrics(query)
+            assert expected.totals.entries > 0 and expected.totals.unique_visitors > 0, query
+            _agree(rolled.campaign_metrics(query), expected, query)
+
+
 @pytest.mark.parametrize(
     "kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 )
 def test_rollups_and_sql_agree_on_random_traffic_with_replays(kind: str, tmp_path: Path) -> None:
-    rows = random_rows(seed=20261202)
-    with (
-        _on(kind, tmp_path) as url,
-        rollup_store_on(url, rows) as rolled,
-        sql_store_on(f"sqlite:///{tmp_path / 'exact.sqlite3'}", rows) as exact,
-    ):
-        for query in QUERIES:
-            expected = exact.campaign_metrics(query)
-            assert expected.totals.entries > 0 and expected.totals.unique_visitors > 0, query
-            _agree(rolled.campaign_metrics(query), expected, query)
+    check_agreement(kind, tmp_path, random_rows(seed=20261202), QUERIES)
