@@ -5,46 +5,80 @@ both ways to run, so money is exact and the same whichever analytics index is co
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, Select, and_, func, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    cast,
+    extract,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.sql import ColumnElement
 
 from common_messaging.currency import CurrencyRates, rates_from_json
 from dashboard_service.adapters.trusted_purchases import trusted_purchases
 from dashboard_service.domain.money_models import (
     CampaignMoneyTotals,
-    CohortPurchase,
+    CohortFacts,
+    CohortLine,
     MoneySettings,
     PurchaseFacts,
     RevenueLine,
     SpendFact,
 )
-from datastore.schema import Campaign, CampaignBudget, CampaignSpend, Site, SiteMoney
+from datastore.schema import Campaign, CampaignBudget, CampaignSpend, Purchase, Site, SiteMoney
 
-
-def _first_purchases(site_id: UUID) -> Select[tuple[UUID, datetime]]:
-    """Each customer's first trusted purchase time on the site."""
-    t = trusted_purchases()
-    return (
-        select(t.c.user_id, func.min(t.c.occurred_at).label("first_at"))
-        .where(t.c.site_id == site_id)
-        .group_by(t.c.user_id)
-    )
+WEEK_SECONDS: Final = 7 * 86400
 
 
 def _acquired(site_id: UUID, campaign_id: UUID) -> Select[tuple[UUID, datetime]]:
-    """Customers whose first trusted purchase on the site was made in the campaign."""
+    """Customers whose first trusted purchase on the site was made in the campaign: each
+    customer's first trusted purchase in the campaign, with none on the site before it. Read from
+    the campaign's purchases (then one index probe per customer), not the site's every one."""
     t = trusted_purchases()
-    first = _first_purchases(site_id).subquery("first_purchases")
-    return (
-        select(first.c.user_id, first.c.first_at)
-        .join(t, and_(t.c.user_id == first.c.user_id, t.c.occurred_at == first.c.first_at))
+    first = (
+        select(t.c.user_id, func.min(t.c.occurred_at).label("first_at"))
         .where(t.c.campaign_id == campaign_id)
-        .distinct()
+        .group_by(t.c.user_id)
+        .subquery("first_in_campaign")
     )
+    p = Purchase.__table__.c
+    earlier = select(p.id).where(
+        p.site_id == site_id,
+        p.user_id == first.c.user_id,
+        p.occurred_at < first.c.first_at,
+        p.trusted.is_(True),
+    )
+    return select(first.c.user_id, first.c.first_at).where(~earlier.exists())
+
+
+def _utc_day(conn: Connection, at: ColumnElement[datetime]) -> ColumnElement[Any]:
+    if conn.dialect.name == "postgresql":
+        return cast(func.timezone("UTC", at), Date)
+    return func.date(at)  # SQLite holds UTC text
+
+
+def _weeks_between(
+    conn: Connection, first: ColumnElement[datetime], then: ColumnElement[datetime]
+) -> ColumnElement[int]:
+    """Whole weeks from `first` to `then` (floor), as `(then - first) // WEEK` in Python."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.floor(extract("epoch", then - first) / WEEK_SECONDS), Integer)
+    # julianday has millisecond precision; rounded to whole milliseconds, the floor is exact.
+    millis = cast(func.round((func.julianday(then) - func.julianday(first)) * 86_400_000), Integer)
+    return millis // (WEEK_SECONDS * 1000)
 
 
 class SqlMoneyStore:
@@ -105,22 +139,35 @@ class SqlMoneyStore:
                 )
         return results
 
-    def cohort_purchases(self, site_id: UUID, campaign_id: UUID) -> list[CohortPurchase]:
+    def cohort_facts(self, site_id: UUID, campaign_id: UUID) -> CohortFacts:
+        """One statement: the customers per first day (`since` -1), then their purchases'
+        sums; who was acquired is worked out once (a CTE)."""
         t = trusted_purchases()
-        acquired = _acquired(site_id, campaign_id).subquery("acquired")
-        stmt = (
-            select(
-                acquired.c.user_id, acquired.c.first_at, t.c.occurred_at, t.c.currency, t.c.amount
-            )
-            .join(t, t.c.user_id == acquired.c.user_id)
-            .where(t.c.site_id == site_id)
-        )
+        acquired = _acquired(site_id, campaign_id).cte("acquired")
+        customers: dict[date, int] = {}
+        lines = []
         with self._engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-        return [
-            CohortPurchase(_uuid_req(u), _aware(f), _aware(o), c, Decimal(a))
-            for u, f, o, c, a in rows
-        ]
+            day = _utc_day(conn, acquired.c.first_at).label("day")
+            since = _weeks_between(conn, acquired.c.first_at, t.c.occurred_at).label("since")
+            members = select(
+                day,
+                literal(-1, Integer).label("since"),
+                literal("", String).label("currency"),
+                func.count(),
+                literal(0, Numeric),
+            ).group_by(day)
+            bought = (
+                select(day, since, t.c.currency, func.count(), func.sum(t.c.amount))
+                .join(t, t.c.user_id == acquired.c.user_id)
+                .where(t.c.site_id == site_id)
+                .group_by(day, since, t.c.currency)
+            )
+            for d, k, currency, n, amount in conn.execute(union_all(members, bought)):
+                if k < 0:
+                    customers[_date(d)] = int(n)
+                else:
+                    lines.append(CohortLine(_date(d), int(k), currency, int(n), Decimal(amount)))
+        return CohortFacts(customers, tuple(lines))
 
     def site_money(
         self, site_id: UUID, start: datetime, end: datetime
@@ -189,8 +236,6 @@ def _uuid_req(value: object) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-def _aware(value: datetime | str) -> datetime:
-    """A UTC datetime, whatever the driver returned for a derived column."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _date(value: date | str) -> date:
+    """A date, whatever the driver returned for a derived column (SQLite: text)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from common_messaging.currency import CurrencyRates, to_cents
 from dashboard_service.domain.money_models import (
-    CohortPurchase,
+    CohortFacts,
     CohortRow,
     Cohorts,
     MoneyFigures,
@@ -156,36 +156,32 @@ def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]
     return start - (end - start), start
 
 
-def week_start(at: datetime) -> datetime:
-    """Monday 00:00 UTC of `at`'s week."""
-    day = at.astimezone(UTC).date()
+def _monday(day: date) -> datetime:
+    """Monday 00:00 UTC of `day`'s week."""
     return datetime.combine(day - timedelta(days=day.weekday()), datetime.min.time(), UTC)
 
 
-def cohorts(
-    purchases: Iterable[CohortPurchase], rates: CurrencyRates, now: datetime, weeks: int
-) -> Cohorts:
+def cohorts(facts: CohortFacts, rates: CurrencyRates, now: datetime, weeks: int) -> Cohorts:
     """Customers grouped by the week of their first trusted purchase on the site (those the
     campaign acquired), with cumulative revenue per customer after 0..weeks-1 weeks since each
     customer's own first purchase. A cell whose week has not fully begun for the whole cohort
     (cohort week start + k weeks > now) is None."""
-    members: dict[datetime, set[UUID]] = defaultdict(set)
+    members: dict[datetime, int] = defaultdict(int)
+    for day, n in facts.customers.items():
+        members[_monday(day)] += n
     revenue: dict[tuple[datetime, int], Decimal] = defaultdict(lambda: ZERO)
     apart: dict[str, tuple[int, Decimal]] = {}
-    for p in purchases:
-        cohort = week_start(p.first_purchase_at)
-        members[cohort].add(p.user_id)
-        amount = rates.convert(p.amount, p.currency)
+    for line in facts.lines:
+        amount = rates.convert(line.amount, line.currency)
         if amount is None:
-            n, total = apart.get(p.currency, (0, ZERO))
-            apart[p.currency] = (n + 1, total + p.amount)
+            n, total = apart.get(line.currency, (0, ZERO))
+            apart[line.currency] = (n + line.orders, total + line.amount)
             continue
-        since = (p.occurred_at - p.first_purchase_at) // WEEK
-        if since < weeks:
-            revenue[(cohort, since)] += amount
+        if line.weeks_since < weeks:
+            revenue[(_monday(line.first_day), line.weeks_since)] += amount
     rows = []
     for cohort in sorted(members):
-        size = len(members[cohort])
+        size = members[cohort]
         running, cells = ZERO, []
         for k in range(weeks):
             running += revenue.get((cohort, k), ZERO)

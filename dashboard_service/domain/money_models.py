@@ -1,7 +1,8 @@
 """Value objects of the money views: what the money store reads, and the figures computed."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -80,14 +81,22 @@ class Trend:
 
 
 @dataclass(frozen=True)
-class CohortPurchase:
-    """A trusted purchase of a customer the campaign acquired (first purchase on the site)."""
+class CohortLine:
+    """Trusted purchases on the site of the customers the campaign acquired (their first trusted
+    purchase on the site was the campaign's), summed per UTC day of that first purchase, whole
+    weeks since it (floor of the time between them over 7 days) and currency."""
 
-    user_id: UUID
-    first_purchase_at: datetime
-    occurred_at: datetime
+    first_day: date
+    weeks_since: int
     currency: str
+    orders: int
     amount: Decimal
+
+
+@dataclass(frozen=True)
+class CohortFacts:
+    customers: Mapping[date, int]  # customers acquired per UTC day of their first purchase
+    lines: tuple[CohortLine, ...]
 
 
 @dataclass(frozen=True)

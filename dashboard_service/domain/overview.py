@@ -94,5 +94,5 @@ def campaign_cohorts(
             f"no campaign with id {campaign_id}", details={"campaign_id": str(campaign_id)}
         )
     rates = money.settings(campaign.site_id, campaign.id).rates
-    purchases = money.cohort_purchases(campaign.site_id, campaign.id)
-    return cohort_triangle(purchases, rates, now, weeks)
+    facts = money.cohort_facts(campaign.site_id, campaign.id)
+    return cohort_triangle(facts, rates, now, weeks)

@@ -15,7 +15,7 @@ from dashboard_service.domain.models import (
 )
 from dashboard_service.domain.money_models import (
     CampaignMoneyTotals,
-    CohortPurchase,
+    CohortFacts,
     MoneySettings,
     PurchaseFacts,
 )
@@ -60,8 +60,9 @@ class MoneyStore(Protocol):
         and how many customers made their first purchase on the site with it."""
         ...
 
-    def cohort_purchases(self, site_id: UUID, campaign_id: UUID) -> list[CohortPurchase]:
-        """Every trusted purchase on the site of the customers the campaign acquired."""
+    def cohort_facts(self, site_id: UUID, campaign_id: UUID) -> CohortFacts:
+        """The customers the campaign acquired, and their trusted purchases on the site, summed
+        (a few rows per cohort day, whatever the number of purchases)."""
         ...
 
     def site_money(

@@ -16,7 +16,8 @@ from dashboard_service.domain.money import (
     trend,
 )
 from dashboard_service.domain.money_models import (
-    CohortPurchase,
+    CohortFacts,
+    CohortLine,
     MoneySettings,
     PurchaseFacts,
     RevenueLine,
@@ -240,17 +241,22 @@ def test_previous_period_is_the_same_length_just_before() -> None:
 
 def test_cohort_triangle() -> None:
     monday = datetime(2030, 1, 7, tzinfo=UTC)  # a Monday
-    u1, u2, u3 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    first1, first2, first3 = monday + H, monday + 50 * H, monday + timedelta(days=7)
-    purchases = [
-        CohortPurchase(u1, first1, first1, "EUR", D("10")),
-        CohortPurchase(u1, first1, first1 + timedelta(days=8), "USD", D("20")),  # week 1, 10 EUR
-        CohortPurchase(u2, first2, first2, "EUR", D("30")),
-        CohortPurchase(u2, first2, first2, "JPY", D("500")),  # no rate: apart
-        CohortPurchase(u3, first3, first3, "EUR", D("5")),
-    ]
+    day = monday.date()
+    # u1, u2 first bought on the Monday and the Wednesday, u3 the Monday after
+    facts = CohortFacts(
+        customers={day: 1, day + timedelta(days=2): 1, day + timedelta(days=7): 1},
+        lines=(
+            CohortLine(day, 0, "EUR", 1, D("10")),
+            CohortLine(day, 1, "USD", 1, D("20")),  # week 1, 10 EUR
+            CohortLine(day + timedelta(days=2), 0, "EUR", 1, D("30")),
+            CohortLine(day + timedelta(days=2), 0, "JPY", 1, D("500")),  # no rate: apart
+            CohortLine(day + timedelta(days=2), 3, "JPY", 2, D("100")),  # apart, past the weeks
+            CohortLine(day + timedelta(days=2), 3, "EUR", 1, D("70")),  # past the weeks: left out
+            CohortLine(day + timedelta(days=7), 0, "EUR", 1, D("5")),
+        ),
+    )
     now = monday + timedelta(days=10)
-    result = cohorts(purchases, EUR, now, weeks=3)
+    result = cohorts(facts, EUR, now, weeks=3)
     assert [(r.week_start, r.customers) for r in result.rows] == [
         (monday, 2),
         (monday + timedelta(days=7), 1),
@@ -258,4 +264,4 @@ def test_cohort_triangle() -> None:
     # (10 + 30) / 2 after week 0; + 10 / 2 after week 1; week 2 has not begun (now = day 10).
     assert result.rows[0].cumulative_revenue_per_customer == (D("20.00"), D("25.00"), None)
     assert result.rows[1].cumulative_revenue_per_customer == (D("5.00"), None, None)
-    assert result.unconverted == (UnconvertedRevenue("JPY", 1, D("500.00")),)
+    assert result.unconverted == (UnconvertedRevenue("JPY", 3, D("600.00")),)
