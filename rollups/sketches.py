@@ -13,11 +13,11 @@ from datasketches import hll_sketch, hll_union, tgt_hll_type
 LG_K: Final = 14
 # What the API states with an approximate figure: two standard errors of lg_k 14.
 RELATIVE_ERROR_BOUND: Final = 0.0163
-_TYPE: Final = tgt_hll_type.HLL_8  # a byte per register: the fastest to update and merge
+HLL_TYPE: Final = tgt_hll_type.HLL_8  # a byte per register: the fastest to update and merge
 
 
 def new_sketch() -> hll_sketch:
-    return hll_sketch(LG_K, _TYPE)
+    return hll_sketch(LG_K, HLL_TYPE)
 
 
 def sketch_of(keys: Iterable[str]) -> hll_sketch:
@@ -34,7 +34,7 @@ def merged(stored: bytes | None, added: hll_sketch) -> bytes:
     union = hll_union(LG_K)
     union.update(hll_sketch.deserialize(stored))
     union.update(added)
-    return bytes(union.get_result(_TYPE).serialize_compact())
+    return bytes(union.get_result(HLL_TYPE).serialize_compact())
 
 
 class VisitorUnion:

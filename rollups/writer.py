@@ -17,12 +17,13 @@ from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
+from datasketches import hll_sketch
 from sqlalchemy import Table, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
 from datastore.schema import RollupCount, RollupEntryTotal, RollupSketch
-from rollups.batch import COUNT_COLUMNS, RollupBatch, fact_of
+from rollups.batch import COUNT_COLUMNS, CountKey, CountRow, RollupBatch, SketchKey, fact_of
 from rollups.sketches import merged
 from servicekit.upsert import bulk_execute, bulk_insert, dialect_insert
 
@@ -65,14 +66,15 @@ def write_batch(session: Session, batch: RollupBatch) -> None:
     if postgres:
         for campaign_id in batch.campaigns():
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(campaign_id)})
-    _add_counts(session, batch, postgres)
+    _add_counts(session, batch.count_rows(), postgres)
     _add_entry_totals(session, batch, postgres)
-    if batch.sketches:
-        _merge_sketches(session, batch)
+    sketches = batch.sketches()
+    if sketches:
+        _merge_sketches(session, sketches)
 
 
-def _add_counts(session: Session, batch: RollupBatch, postgres: bool) -> None:
-    if not batch.counts:
+def _add_counts(session: Session, counts: dict[CountKey, CountRow], postgres: bool) -> None:
+    if not counts:
         return
     highest = func.greatest if postgres else func.max
     insert = bulk_insert(session, COUNTS, _COUNT_ROW)
@@ -91,7 +93,7 @@ def _add_counts(session: Session, batch: RollupBatch, postgres: bool) -> None:
             "revenue": row.revenue,
             "last_entry_ts": row.last_entry_ts,
         }
-        for key, row in sorted(batch.counts.items(), key=lambda item: item[0])
+        for key, row in sorted(counts.items(), key=lambda item: item[0])
     ]
     bulk_execute(session, stmt, _COUNT_ROW, rows)
 
@@ -119,8 +121,8 @@ def _add_entry_totals(session: Session, batch: RollupBatch, postgres: bool) -> N
     bulk_execute(session, stmt, _ENTRY_ROW, rows)
 
 
-def _merge_sketches(session: Session, batch: RollupBatch) -> None:
-    keys = sorted(batch.sketches)
+def _merge_sketches(session: Session, sketches: dict[SketchKey, tuple[UUID, hll_sketch]]) -> None:
+    keys = sorted(sketches)
     # By bucket, not by key: a batch touches a few buckets (a live one: its minute and hour),
     # and a short IN list of triples is far cheaper to plan than one of every (bucket, group).
     buckets = sorted({key[:3] for key in keys})
@@ -134,7 +136,7 @@ def _merge_sketches(session: Session, batch: RollupBatch) -> None:
         stored.update((tuple(row[:4]), row[4]) for row in found)
     rows = []
     for key in keys:
-        site_id, sketch = batch.sketches[key]
+        site_id, sketch = sketches[key]
         rows.append(
             {
                 **dict(zip(_SKETCH_KEY, key, strict=True)),
