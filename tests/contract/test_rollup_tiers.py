@@ -79,10 +79,9 @@ VIEWS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
-)
-def test_views_on_every_boundary_count_what_the_raw_events_hold(kind: str, tmp_path: Path) -> None:
+def test_views_on_every_boundary_count_what_the_raw_events_hold(
+    database_url: str, tmp_path: Path
+) -> None:
     # about 3.4 events of the campaign a minute, from 10 minutes before BASE to 10 after BASE + 3 h
     rows = random_rows(seed=15, n=900, within=(-T, 3 * H + T))
-    check_agreement(kind, tmp_path, rows, VIEWS)
+    check_agreement(database_url, tmp_path, rows, VIEWS)

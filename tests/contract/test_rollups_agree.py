@@ -5,12 +5,9 @@ Ranges on whole minutes with partial edge hours (minute rows next to hour rows),
 day timelines, the previous period; filtered views fall back on the raw store.
 """
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import fields, replace
 from pathlib import Path
-
-import pytest
 
 from dashboard_service.domain.models import Measures, MetricsQuery, RawAggregates
 from rollups.sketches import RELATIVE_ERROR_BOUND
@@ -23,7 +20,6 @@ from tests.contract.test_analytics_store_contract import (
     rollup_store_on,
     sql_store_on,
 )
-from tests.engines import scratch_postgres_database
 
 _VISITOR_FIELDS = ("unique_visitors", "purchasers")
 
@@ -69,21 +65,12 @@ QUERIES = [
 ]
 
 
-@contextmanager
-def _on(kind: str, directory: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{directory / 'agree.sqlite3'}"
-    else:
-        with scratch_postgres_database() as url:
-            yield url
-
-
 def check_agreement(
-    kind: str, directory: Path, rows: Sequence[Row], queries: Sequence[MetricsQuery]
+    url: str, directory: Path, rows: Sequence[Row], queries: Sequence[MetricsQuery]
 ) -> None:
-    """The rollups (on `kind`) of the rows, every batch replayed, against the exact SQL store."""
+    """The rollups (in the migrated database `url`) of the rows, every batch replayed, against
+    the exact SQL store."""
     with (
-        _on(kind, directory) as url,
         rollup_store_on(url, rows) as rolled,
         sql_store_on(f"sqlite:///{directory / 'exact.sqlite3'}", rows) as exact,
     ):
@@ -93,8 +80,7 @@ def check_agreement(
             _agree(rolled.campaign_metrics(query), expected, query)
 
 
-@pytest.mark.parametrize(
-    "kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
-)
-def test_rollups_and_sql_agree_on_random_traffic_with_replays(kind: str, tmp_path: Path) -> None:
-    check_agreement(kind, tmp_path, random_rows(seed=20261202), QUERIES)
+def test_rollups_and_sql_agree_on_random_traffic_with_replays(
+    database_url: str, tmp_path: Path
+) -> None:
+    check_agreement(database_url, tmp_path, random_rows(seed=20261202), QUERIES)
