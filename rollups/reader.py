@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    false,
     func,
     literal_column,
     null,
@@ -110,10 +111,11 @@ def _cover(start: int, end: int, tiers: list[int]) -> list[tuple[int, int, int]]
 def _covering(table: Table, start: int, end: int, interval: int) -> ColumnElement[bool]:
     c = table.c
     return or_(
+        false(),  # an empty range reads nothing
         *(
             and_(c.span == span, c.bucket_ts >= lo, c.bucket_ts < hi)
             for span, lo, hi in pieces(start, end, interval)
-        )
+        ),
     )
 
 
