@@ -8,7 +8,12 @@ In one run, on a scratch index prefix removed at the end whatever happens:
 3. time both, interleaved, over the same runs, and report p50/p95 and their ratio;
 4. with --http, also time `GET /v1/campaigns/{id}/metrics` of the real dashboard app (uvicorn
    on a loopback port, a SQLite catalog of the same campaign) for context.
-Targets: single search p95 <= 150 ms, and at least 10x faster than N+1 (p50 ratio).
+With PULSE_DATABASE_URL (the stack's env sets it), in a scratch database dropped at the end: the
+same documents' rollups, the campaign and its purchases (benchmarks/dashboard/rollup_ways.py),
+timed with the rest: the full stack's rollup view and its parts apart, the site's visits, the
+overview and the cohorts. `--no-raw` times those alone.
+Targets: each view p95 <= 150 ms (300 ms at 5,000,000 events), and at least 10x faster than
+N+1 (p50 ratio).
 Exit code: 0 when everything ran and agreed (the report says PASS or MISS), 1 on an error (a
 count or an answer that does not match), 2 when it cannot run (no Elasticsearch configured).
 """
