@@ -12,6 +12,7 @@ revenue). Reporting currency EUR, as the traffic's purchases.
 import random
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -67,9 +68,15 @@ def seed_catalog(url: str, c: Campaign) -> None:
         engine.dispose()
 
 
-def load_purchases(url: str, c: Campaign, bought: Sequence[Fact], seed: int = 7) -> tuple[int, int]:
-    """Users and purchases around the traffic's purchase facts; returns the purchases written
-    and the customers the campaign acquired (their first trusted purchase is the campaign's)."""
+@dataclass(frozen=True)
+class MoneyLoaded:
+    purchases: int  # rows written
+    orders: int  # trusted purchases of the campaign (all in its day)
+    acquired: int  # customers whose first trusted purchase on the site is the campaign's
+
+
+def load_purchases(url: str, c: Campaign, bought: Sequence[Fact], seed: int = 7) -> MoneyLoaded:
+    """Users and purchases around the traffic's purchase facts."""
     rng = random.Random(seed)
     users: dict[str, uuid.UUID] = {}
     rows: list[dict[str, Any]] = []
@@ -116,7 +123,11 @@ def load_purchases(url: str, c: Campaign, bought: Sequence[Fact], seed: int = 7)
             _insert(session, Purchase.__table__, rows)  # type: ignore[arg-type]
     finally:
         engine.dispose()
-    return len(rows), sum(1 for _, in_campaign in first.values() if in_campaign)
+    return MoneyLoaded(
+        purchases=len(rows),
+        orders=sum(1 for r in rows if r["trusted"] and r["campaign_id"] is not None),
+        acquired=sum(1 for _, in_campaign in first.values() if in_campaign),
+    )
 
 
 def _amount(rng: random.Random) -> Decimal:

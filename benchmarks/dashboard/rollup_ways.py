@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from benchmarks.common.facts import out
 from benchmarks.dashboard.data import Campaign
-from benchmarks.dashboard.money_load import AFTER, load_purchases, seed_catalog
+from benchmarks.dashboard.money_load import AFTER, MoneyLoaded, load_purchases, seed_catalog
 from benchmarks.dashboard.rollup_load import ExactVisitors, load_rollups, scratch_database
 from benchmarks.dashboard.view_parts import explain_counts, view_parts
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
@@ -74,7 +74,7 @@ def rollup_ways(
         out(f"    rollups: writing {events:,} events' rollups into a scratch database ...")
         seed_catalog(url, campaign)
         seconds, exact, bought = load_rollups(url, campaign, events)
-        purchases, acquired = load_purchases(url, campaign, bought)
+        money = load_purchases(url, campaign, bought)
         engine = make_engine(url)
         try:
             with engine.begin() as conn:  # as autovacuum would have by the time anyone reads
@@ -82,7 +82,8 @@ def rollup_ways(
             store = RollupAnalyticsStore(engine, raw, raw)
             out(f"    rollups written in {seconds:.0f} s ({events / seconds:,.0f} events/s); "
                 f"{_sizes(engine)}")  # fmt: skip
-            out(f"    money: {purchases:,} purchases, {acquired:,} customers the campaign acquired")
+            out(f"    money: {money.purchases:,} purchases, {money.acquired:,} customers the "
+                "campaign acquired")  # fmt: skip
             out("    " + explain_counts(engine, query))
             ways = RollupWays(
                 ways=[
@@ -94,7 +95,7 @@ def rollup_ways(
                             campaign.site_id, query.start_ts, query.end_ts
                         ),
                     ),
-                    *_money_ways(engine, store, campaign, query, acquired),
+                    *_money_ways(engine, store, campaign, query, money),
                 ],
                 store=store,
                 query=query,
@@ -111,7 +112,7 @@ def _money_ways(
     store: RollupAnalyticsStore,
     c: Campaign,
     query: MetricsQuery,
-    acquired: int,
+    loaded: MoneyLoaded,
 ) -> list[tuple[str, Callable[[], Any]]]:
     """The overview (money and visits of the site's campaigns) and the cohorts, as the API asks
     them of the full stack; both checked against what was loaded before they are timed."""
@@ -126,12 +127,16 @@ def _money_ways(
 
     row = next(r for r in overview().campaigns if r.campaign_id == c.campaign_id)
     visits = store.campaign_metrics(query).totals.visits
-    if row.visits != visits or not row.gmv or not row.orders:
-        raise RollupMismatch(f"overview: {row.visits} visits (view: {visits}), gmv {row.gmv}")
+    if (row.visits, row.orders) != (visits, loaded.orders) or bool(row.gmv) != bool(row.orders):
+        raise RollupMismatch(
+            f"overview: {row.visits} visits, {row.orders} orders, GMV {row.gmv}; expected "
+            f"{visits} visits (the view's), {loaded.orders} orders"
+        )
     found = cohorts()
     members = sum(r.customers for r in found.rows)
-    if members != acquired or not any(r.cumulative_revenue_per_customer[-1] for r in found.rows):
-        raise RollupMismatch(f"cohorts: {members} customers, {acquired} acquired")
+    revenue = any(r.cumulative_revenue_per_customer[-1] for r in found.rows)
+    if members != loaded.acquired or revenue != bool(members):
+        raise RollupMismatch(f"cohorts: {members} customers, {loaded.acquired} acquired")
     out(f"    overview: {row.orders:,} orders, GMV {row.gmv:,}; cohorts: {len(found.rows)} "
         f"week(s), {members:,} customers (= acquired), {COHORT_WEEKS} weeks")  # fmt: skip
     return [("overview (money + site visits)", overview), ("cohorts (12 weeks)", cohorts)]
