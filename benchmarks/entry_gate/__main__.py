@@ -74,6 +74,15 @@ LOG_MARKERS = ("entry_gate_fallback", "entry_record_failed", "baseline_lock_expi
 
 VARIANTS = (
     Variant("baseline", "lock per request", "benchmarks.entry_gate.baseline:create_app"),
+    # Before/after of the floors' change: the same server with Python's default cyclic GC
+    # (startup objects walked on every full collection, young generation of 700), then as
+    # deployed (servicekit/server_gc.py).
+    Variant(
+        "atomic-gc",
+        "atomic, default GC",
+        "entry_service.main:create_app",
+        (("PULSE_ENTRY_GC_TUNING", "false"),),
+    ),
     Variant("atomic", "atomic Lua gate", "entry_service.main:create_app"),
 )
 
@@ -146,7 +155,7 @@ def floor_activity(variant: str) -> str:
 def run_steps(args: argparse.Namespace, s: EntryScratch) -> list[StepResult]:
     steps = {"baseline": locked_step, "atomic": atomic_step}
     results = []
-    for v in VARIANTS:
+    for v in (x for x in VARIANTS if x.slug in steps):
         out(f"{v.name}: admission step alone, {args.step_seconds} s ...")
         measure = steps[v.slug](
             s.engines.redis,
@@ -179,7 +188,7 @@ def run_variant(
     warm_id, timed_id = s.activities[f"{v.slug}-warmup"], s.activities[v.slug]
     log = tmp / f"entry-{v.slug}.log"
     common = {"connections": args.connections, "threads": args.threads, "timeout_s": args.timeout}
-    with server(v.factory, entry_env(s, tmp / "data"), log) as url:
+    with server(v.factory, {**entry_env(s, tmp / "data"), **dict(v.env)}, log) as url:
         pid = uvicorn_pid(url)
         check_sample(url, warm_id, f"{tag}-sample")
         if args.warmup:

@@ -18,7 +18,8 @@ closed explicitly before it prints its one `FLOOR_JSON {...}` line and leaves wi
 collection, and in redis-py's blocking pool). The parent kills a child that outlives
 `timeout_s` and reports the variant as failed instead of waiting for it.
 
-CPU is the child's whole process time (its librdkafka threads included), per call.
+CPU is the child's whole process time (its librdkafka threads included), per call. Like the
+server, a child keeps the cyclic GC off its calls (`PULSE_ENTRY_GC_TUNING`).
 """
 
 import asyncio
@@ -50,6 +51,7 @@ from entry_service.wiring import entry_ports
 from servicekit.clock import utc_now
 from servicekit.database import Database
 from servicekit.redis_client import close_async_redis, close_redis, open_async_redis, open_redis
+from servicekit.server_gc import serving_gc
 
 # variant -> (publisher acknowledges at once, admission answers at once)
 VARIANTS: Final = {
@@ -205,9 +207,10 @@ async def _child(name: str, activity_id: UUID, seconds: float, callers: int) -> 
     publisher = AcknowledgingPublisher() if instant_publisher else open_publisher(settings.bus)
     answered: list[UUID] = []
     try:
-        result, answered = await _drive(
-            name, settings, database, async_redis, publisher, activity_id, seconds, callers
-        )
+        with serving_gc(settings.entry_gc_tuning):  # as the server does
+            result, answered = await _drive(
+                name, settings, database, async_redis, publisher, activity_id, seconds, callers
+            )
         return result
     finally:
         publisher.close()  # the Kafka producer: poll thread stopped, final flush

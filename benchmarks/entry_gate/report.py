@@ -21,6 +21,7 @@ class Variant:
     slug: str
     name: str
     factory: str
+    env: tuple[tuple[str, str], ...] = ()  # on top of the shared entry environment
 
 
 @dataclass
@@ -63,12 +64,17 @@ def cpu_ms_per_request(res: VariantResult) -> float:
     return 1000 * res.server_cores / rate if rate else 0.0
 
 
-def ratio(results: list[VariantResult]) -> float | None:
+def ratio(results: list[VariantResult], over: str = "baseline") -> float | None:
+    """The atomic variant's entries/s over another variant's (by slug), same run."""
     by = {r.variant.slug: r for r in results}
-    atomic, base = by.get("atomic"), by.get("baseline")
+    atomic, base = by.get("atomic"), by.get(over)
     if atomic is None or base is None or not base.load.per_second:
         return None
     return atomic.load.per_second / base.load.per_second
+
+
+def gc_tuning_ratio(results: list[VariantResult]) -> float | None:
+    return ratio(results, over="atomic-gc")
 
 
 def step_ratio(steps: list[StepResult]) -> float | None:
@@ -157,6 +163,9 @@ def _print_ratios(r: Report) -> None:
     steps = step_ratio(r.steps)
     if steps is not None:
         out(f"  atomic / lock per request, step alone calls/s {steps:>6.2f}   context only")
+    frozen = gc_tuning_ratio(r.results)
+    if frozen is not None:
+        out(f"  atomic / atomic with the default GC, entries/s {frozen:>6.2f}   this change")
 
 
 def _print_floors(r: Report) -> None:
@@ -168,8 +177,9 @@ def _print_floors(r: Report) -> None:
     if r.bare is not None:
         rows.append(("HTTP  bare FastAPI", r.bare.per_second, r.bare.cpu_ms_per_request))
     for res in r.results:
-        if res.variant.slug == "atomic":
-            rows.append(("HTTP  entry_service", res.load.per_second, cpu_ms_per_request(res)))
+        if res.variant.slug in ("atomic", "atomic-gc"):
+            label = f"HTTP  entry_service ({res.variant.name})"
+            rows.append((label, res.load.per_second, cpu_ms_per_request(res)))
     for f in r.http_floors:
         rows.append((f"HTTP  {f.name}", f.per_second, f.cpu_ms_per_request))
     for x in r.floors:
@@ -272,6 +282,22 @@ def _print_variant(res: VariantResult) -> None:
         out(f"    over-booking: {'none' if not bad else 'VIOLATED: ' + '; '.join(bad)}")
 
 
+def _floor_summary(r: Report) -> dict[str, str]:
+    s = {}
+    if r.bare is not None:
+        s["bare_entries_per_s"] = f"{r.bare.per_second:.0f}"
+        s["bare_cpu_ms"] = f"{r.bare.cpu_ms_per_request:.3f}"
+    for res in r.results:
+        s[f"{res.variant.slug}_cpu_ms"] = f"{cpu_ms_per_request(res):.3f}"
+    for f in r.http_floors:
+        s["http_no_kafka_entries_per_s"] = f"{f.per_second:.0f}"
+        s["http_no_kafka_cpu_ms"] = f"{f.cpu_ms_per_request:.3f}"
+    for fl in r.floors:
+        key = "floor_" + fl.name.replace(" ", "_").lower()
+        s[key] = fl.failure or f"{fl.per_second:.0f}/s, {fl.cpu_ms_per_call:.3f} CPU ms/call"
+    return s
+
+
 def summary(r: Report) -> dict[str, str]:
     s = {"connections": str(r.args.connections), "seconds": str(r.args.seconds)}
     for res in r.results:
@@ -287,17 +313,7 @@ def summary(r: Report) -> dict[str, str]:
         k = "atomic" if step.name == "atomic Lua gate" else "baseline"
         s[f"step_{k}_calls_per_s"] = f"{step.per_second:.0f}"
     floor = bare_ratio(r)
-    if r.bare is not None:
-        s["bare_entries_per_s"] = f"{r.bare.per_second:.0f}"
-        s["bare_cpu_ms"] = f"{r.bare.cpu_ms_per_request:.3f}"
-    for res in r.results:
-        s[f"{res.variant.slug}_cpu_ms"] = f"{cpu_ms_per_request(res):.3f}"
-    for f in r.http_floors:
-        s["http_no_kafka_entries_per_s"] = f"{f.per_second:.0f}"
-        s["http_no_kafka_cpu_ms"] = f"{f.cpu_ms_per_request:.3f}"
-    for fl in r.floors:
-        key = "floor_" + fl.name.replace(" ", "_").lower()
-        s[key] = fl.failure or f"{fl.per_second:.0f}/s, {fl.cpu_ms_per_call:.3f} CPU ms/call"
+    s.update(_floor_summary(r))
     if floor is not None:
         s["ratio_atomic_over_bare"] = f"{floor:.2f} ({verdict(floor, BARE_TARGET)})"
     for phase in r.phases:
@@ -316,4 +332,7 @@ def summary(r: Report) -> dict[str, str]:
     steps = step_ratio(r.steps)
     if steps is not None:
         s["step_ratio_atomic_over_baseline"] = f"{steps:.2f} (context)"
+    frozen = gc_tuning_ratio(r.results)
+    if frozen is not None:
+        s["ratio_atomic_over_atomic_default_gc"] = f"{frozen:.2f}"
     return s
