@@ -59,6 +59,17 @@ def bare_ratio(r: Report) -> float | None:
     return atomic.load.per_second / r.bare.per_second
 
 
+def bare_cpu_ratio(r: Report) -> float | None:
+    """Entries per CPU second over the bare endpoint's requests per CPU second: the ratio
+    when neither server has to share its core (on a loaded machine the throughput ratio also
+    measures how much CPU each got)."""
+    atomic = next((x for x in r.results if x.variant.slug == "atomic"), None)
+    if atomic is None or r.bare is None or not atomic.server_cores:
+        return None
+    cost = cpu_ms_per_request(atomic)
+    return r.bare.cpu_ms_per_request / cost if cost else None
+
+
 def cpu_ms_per_request(res: VariantResult) -> float:
     rate = res.load.per_second
     return 1000 * res.server_cores / rate if rate else 0.0
@@ -98,7 +109,11 @@ def print_report(r: Report) -> None:
         f"  Idempotency-Key; 1 in {REPEAT_EVERY} from one of the thread's first {REPEAT_POOL} users"
     )
     out(f"  activity: capacity {a.capacity:,}, per-user limit 1")
-    out("  uvicorn 1 worker, uvloop, httptools, no access log; same env for both variants:")
+    out("  uvicorn 1 worker, uvloop, httptools, no access log; same env for every variant")
+    for res in r.results:
+        for key, value in res.variant.env:
+            out(f"  (but {key}={value} for `{res.variant.name}`)")
+    out("  of them:")
     out("  PULSE_ENTRY_CONFIRM_WAIT_S=0 (answer `reserved` without waiting for core_service),")
     out(f"  rate limits {RATE_LIMIT_PER_IP:,} per IP and {RATE_LIMIT_PER_USER:,} per user per 10 s")
     out()
@@ -145,6 +160,12 @@ def _print_ratios(r: Report) -> None:
         out(
             f"  atomic / bare FastAPI, HTTP entries/s         {floor:>6.2f}   "
             f"target >= {BARE_TARGET:.2f} {verdict(floor, BARE_TARGET)}"
+        )
+    per_cpu = bare_cpu_ratio(r)
+    if per_cpu is not None:
+        out(
+            f"  the same per CPU second (bare / atomic CPU ms) {per_cpu:>6.2f}   "
+            "what each would serve on a core of its own (context)"
         )
     for phase in r.phases:
         if phase.name.startswith("open loop"):
@@ -316,6 +337,9 @@ def summary(r: Report) -> dict[str, str]:
     s.update(_floor_summary(r))
     if floor is not None:
         s["ratio_atomic_over_bare"] = f"{floor:.2f} ({verdict(floor, BARE_TARGET)})"
+    per_cpu = bare_cpu_ratio(r)
+    if per_cpu is not None:
+        s["ratio_atomic_over_bare_per_cpu_second"] = f"{per_cpu:.2f} (context)"
     for phase in r.phases:
         key = "openloop" if phase.name.startswith("open loop") else "spike"
         shots = phase.result
