@@ -23,6 +23,7 @@ server, a child keeps the cyclic GC off its calls (`PULSE_ENTRY_GC_TUNING`).
 """
 
 import asyncio
+import faulthandler
 import json
 import logging
 import os
@@ -128,12 +129,18 @@ def run_floor(
         done = subprocess.run(
             args, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout_s
         )
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
+        _show_stderr(name, exc.stderr)  # with the child's own stack dump (faulthandler)
         return FloorResult(name, failure=f"killed after {timeout_s:.0f} s")
     result = parse_result(name, done.stdout, done.returncode)
-    if result.failure is not None and done.stderr:
-        sys.stderr.write(f"floor {name!r} failed; its stderr ends with:\n{done.stderr[-2000:]}\n")
+    if result.failure is not None:
+        _show_stderr(name, done.stderr)
     return result
+
+
+def _show_stderr(name: str, stderr: str | bytes | None) -> None:
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr or ""
+    sys.stderr.write(f"floor {name!r} failed; its stderr ends with:\n{text[-6000:]}\n")
 
 
 async def _drive(
@@ -231,6 +238,8 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"unknown floor {name!r}; one of {', '.join(VARIANTS)}\n")
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    # Where every thread stands, shortly before the parent would kill this process.
+    faulthandler.dump_traceback_later(float(seconds) + STARTUP_S - 5, exit=False)
     result = asyncio.run(_child(name, UUID(activity), float(seconds), int(callers)))
     sys.stdout.write(RESULT_PREFIX + json.dumps(asdict(result)) + "\n")
     return 0
