@@ -46,7 +46,13 @@ from common_messaging.bus import open_publisher
 from datastore.engine import make_engine
 from entry_service.adapters.redis_entry_gate import Admission, ScriptAdmission
 from entry_service.adapters.redis_warmer import RedisCounterWarmer
-from entry_service.domain.entries import ActivityView, EntryCommand, RateCheck, enter
+from entry_service.domain.entries import (
+    ActivityView,
+    EntryCommand,
+    EntryPorts,
+    RateCheck,
+    enter,
+)
 from entry_service.settings import EntrySettings
 from entry_service.wiring import entry_ports
 from servicekit.clock import utc_now
@@ -160,9 +166,26 @@ async def _drive(
 
     sync_redis = open_redis(settings.redis.url or "")
     try:
-        ports, _ = entry_ports(settings, database, sync_redis, async_redis, publisher, admission)
+        ports, waiter = entry_ports(
+            settings, database, sync_redis, async_redis, publisher, admission
+        )
+        # Started as the server starts it (its thread polls the decisions topic), and stopped
+        # here: its thread closes its Kafka consumer. Left unstarted, that consumer would be
+        # closed by the garbage collector, where librdkafka's teardown can hang (it did).
+        if waiter is not None:
+            waiter.start()
+        try:
+            return await _timed(name, ports, activity_id, seconds, callers)
+        finally:
+            if waiter is not None:
+                waiter.stop()
     finally:
-        close_redis(sync_redis)  # used only to build the ports: the path itself is async
+        close_redis(sync_redis)  # the warmer's client (cold counters only)
+
+
+async def _timed(
+    name: str, ports: EntryPorts, activity_id: UUID, seconds: float, callers: int
+) -> tuple[FloorResult, list[UUID]]:
     device = DeviceInfo(device_type=DeviceType.DESKTOP)
     numbers = count()
     answered: list[UUID] = []
