@@ -20,8 +20,9 @@ In one run, on scratch resources removed at the end (see benchmarks/entry_gate/s
    Redis / neither, each in a child process killed if it outlives its allowance
    (benchmarks/entry_gate/floors.py). Calls/s and CPU ms per call, against the bare endpoint.
 It prints entries/s, p50/p99 and the ratios. Exit code: 0 when every phase ran and nothing was
-over-booked (even if a target is missed), 1 on an error, a non-202 answer or any over-booking,
-2 when the benchmark cannot run here.
+over-booked (even if a target is missed), 1 on an error, a non-202 answer, any over-booking or
+a floor that failed (killed, crashed, or with failed calls), 2 when the benchmark cannot run
+here.
 """
 
 import argparse

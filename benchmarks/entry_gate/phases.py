@@ -1,6 +1,7 @@
-"""The issue-13 phases of the entry benchmark: the bare-FastAPI floor, open-loop latency at
-half the measured capacity, and the seed's spike (10,000 entries arriving within one second)
-followed to every shopper's final answer."""
+"""The issue-13 phases of the entry benchmark: the HTTP floors (the bare FastAPI endpoint, and
+entry_service with a publisher that acknowledges at once, each with its server's CPU),
+open-loop latency at half the measured capacity, and the seed's spike (10,000 entries arriving
+within one second) followed to every shopper's final answer."""
 
 import argparse
 import asyncio
