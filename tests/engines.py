@@ -36,13 +36,15 @@ def engine_url(name: str) -> str:
 
 
 @contextmanager
-def scratch_postgres_database() -> Iterator[str]:
-    """A new, empty database on the stack's Postgres, dropped afterwards."""
+def scratch_postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new database on the stack's Postgres, dropped afterwards: empty, or a copy of the
+    database `template` (which nobody may be connected to)."""
     admin_url = make_url(engine_url("postgres"))
     name = f"pulse_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:

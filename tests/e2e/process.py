@@ -34,6 +34,15 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def untraced(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` without coverage's start-up variables, for the processes of a spike or a load test.
+
+    Tracing every line of a service under thousands of requests doubles those tests' time,
+    and the code they run is covered by the focused tests; what a spike proves is its
+    outcome (no over-booking, every answer stored), which tracing cannot add to."""
+    return {k: v for k, v in env.items() if not k.startswith("COVERAGE_PROCESS_")}
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while True:

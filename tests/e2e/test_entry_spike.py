@@ -23,7 +23,7 @@ from datastore.engine import make_engine
 from datastore.schema import Entry
 from migrations.runner import upgrade
 from servicekit.database import Database
-from tests.e2e.process import PULSE, clean_env, free_ports, process, wait_ready
+from tests.e2e.process import PULSE, clean_env, free_ports, process, untraced, wait_ready
 from tests.engines import engine_url, scratch_postgres_database
 from tests.support.entries import (
     Shop,
@@ -61,20 +61,22 @@ def opening(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Opening]:
     redis_url = engine_url("redis").rsplit("/", 1)[0] + f"/{SPIKE_REDIS_DB}"
     with scratch_postgres_database() as url, ExitStack() as stack:
         upgrade(url)
-        env = clean_env(
-            {
-                "PULSE_DATABASE_URL": url,
-                "PULSE_KAFKA_BOOTSTRAP_SERVERS": engine_url("kafka"),
-                "PULSE_KAFKA_TOPIC_PREFIX": f"spike-{run}.",
-                "PULSE_REDIS_URL": redis_url,
-                "PULSE_DATA_DIR": str(tmp / "data"),
-                "PULSE_ADMIN_TOKEN": "adm-spike",
-                "PULSE_CONSUMER_GROUP": f"core-{run}",
-                "PULSE_ENTRIES_CONSUMER_GROUP": f"entries-{run}",
-                "PULSE_ENTRY_RATE_LIMIT_PER_IP": "1000000",
-                "PULSE_ENTRY_RATE_LIMIT_PER_USER": "1000",
-                "PULSE_LOG_LEVEL": "WARNING",
-            }
+        env = untraced(
+            clean_env(
+                {
+                    "PULSE_DATABASE_URL": url,
+                    "PULSE_KAFKA_BOOTSTRAP_SERVERS": engine_url("kafka"),
+                    "PULSE_KAFKA_TOPIC_PREFIX": f"spike-{run}.",
+                    "PULSE_REDIS_URL": redis_url,
+                    "PULSE_DATA_DIR": str(tmp / "data"),
+                    "PULSE_ADMIN_TOKEN": "adm-spike",
+                    "PULSE_CONSUMER_GROUP": f"core-{run}",
+                    "PULSE_ENTRIES_CONSUMER_GROUP": f"entries-{run}",
+                    "PULSE_ENTRY_RATE_LIMIT_PER_IP": "1000000",
+                    "PULSE_ENTRY_RATE_LIMIT_PER_USER": "1000",
+                    "PULSE_LOG_LEVEL": "WARNING",
+                }
+            )
         )
         prepare_bus(
             BusSettings(

@@ -5,13 +5,13 @@ runs in, so never in pytest's), with Pulse on scratch resources of its own.
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.process import clean_env, untraced
 from tests.engines import engine_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.slow]
@@ -31,7 +31,7 @@ SHORT = {
 
 @pytest.mark.parametrize("scenario", list(SHORT))
 def test_short_scenario_passes_the_checker(scenario: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env = untraced(clean_env())
     env.update(
         {
             "PULSE_DATABASE_URL": engine_url("postgres"),

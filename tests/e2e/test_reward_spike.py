@@ -35,7 +35,7 @@ from datastore.engine import make_engine
 from datastore.schema import CouponCode, Entry, PaymentRecord, Purchase, RewardHold
 from migrations.runner import upgrade
 from servicekit.database import Database
-from tests.e2e.process import PULSE, clean_env, free_ports, process, wait_ready
+from tests.e2e.process import PULSE, clean_env, free_ports, process, untraced, wait_ready
 from tests.engines import engine_url, scratch_postgres_database
 from tests.support.entries import Shop, add_activity, confirmed_count, seed_shop, token
 from tests.support.payments import WEBHOOK_SECRET, payment_event, signed
@@ -72,21 +72,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     run = uuid.uuid4().hex[:8]
     with scratch_postgres_database() as url, ExitStack() as exits:
         upgrade(url)
-        env = clean_env(
-            {
-                "PULSE_DATABASE_URL": url,
-                "PULSE_KAFKA_BOOTSTRAP_SERVERS": engine_url("kafka"),
-                "PULSE_KAFKA_TOPIC_PREFIX": f"rspike-{run}.",
-                "PULSE_REDIS_URL": engine_url("redis"),
-                "PULSE_DATA_DIR": str(tmp / "data"),
-                "PULSE_ADMIN_TOKEN": ADMIN,
-                "PULSE_CONSUMER_GROUP": f"core-{run}",
-                "PULSE_ENTRIES_CONSUMER_GROUP": f"entries-{run}",
-                "PULSE_ENTRY_RATE_LIMIT_PER_IP": "1000000",
-                "PULSE_ENTRY_RATE_LIMIT_PER_USER": "1000",
-                "PULSE_HOLD_SWEEP_INTERVAL_S": "0.5",
-                "PULSE_LOG_LEVEL": "WARNING",
-            }
+        env = untraced(
+            clean_env(
+                {
+                    "PULSE_DATABASE_URL": url,
+                    "PULSE_KAFKA_BOOTSTRAP_SERVERS": engine_url("kafka"),
+                    "PULSE_KAFKA_TOPIC_PREFIX": f"rspike-{run}.",
+                    "PULSE_REDIS_URL": engine_url("redis"),
+                    "PULSE_DATA_DIR": str(tmp / "data"),
+                    "PULSE_ADMIN_TOKEN": ADMIN,
+                    "PULSE_CONSUMER_GROUP": f"core-{run}",
+                    "PULSE_ENTRIES_CONSUMER_GROUP": f"entries-{run}",
+                    "PULSE_ENTRY_RATE_LIMIT_PER_IP": "1000000",
+                    "PULSE_ENTRY_RATE_LIMIT_PER_USER": "1000",
+                    "PULSE_HOLD_SWEEP_INTERVAL_S": "0.5",
+                    "PULSE_LOG_LEVEL": "WARNING",
+                }
+            )
         )
         prepare_bus(
             BusSettings(
