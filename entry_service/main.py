@@ -14,6 +14,7 @@ from servicekit.body_limit import BodyLimit
 from servicekit.health import health_router
 from servicekit.http_errors import install_error_handlers
 from servicekit.observability import install_observability
+from servicekit.server_gc import serving_gc
 
 PortsFactory = Callable[[EntrySettings], AbstractAsyncContextManager[EntryServicePorts]]
 
@@ -30,7 +31,8 @@ def create_app(
         app.state.settings = settings
         async with open_ports(settings) as ports:
             app.state.ports = ports
-            yield
+            with serving_gc(settings.entry_gc_tuning):
+                yield
 
     app = FastAPI(
         title="Pulse entry_service",

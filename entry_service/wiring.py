@@ -7,7 +7,7 @@ by every process.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from analytics_index.factory import open_analytics_index
 from common_messaging import ENTRIES_DECIDED, EventPublisher
-from common_messaging.bus import open_consumer, open_publisher
+from common_messaging.bus import BusSettings, open_consumer, open_publisher
 from datastore.engine import make_engine
 from entries_ledger.after_decision import CountWins
 from entry_service.adapters.decision_waiter import DecisionWaiter
@@ -79,14 +79,17 @@ def limits_from(settings: EntrySettings) -> Limits:
 
 @asynccontextmanager
 async def open_ports(
-    settings: EntrySettings, admission: AdmissionFactory = ScriptAdmission
+    settings: EntrySettings,
+    admission: AdmissionFactory = ScriptAdmission,
+    open_bus: Callable[[BusSettings], EventPublisher] = open_publisher,
 ) -> AsyncIterator[EntryServicePorts]:
     """Every port, opened; closed on exit. `admission` is the gate's admission step (the
-    benchmark's lock-per-request baseline passes its own)."""
+    benchmark's lock-per-request baseline passes its own), `open_bus` the publisher of both
+    paths (the benchmark's floors pass one that acknowledges at once)."""
     async with AsyncExitStack() as stack:
         database = Database(make_engine(settings.database.url))
         stack.callback(database.dispose)
-        publisher = open_publisher(settings.bus)
+        publisher = open_bus(settings.bus)
         stack.callback(publisher.close)
         redis_client: redis.Redis | None = None
         async_redis: aioredis.Redis | None = None

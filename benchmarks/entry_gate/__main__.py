@@ -14,9 +14,15 @@ In one run, on scratch resources removed at the end (see benchmarks/entry_gate/s
    at half the atomic gate's measured entries/s; p50/p95/p99); the seed's spike: `--spike`
    entries (10,000) arriving within one second, each followed (polling as the snippet does)
    to its final answer, with the production decision wait (benchmarks/entry_gate/phases.py).
+4. The floors, to show which component's floor a missed target is: entry_service over HTTP with
+   a publisher that acknowledges at once (benchmarks/entry_gate/http_floor.py), and, after
+   core_service stopped, `enter()` without HTTP on the production ports, full / no Kafka / no
+   Redis / neither, each in a child process killed if it outlives its allowance
+   (benchmarks/entry_gate/floors.py). Calls/s and CPU ms per call, against the bare endpoint.
 It prints entries/s, p50/p99 and the ratios. Exit code: 0 when every phase ran and nothing was
-over-booked (even if a target is missed), 1 on an error, a non-202 answer or any over-booking,
-2 when the benchmark cannot run here.
+over-booked (even if a target is missed), 1 on an error, a non-202 answer, any over-booking or
+a floor that failed (killed, crashed, or with failed calls), 2 when the benchmark cannot run
+here.
 """
 
 import argparse
@@ -35,8 +41,16 @@ from benchmarks.common.facts import machine_facts, out
 from benchmarks.common.http_load import require_wrk, server
 from benchmarks.common.scratch import Engines, SetupError
 from benchmarks.entry_gate.checks import count_seats, wait_drained
+from benchmarks.entry_gate.floors import VARIANTS as FLOOR_VARIANTS
+from benchmarks.entry_gate.floors import run_floor
 from benchmarks.entry_gate.load import check_sample, run_wrk, write_lua
-from benchmarks.entry_gate.phases import run_bare, run_open_loop_phase, spike_env
+from benchmarks.entry_gate.phases import (
+    HTTP_NO_KAFKA,
+    run_bare,
+    run_http_without_kafka,
+    run_open_loop_phase,
+    spike_env,
+)
 from benchmarks.entry_gate.report import Report, Variant, VariantResult, print_report
 from benchmarks.entry_gate.scratch import ActivitySpec, EntryEngines, EntryScratch, entry_scratch
 from benchmarks.entry_gate.services import (
@@ -61,6 +75,15 @@ LOG_MARKERS = ("entry_gate_fallback", "entry_record_failed", "baseline_lock_expi
 
 VARIANTS = (
     Variant("baseline", "lock per request", "benchmarks.entry_gate.baseline:create_app"),
+    # Before/after of the floors' change: the same server with Python's default cyclic GC
+    # (startup objects walked on every full collection, young generation of 700), then as
+    # deployed (servicekit/server_gc.py).
+    Variant(
+        "atomic-gc",
+        "atomic, default GC",
+        "entry_service.main:create_app",
+        (("PULSE_ENTRY_GC_TUNING", "false"),),
+    ),
     Variant("atomic", "atomic Lua gate", "entry_service.main:create_app"),
 )
 
@@ -82,6 +105,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--open-seconds", type=int, default=10, help="open-loop phase, s (10; 0: skip)")
     p.add_argument("--spike", type=int, default=10_000, help="spike entries in 1 s (0: skip)")
     p.add_argument("--spike-connections", type=int, default=1000, help="client connections (1000)")
+    p.add_argument(
+        "--floor-seconds",
+        type=float,
+        default=3,
+        help="each in-process floor, s (default 3; 0: skip the floors, HTTP one included)",
+    )
+    p.add_argument("--floor-callers", type=int, default=50, help="in-process floor callers (50)")
     args = p.parse_args(argv)
     if not 5 <= args.seconds <= 60:
         p.error("--seconds must be between 5 and 60")
@@ -95,6 +125,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--step-seconds must be between 0 and 30")
     if not 1 <= args.step_concurrency <= 200:  # the service's async Redis pool holds 200
         p.error("--step-concurrency must be between 1 and 200")
+    if not 0 <= args.floor_seconds <= 30:
+        p.error("--floor-seconds must be between 0 and 30")
+    if not 1 <= args.floor_callers <= 128:  # the service's async Redis pool holds 128
+        p.error("--floor-callers must be between 1 and 128")
     return args
 
 
@@ -109,13 +143,20 @@ def specs(capacity: int) -> list[ActivitySpec]:
     for phase in ("openloop", "spike"):
         out_specs.append(ActivitySpec(f"{phase}-warmup", WARMUP_CAPACITY, per_user_limit=1))
         out_specs.append(ActivitySpec(phase, capacity, per_user_limit=1))
+    # The floors never fill theirs: every call takes the write path.
+    for name in (HTTP_NO_KAFKA, *(floor_activity(v) for v in FLOOR_VARIANTS)):
+        out_specs.append(ActivitySpec(name, STEP_CAPACITY, per_user_limit=1))
     return out_specs
+
+
+def floor_activity(variant: str) -> str:
+    return "floor-" + variant.replace(" ", "-").lower()
 
 
 def run_steps(args: argparse.Namespace, s: EntryScratch) -> list[StepResult]:
     steps = {"baseline": locked_step, "atomic": atomic_step}
     results = []
-    for v in VARIANTS:
+    for v in (x for x in VARIANTS if x.slug in steps):
         out(f"{v.name}: admission step alone, {args.step_seconds} s ...")
         measure = steps[v.slug](
             s.engines.redis,
@@ -148,7 +189,7 @@ def run_variant(
     warm_id, timed_id = s.activities[f"{v.slug}-warmup"], s.activities[v.slug]
     log = tmp / f"entry-{v.slug}.log"
     common = {"connections": args.connections, "threads": args.threads, "timeout_s": args.timeout}
-    with server(v.factory, entry_env(s, tmp / "data"), log) as url:
+    with server(v.factory, {**entry_env(s, tmp / "data"), **dict(v.env)}, log) as url:
         pid = uvicorn_pid(url)
         check_sample(url, warm_id, f"{tag}-sample")
         if args.warmup:
@@ -194,7 +235,17 @@ def run(args: argparse.Namespace, engines: EntryEngines, wrk: str, report: Repor
             for v in VARIANTS:
                 out(f"{v.name} ({v.factory}) ...")
                 report.results.append(run_variant(v, s, args, wrk, tmp, core_pid))
+            if args.floor_seconds:
+                out("entry_service, Kafka acknowledging at once (a floor) ...")
+                report.http_floors.append(run_http_without_kafka(args, s, wrk, tmp))
             run_issue13_phases(args, s, tmp, report)
+        if args.floor_seconds:  # after core_service: nothing else competes with them
+            env = entry_env(s, tmp / "data")
+            for name in FLOOR_VARIANTS:
+                out(f"floor without HTTP, {name}: {args.floor_seconds:g} s in a child process ...")
+                activity = s.activities[floor_activity(name)]
+                floor = run_floor(name, env, activity, args.floor_seconds, args.floor_callers)
+                report.floors.append(floor)
 
 
 def run_issue13_phases(args: argparse.Namespace, s: EntryScratch, tmp: Path, r: Report) -> None:
@@ -254,8 +305,13 @@ def main(argv: list[str] | None = None) -> int:
     bad = [f"{r.variant.name}: {v}" for r in report.results for v in r.violations()]
     bad += [f"{r.name} (step phase): {v}" for r in report.steps for v in r.violations()]
     bad += [f"{p.name}: {v}" for p in report.phases for v in p.seats.violations()]
-    if report.bare is not None and report.bare.non_202:
-        bad.append(f"bare FastAPI: {report.bare.non_202} responses were not 202")
+    bad += [
+        f"{f.name}: {f.load.non_202} responses were not 202"
+        for f in [*([report.bare] if report.bare else []), *report.http_floors]
+        if f.load.non_202
+    ]
+    bad += [f"floor {f.name}: {f.failure}" for f in report.floors if f.failure]
+    bad += [f"floor {f.name}: {f.errors} calls failed" for f in report.floors if f.errors]
     bad += [
         f"{r.variant.name}: {r.load.non_202} responses were not 202"
         for r in report.results

@@ -1,27 +1,33 @@
-"""The issue-13 phases of the entry benchmark: the bare-FastAPI floor, open-loop latency at
-half the measured capacity, and the seed's spike (10,000 entries arriving within one second)
-followed to every shopper's final answer."""
+"""The issue-13 phases of the entry benchmark: the HTTP floors (the bare FastAPI endpoint, and
+entry_service with a publisher that acknowledges at once, each with its server's CPU),
+open-loop latency at half the measured capacity, and the seed's spike (10,000 entries arriving
+within one second) followed to every shopper's final answer."""
 
 import argparse
 import asyncio
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
 import httpx
+import redis
 
 from benchmarks.common.facts import out
 from benchmarks.common.http_load import LoadError, server
 from benchmarks.entry_gate.checks import Seats, count_seats, wait_drained
+from benchmarks.entry_gate.http_floor import ACKED_IDS_ENV
+from benchmarks.entry_gate.http_floor import FACTORY as HTTP_FLOOR_FACTORY
 from benchmarks.entry_gate.load import GateLoad, check_sample, run_wrk, write_lua
 from benchmarks.entry_gate.open_loop import EntryRequest, OpenLoopResult, run_open_loop
-from benchmarks.entry_gate.scratch import EntryScratch
+from benchmarks.entry_gate.scratch import EntryScratch, delete_entry_copies
 from benchmarks.entry_gate.services import cpu_seconds, entry_env, uvicorn_pid
 
 BARE_FACTORY = "benchmarks.entry_gate.bare:create_app"
 ATOMIC_FACTORY = "entry_service.main:create_app"
+HTTP_NO_KAFKA = "http-no-kafka"  # the activity of the HTTP floor without Kafka
 
 
 @dataclass
@@ -34,19 +40,76 @@ class OpenLoopPhase:
     confirm_wait: str
 
 
-def run_bare(args: argparse.Namespace, s: EntryScratch, wrk: str, tmp: Path) -> GateLoad:
+@dataclass(frozen=True)
+class HttpFloor:
+    """One server under the timed wrk load, with its CPU: the HTTP rows of the floors."""
+
+    name: str
+    factory: str
+    load: GateLoad
+    server_cores: float
+
+    @property
+    def per_second(self) -> float:
+        return self.load.per_second
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        rate = self.load.per_second
+        return 1000 * self.server_cores / rate if rate else 0.0
+
+
+def run_http_floor(
+    name: str,
+    factory: str,
+    env: dict[str, str],
+    activity: UUID,
+    args: argparse.Namespace,
+    wrk: str,
+    tmp: Path,
+) -> HttpFloor:
+    """The same wrk load (warm-up, then timed) on `factory`, sampling the server's CPU."""
+    slug = name.replace(" ", "-").replace(",", "").lower()
+    tag = f"{slug}-{uuid.uuid4().hex[:8]}"
+    common = {"connections": args.connections, "threads": args.threads, "timeout_s": args.timeout}
+    with server(factory, env, tmp / f"{slug}.log") as url:
+        pid = uvicorn_pid(url)
+        check_sample(url, activity, f"{tag}-sample")
+        if args.warmup:
+            lua = write_lua(tmp, activity, f"w{tag}")
+            run_wrk(wrk, name, url, lua, seconds=args.warmup, **common)
+        out(f"  {name}: {args.seconds} s timed load ...")
+        lua = write_lua(tmp, activity, tag)
+        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        load = run_wrk(wrk, name, url, lua, seconds=args.seconds, **common)
+        cores = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+    return HttpFloor(name, factory, load, cores)
+
+
+def run_bare(args: argparse.Namespace, s: EntryScratch, wrk: str, tmp: Path) -> HttpFloor:
     """The floor: the same wrk load on a FastAPI app that only parses and answers."""
     activity = s.activities["atomic"]  # any id: the bare app stores nothing
-    common = {"connections": args.connections, "threads": args.threads, "timeout_s": args.timeout}
-    with server(BARE_FACTORY, entry_env(s, tmp / "data"), tmp / "bare.log") as url:
-        check_sample(url, activity, f"bare-{s.run_id}-sample")
-        if args.warmup:
-            run_wrk(
-                wrk, "bare", url, write_lua(tmp, activity, "wbare"), seconds=args.warmup, **common
-            )
-        out(f"  bare FastAPI: {args.seconds} s timed load ...")
-        lua = write_lua(tmp, activity, f"bare-{s.run_id}")
-        return run_wrk(wrk, "bare FastAPI", url, lua, seconds=args.seconds, **common)
+    env = entry_env(s, tmp / "data")
+    return run_http_floor("bare FastAPI", BARE_FACTORY, env, activity, args, wrk, tmp)
+
+
+def run_http_without_kafka(
+    args: argparse.Namespace, s: EntryScratch, wrk: str, tmp: Path
+) -> HttpFloor:
+    """entry_service with a publisher that acknowledges at once (benchmarks/entry_gate/
+    http_floor.py), then the Redis copies of its answers deleted (the ledger never saw them)."""
+    ids = tmp / "acked-entry-ids.txt"
+    env = {**entry_env(s, tmp / "data"), ACKED_IDS_ENV: str(ids)}
+    activity = s.activities[HTTP_NO_KAFKA]
+    try:
+        return run_http_floor("entry, no Kafka", HTTP_FLOOR_FACTORY, env, activity, args, wrk, tmp)
+    finally:
+        if ids.exists():
+            client = redis.Redis.from_url(s.engines.redis, socket_timeout=5)
+            try:
+                delete_entry_copies(client, (UUID(x) for x in ids.read_text().split()))
+            finally:
+                client.close()
 
 
 def _entry(activity: str, tag: str) -> EntryRequest:

@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 
 from benchmarks.common.facts import out, verdict
 from benchmarks.entry_gate.checks import Seats
+from benchmarks.entry_gate.floors import FloorResult
 from benchmarks.entry_gate.load import REPEAT_EVERY, REPEAT_POOL, GateLoad
-from benchmarks.entry_gate.phases import OpenLoopPhase, print_phase
+from benchmarks.entry_gate.phases import HttpFloor, OpenLoopPhase, print_phase
 from benchmarks.entry_gate.services import RATE_LIMIT_PER_IP, RATE_LIMIT_PER_USER
 from benchmarks.entry_gate.steps import StepResult
 
@@ -20,6 +21,7 @@ class Variant:
     slug: str
     name: str
     factory: str
+    env: tuple[tuple[str, str], ...] = ()  # on top of the shared entry environment
 
 
 @dataclass
@@ -44,8 +46,10 @@ class Report:
     facts: dict[str, str]
     results: list[VariantResult] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
-    bare: GateLoad | None = None
+    bare: HttpFloor | None = None
     phases: list[OpenLoopPhase] = field(default_factory=list)
+    http_floors: list[HttpFloor] = field(default_factory=list)
+    floors: list[FloorResult] = field(default_factory=list)
 
 
 def bare_ratio(r: Report) -> float | None:
@@ -55,12 +59,33 @@ def bare_ratio(r: Report) -> float | None:
     return atomic.load.per_second / r.bare.per_second
 
 
-def ratio(results: list[VariantResult]) -> float | None:
+def bare_cpu_ratio(r: Report) -> float | None:
+    """Entries per CPU second over the bare endpoint's requests per CPU second: the ratio
+    when neither server has to share its core (on a loaded machine the throughput ratio also
+    measures how much CPU each got)."""
+    atomic = next((x for x in r.results if x.variant.slug == "atomic"), None)
+    if atomic is None or r.bare is None or not atomic.server_cores:
+        return None
+    cost = cpu_ms_per_request(atomic)
+    return r.bare.cpu_ms_per_request / cost if cost else None
+
+
+def cpu_ms_per_request(res: VariantResult) -> float:
+    rate = res.load.per_second
+    return 1000 * res.server_cores / rate if rate else 0.0
+
+
+def ratio(results: list[VariantResult], over: str = "baseline") -> float | None:
+    """The atomic variant's entries/s over another variant's (by slug), same run."""
     by = {r.variant.slug: r for r in results}
-    atomic, base = by.get("atomic"), by.get("baseline")
+    atomic, base = by.get("atomic"), by.get(over)
     if atomic is None or base is None or not base.load.per_second:
         return None
     return atomic.load.per_second / base.load.per_second
+
+
+def gc_tuning_ratio(results: list[VariantResult]) -> float | None:
+    return ratio(results, over="atomic-gc")
 
 
 def step_ratio(steps: list[StepResult]) -> float | None:
@@ -84,7 +109,11 @@ def print_report(r: Report) -> None:
         f"  Idempotency-Key; 1 in {REPEAT_EVERY} from one of the thread's first {REPEAT_POOL} users"
     )
     out(f"  activity: capacity {a.capacity:,}, per-user limit 1")
-    out("  uvicorn 1 worker, uvloop, httptools, no access log; same env for both variants:")
+    out("  uvicorn 1 worker, uvloop, httptools, no access log; same env for every variant")
+    for res in r.results:
+        for key, value in res.variant.env:
+            out(f"  (but {key}={value} for `{res.variant.name}`)")
+    out("  of them:")
     out("  PULSE_ENTRY_CONFIRM_WAIT_S=0 (answer `reserved` without waiting for core_service),")
     out(f"  rate limits {RATE_LIMIT_PER_IP:,} per IP and {RATE_LIMIT_PER_USER:,} per user per 10 s")
     out()
@@ -94,7 +123,8 @@ def print_report(r: Report) -> None:
     )
     loads = [(res.variant.name, res.load) for res in r.results]
     if r.bare is not None:
-        loads.insert(0, ("bare FastAPI", r.bare))
+        loads.insert(0, ("bare FastAPI", r.bare.load))
+    loads += [(f.name, f.load) for f in r.http_floors]
     for name, x in loads:
         out(
             f"{name:<18}{x.per_second:>10,.0f}{x.p50_ms:>9.1f}{x.p90_ms:>9.1f}"
@@ -107,6 +137,8 @@ def print_report(r: Report) -> None:
         _print_steps(r)
     for phase in r.phases:
         print_phase(phase)
+    if r.http_floors or r.floors:
+        _print_floors(r)
     _print_ratios(r)
 
     out()
@@ -129,6 +161,12 @@ def _print_ratios(r: Report) -> None:
             f"  atomic / bare FastAPI, HTTP entries/s         {floor:>6.2f}   "
             f"target >= {BARE_TARGET:.2f} {verdict(floor, BARE_TARGET)}"
         )
+    per_cpu = bare_cpu_ratio(r)
+    if per_cpu is not None:
+        out(
+            f"  the same per CPU second (bare / atomic CPU ms) {per_cpu:>6.2f}   "
+            "what each would serve on a core of its own (context)"
+        )
     for phase in r.phases:
         if phase.name.startswith("open loop"):
             p99 = phase.result.latency_ms(99)
@@ -146,6 +184,69 @@ def _print_ratios(r: Report) -> None:
     steps = step_ratio(r.steps)
     if steps is not None:
         out(f"  atomic / lock per request, step alone calls/s {steps:>6.2f}   context only")
+    frozen = gc_tuning_ratio(r.results)
+    if frozen is not None:
+        out(f"  atomic / atomic with the default GC, entries/s {frozen:>6.2f}   this change")
+
+
+def _print_floors(r: Report) -> None:
+    bare = r.bare.per_second if r.bare is not None else 0.0
+    out()
+    out("Floors (same run): what an entry request costs without each component")
+    out(f"{'variant':<44}{'calls/s':>9}{'CPU ms/call':>13}{'/ bare':>8}")
+    rows: list[tuple[str, float, float]] = []
+    if r.bare is not None:
+        rows.append(("HTTP  bare FastAPI", r.bare.per_second, r.bare.cpu_ms_per_request))
+    for res in r.results:
+        if res.variant.slug in ("atomic", "atomic-gc"):
+            label = f"HTTP  entry_service ({res.variant.name})"
+            rows.append((label, res.load.per_second, cpu_ms_per_request(res)))
+    for f in r.http_floors:
+        rows.append((f"HTTP  {f.name}", f.per_second, f.cpu_ms_per_request))
+    for x in r.floors:
+        label = f"enter() {x.name}"
+        if x.failure is not None:
+            out(f"{label:<44}  FAILED: {x.failure}")
+            continue
+        errors = f" ({x.errors} errors)" if x.errors else ""
+        rows.append((label + errors, x.per_second, x.cpu_ms_per_call))
+    for label, rate, cpu in rows:
+        share = f"{rate / bare:>8.2f}" if bare else f"{'-':>8}"
+        out(f"{label:<44}{rate:>9,.0f}{cpu:>13.3f}{share}")
+    out(
+        f"  HTTP: one uvicorn worker, the same wrk load; CPU = the server process's. enter(): "
+        f"{r.args.floor_callers} callers, {r.args.floor_seconds:g} s, each variant a child"
+    )
+    out("  process of its own (CPU = its whole process, librdkafka threads included)")
+    parts = cost_breakdown(r)
+    if parts:
+        out("  CPU ms per request by component (differences of the rows above):")
+        for name, ms in parts.items():
+            out(f"    {name:<58}{ms:>8.3f}")
+
+
+def cost_breakdown(r: Report) -> dict[str, float]:
+    """Each component's CPU per request, as the difference its stand-in made."""
+    floors = {x.name: x.cpu_ms_per_call for x in r.floors if x.failure is None and x.calls}
+    atomic = next((x for x in r.results if x.variant.slug == "atomic"), None)
+    parts: dict[str, float] = {}
+    if atomic is not None and "full" in floors:
+        parts["HTTP (uvicorn, FastAPI, middleware, route): HTTP - full"] = (
+            cpu_ms_per_request(atomic) - floors["full"]
+        )
+    if r.bare is not None:
+        parts["  of which the bare endpoint's own"] = r.bare.cpu_ms_per_request
+    if "full" in floors and "no Redis" in floors:
+        parts["Redis script (client + server round trip): full - no Redis"] = (
+            floors["full"] - floors["no Redis"]
+        )
+    if "full" in floors and "no Kafka" in floors:
+        parts["Kafka publish + delivery wait: full - no Kafka"] = (
+            floors["full"] - floors["no Kafka"]
+        )
+    if "neither" in floors:
+        parts["domain + gate Python: neither"] = floors["neither"]
+    return parts
 
 
 def _print_steps(r: Report) -> None:
@@ -202,6 +303,22 @@ def _print_variant(res: VariantResult) -> None:
         out(f"    over-booking: {'none' if not bad else 'VIOLATED: ' + '; '.join(bad)}")
 
 
+def _floor_summary(r: Report) -> dict[str, str]:
+    s = {}
+    if r.bare is not None:
+        s["bare_entries_per_s"] = f"{r.bare.per_second:.0f}"
+        s["bare_cpu_ms"] = f"{r.bare.cpu_ms_per_request:.3f}"
+    for res in r.results:
+        s[f"{res.variant.slug}_cpu_ms"] = f"{cpu_ms_per_request(res):.3f}"
+    for f in r.http_floors:
+        s["http_no_kafka_entries_per_s"] = f"{f.per_second:.0f}"
+        s["http_no_kafka_cpu_ms"] = f"{f.cpu_ms_per_request:.3f}"
+    for fl in r.floors:
+        key = "floor_" + fl.name.replace(" ", "_").lower()
+        s[key] = fl.failure or f"{fl.per_second:.0f}/s, {fl.cpu_ms_per_call:.3f} CPU ms/call"
+    return s
+
+
 def summary(r: Report) -> dict[str, str]:
     s = {"connections": str(r.args.connections), "seconds": str(r.args.seconds)}
     for res in r.results:
@@ -217,10 +334,12 @@ def summary(r: Report) -> dict[str, str]:
         k = "atomic" if step.name == "atomic Lua gate" else "baseline"
         s[f"step_{k}_calls_per_s"] = f"{step.per_second:.0f}"
     floor = bare_ratio(r)
-    if r.bare is not None:
-        s["bare_entries_per_s"] = f"{r.bare.per_second:.0f}"
+    s.update(_floor_summary(r))
     if floor is not None:
         s["ratio_atomic_over_bare"] = f"{floor:.2f} ({verdict(floor, BARE_TARGET)})"
+    per_cpu = bare_cpu_ratio(r)
+    if per_cpu is not None:
+        s["ratio_atomic_over_bare_per_cpu_second"] = f"{per_cpu:.2f} (context)"
     for phase in r.phases:
         key = "openloop" if phase.name.startswith("open loop") else "spike"
         shots = phase.result
@@ -237,4 +356,7 @@ def summary(r: Report) -> dict[str, str]:
     steps = step_ratio(r.steps)
     if steps is not None:
         s["step_ratio_atomic_over_baseline"] = f"{steps:.2f} (context)"
+    frozen = gc_tuning_ratio(r.results)
+    if frozen is not None:
+        s["ratio_atomic_over_atomic_default_gc"] = f"{frozen:.2f}"
     return s

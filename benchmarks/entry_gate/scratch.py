@@ -10,7 +10,7 @@ the entry records; rate-limit keys expire by themselves within 11 s).
 import functools
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -180,11 +180,16 @@ def _delete_redis(s: EntryScratch) -> None:
     client = redis.Redis.from_url(s.engines.redis, socket_timeout=5)
     try:
         client.delete(*keys)
-        entry_keys = [entry_key(entry_id) for entry_id in _entry_ids(s)]
-        for start in range(0, len(entry_keys), 1000):
-            client.delete(*entry_keys[start : start + 1000])
+        delete_entry_copies(client, _entry_ids(s))
     finally:
         client.close()
+
+
+def delete_entry_copies(client: redis.Redis, entry_ids: Iterable[uuid.UUID]) -> None:
+    """The answers' copies (`pulse:entry:<id>`) of these entries, 1,000 keys a command."""
+    keys = [entry_key(entry_id) for entry_id in entry_ids]
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start : start + 1000])
 
 
 def _entry_ids(s: EntryScratch) -> list[uuid.UUID]:

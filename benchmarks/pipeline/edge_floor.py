@@ -9,31 +9,18 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from common_messaging import OutgoingMessage
+from benchmarks.common.acknowledging_publisher import AcknowledgingPublisher
 from entry_service.domain.ingestion import RequestContext, ingest
 from entry_service.main import create_app as create_entry_app
 from entry_service.settings import EntrySettings, get_settings
 from entry_service.wiring import EntryServicePorts, open_ports
-
-
-class AcknowledgingPublisher:
-    """A bus that takes every message at once: the edge's cost without Kafka's."""
-
-    async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
-        return None
-
-    def publish_sync(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
 
 @asynccontextmanager
