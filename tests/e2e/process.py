@@ -1,5 +1,6 @@
 """Run Pulse commands as real processes on free ports, for end-to-end tests."""
 
+import asyncio
 import os
 import re
 import signal
@@ -7,12 +8,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
+import coverage
 import httpx
 
+T = TypeVar("T")
 PULSE = str(Path(sys.executable).with_name("pulse"))
 
 
@@ -41,6 +46,25 @@ def untraced(env: Mapping[str, str]) -> dict[str, str]:
     and the code they run is covered by the focused tests; what a spike proves is its
     outcome (no over-booking, every answer stored), which tracing cannot add to."""
     return {k: v for k, v in env.items() if not k.startswith("COVERAGE_PROCESS_")}
+
+
+def run_untraced(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)` with coverage's tracing paused in this process, for a spike's client.
+
+    The client's thousands of requests run test and library code, never Pulse's (the services
+    are other processes), and tracing them made a spike test take twice as long."""
+    cov = coverage.Coverage.current()
+    if cov is None:
+        return asyncio.run(main)
+    cov.stop()
+    try:
+        return asyncio.run(main)
+    finally:
+        # Restarting checks imports again and warns of every measured module imported while
+        # stopped (all of them): expected here, and the suite turns warnings into errors.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", coverage.exceptions.CoverageWarning)
+            cov.start()
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 30) -> None:

@@ -27,7 +27,7 @@ from datastore.schema import Entry
 from entry_service.adapters.redis_gate_scripts import activity_keys
 from migrations.runner import upgrade
 from servicekit.database import Database
-from tests.e2e.process import PULSE, clean_env, free_ports, process, wait_ready
+from tests.e2e.process import PULSE, clean_env, free_ports, process, run_untraced, wait_ready
 from tests.engines import engine_url, scratch_postgres_database
 from tests.support.entries import Shop, add_activity, confirmed_count, seed_shop, token
 from tests.support.own_redis import OwnRedis
@@ -119,7 +119,7 @@ def test_redis_killed_and_restarted_mid_spike(opening: Opening) -> None:
             opening.redis.start()  # the same port, empty: the counters are rebuilt from Postgres
             spike.events.append("restarted")
 
-    spike = asyncio.run(_spike(opening, activity, "kill", fault))
+    spike = run_untraced(_spike(opening, activity, "kill", fault))
 
     assert spike.events == ["killed", "restarted"]
     _check(opening, activity, spike)
@@ -133,7 +133,7 @@ def test_redis_flushed_mid_spike(opening: Opening) -> None:
             opening.redis.flush()
             spike.events.append("flushed")
 
-    spike = asyncio.run(_spike(opening, activity, "flush", fault))
+    spike = run_untraced(_spike(opening, activity, "flush", fault))
 
     assert spike.events == ["flushed"]
     _check(opening, activity, spike)
@@ -144,7 +144,7 @@ def test_redis_flushed_mid_spike(opening: Opening) -> None:
     finally:
         client.close()
     assert count is not None and int(count) <= CAPACITY
-    late = asyncio.run(_spike(opening, activity, "late", shoppers=1)).answers
+    late = run_untraced(_spike(opening, activity, "late", shoppers=1)).answers
     assert [(a["status"], a.get("reason")) for a in late] == [("rejected", "sold_out")]
 
 
@@ -152,7 +152,7 @@ def test_redis_unreachable_for_the_whole_spike(opening: Opening) -> None:
     activity = add_activity(opening.db, opening.shop.campaign_id, capacity=CAPACITY)
     opening.redis.kill9()
     try:
-        spike = asyncio.run(_spike(opening, activity, "away"))
+        spike = run_untraced(_spike(opening, activity, "away"))
     finally:
         opening.redis.start()
 
@@ -212,7 +212,7 @@ async def _spike(
 
 
 def _check(opening: Opening, activity: uuid.UUID, spike: Spike) -> None:
-    final = asyncio.run(_resolve(opening, spike.answers))
+    final = run_untraced(_resolve(opening, spike.answers))
     statuses = Counter(a["status"] for a in final.values())
     assert set(statuses) <= {"confirmed", "rejected"}
     assert statuses["confirmed"] == CAPACITY  # no over-booking, and demand filled every seat

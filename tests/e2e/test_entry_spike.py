@@ -23,7 +23,15 @@ from datastore.engine import make_engine
 from datastore.schema import Entry
 from migrations.runner import upgrade
 from servicekit.database import Database
-from tests.e2e.process import PULSE, clean_env, free_ports, process, untraced, wait_ready
+from tests.e2e.process import (
+    PULSE,
+    clean_env,
+    free_ports,
+    process,
+    run_untraced,
+    untraced,
+    wait_ready,
+)
 from tests.engines import engine_url, scratch_postgres_database
 from tests.support.entries import (
     Shop,
@@ -178,7 +186,7 @@ def test_ten_thousand_concurrent_entries_for_one_hundred_seats(opening: Opening)
     activity = add_activity(opening.db, opening.shop.campaign_id, capacity=100)
     # 9,000 shoppers, 1,000 of whom try twice (with a new idempotency key each time).
     users = [f"shopper-{i}" for i in range(9_000)] + [f"shopper-{i}" for i in range(1_000)]
-    answers = _final(opening, asyncio.run(_spike(opening, activity, users)))
+    answers = _final(opening, run_untraced(_spike(opening, activity, users)))
 
     assert len(answers) == 10_000  # every request answered
     won = [a for a in answers if a["status"] == "confirmed"]
@@ -199,7 +207,7 @@ def test_same_user_retrying_concurrently_never_exceeds_the_limit(opening: Openin
     activity = add_activity(opening.db, opening.shop.campaign_id, capacity=100)
     users = ["eager"] * 60
     keys = ["same-key"] * 30 + [f"key-{i}" for i in range(30)]
-    answers = _final(opening, asyncio.run(_spike(opening, activity, users, keys)))
+    answers = _final(opening, run_untraced(_spike(opening, activity, users, keys)))
 
     assert confirmed(opening.db, activity) == [("eager", 1)]
     won = {a["entry_id"] for a in answers if a["status"] == "confirmed"}

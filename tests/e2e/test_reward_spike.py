@@ -35,7 +35,15 @@ from datastore.engine import make_engine
 from datastore.schema import CouponCode, Entry, PaymentRecord, Purchase, RewardHold
 from migrations.runner import upgrade
 from servicekit.database import Database
-from tests.e2e.process import PULSE, clean_env, free_ports, process, untraced, wait_ready
+from tests.e2e.process import (
+    PULSE,
+    clean_env,
+    free_ports,
+    process,
+    run_untraced,
+    untraced,
+    wait_ready,
+)
 from tests.engines import engine_url, scratch_postgres_database
 from tests.support.entries import Shop, add_activity, confirmed_count, seed_shop, token
 from tests.support.payments import WEBHOOK_SECRET, payment_event, signed
@@ -303,12 +311,12 @@ def test_five_thousand_shoppers_for_two_hundred_products(stack: Stack) -> None:
     with HoldSampler(stack.db, activity) as sampler:
         # During the first wave at most 100 holds are paid; the others expire and are re-won.
         with Payer(stack, activity, 12900, budget=100) as payer1:
-            wave1 = asyncio.run(_wave(stack, activity, first))
+            wave1 = run_untraced(_wave(stack, activity, first))
         after1 = _until_no_hold_is_held(stack.db, activity)
         released = STOCK - after1.get("paid", 0)
         assert released > 0 and confirmed_count(stack.db, activity) == STOCK - released
         with Payer(stack, activity, 12900, budget=released) as payer2:
-            wave2 = asyncio.run(_wave(stack, activity, second))
+            wave2 = run_untraced(_wave(stack, activity, second))
             deadline = time.monotonic() + HOLD_TTL_S + 30
             while _holds(stack.db, activity).get("held", 0) and time.monotonic() < deadline:
                 time.sleep(0.5)  # the payer settles the last holds of the wave
@@ -373,7 +381,7 @@ def test_a_coupon_spike_gives_one_thousand_distinct_codes(stack: Stack) -> None:
     upload = stack.admin("POST", f"/v1/activities/{activity}/coupons", json={"codes": codes})
     assert upload.status_code == 201, upload.text
     started = time.monotonic()
-    wave = asyncio.run(_wave(stack, activity, [f"coupon-{i}" for i in range(1_100)]))
+    wave = run_untraced(_wave(stack, activity, [f"coupon-{i}" for i in range(1_100)]))
     _figures("coupons", [wave], time.monotonic() - started)
 
     won = {u: a["entry_id"] for u, a in wave.answers.items() if a["status"] == "confirmed"}
