@@ -88,6 +88,13 @@ class GateUnavailable(_Unavailable):
     code = "entry_gate_unavailable"
 
 
+class GateBusy(_Unavailable):
+    """Every Redis connection of this worker stayed busy for the pool's whole wait: shed, not
+    decided by the database (which would confirm seats the Redis counters never count)."""
+
+    code = "entry_gate_busy"
+
+
 class SnippetNotBuilt(NotFound):
     """A deployment without the built file: a 404 that says how to fix it, never a 5xx."""
 

@@ -17,6 +17,27 @@ from redis.sentinel import Sentinel
 SENTINEL_SCHEME = "redis+sentinel://"
 
 
+class PoolExhausted(redis.ConnectionError):
+    """Every connection of the pool stayed busy for the pool's whole wait: this process is
+    overloaded, Redis itself may be fine. A `ConnectionError`, as redis-py raises it, so callers
+    that only know Redis failures keep treating it as one; a caller for whom "busy" and
+    "unreachable" call for different answers (the entry gate) tells them apart by this class."""
+
+
+class QueueingConnectionPool(aioredis.BlockingConnectionPool):
+    """redis-py's blocking pool, raising `PoolExhausted` when its wait runs out."""
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+        except redis.ConnectionError as exc:
+            # The pool's own wait (redis-py raises it `from` the wait's TimeoutError); a failed
+            # connect of a new connection is also a ConnectionError, but from an OSError.
+            if isinstance(exc.__cause__, TimeoutError) and not isinstance(exc, PoolExhausted):
+                raise PoolExhausted(f"no Redis connection free within {self.timeout} s") from exc
+            raise
+
+
 @dataclass(frozen=True, slots=True)
 class SentinelTarget:
     """`redis+sentinel://host:26379,host2:26379/<master name>/<db>`: ask the Sentinels which
@@ -79,7 +100,8 @@ def open_async_redis(
     """The event loop's client, for the hot paths (entry gate, rate limits).
 
     A blocking pool: in a spike, requests queue for a connection (up to `pool_timeout_s`)
-    instead of failing with "too many connections", which would read as "Redis is down".
+    instead of failing with "too many connections", which would read as "Redis is down"; a
+    wait that runs out raises `PoolExhausted`.
     """
     retry = AsyncRetry(ExponentialBackoff(cap=0.1, base=0.02), retries=1)
     # One shared instance: by default every new connection looks the package version up
@@ -102,7 +124,7 @@ def open_async_redis(
             health_check_interval=HEALTH_CHECK_S,
         )
         return primary
-    pool = aioredis.BlockingConnectionPool.from_url(
+    pool = QueueingConnectionPool.from_url(
         url,
         max_connections=max_connections,
         timeout=pool_timeout_s,

@@ -65,7 +65,13 @@ STEP_CAPACITY = 100_000_000  # no caller of the step phase reaches it: every cal
 # Lines of the entry server's log worth counting: the gate fell back to the SQL gate (then it is
 # not the gate alone that is measured), an entry record was not written, the baseline's lock
 # expired while held (mutual exclusion lost), or anything crashed.
-LOG_MARKERS = ("entry_gate_fallback", "entry_record_failed", "baseline_lock_expired", "Traceback")
+LOG_MARKERS = (
+    "entry_gate_fallback",
+    "entry_gate_busy",
+    "entry_record_failed",
+    "baseline_lock_expired",
+    "Traceback",
+)
 
 
 VARIANTS = (

@@ -27,8 +27,8 @@ function setup(thread)
 end
 function init(args)
   n = 0
-  counts = {non202 = 0, s429 = 0, s5xx = 0, reserved = 0, confirmed = 0, sold_out = 0,
-            already_entered = 0, other = 0}
+  counts = {non202 = 0, s429 = 0, s5xx = 0, busy = 0, reserved = 0, confirmed = 0,
+            sold_out = 0, already_entered = 0, other = 0}
 end
 function request()
   n = n + 1
@@ -41,7 +41,9 @@ function request()
 end
 local find = string.find
 function response(status, headers, body)
-  if status ~= 202 then
+  if status == 503 and find(body, '"entry_gate_busy"', 1, true) then
+    counts.busy = counts.busy + 1
+  elseif status ~= 202 then
     counts.non202 = counts.non202 + 1
     if status == 429 then counts.s429 = counts.s429 + 1 end
     if status >= 500 then counts.s5xx = counts.s5xx + 1 end
@@ -86,7 +88,14 @@ class GateLoad:
 
     @property
     def per_second(self) -> float:
-        return self.requests / self.seconds if self.seconds > 0 else 0.0
+        """Entries answered per second: a request shed as busy is not one."""
+        return (self.requests - self.busy) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def busy(self) -> int:
+        """Shed by a saturated worker (503 `entry_gate_busy`): the designed answer to more
+        than it can take, counted apart from errors."""
+        return self.answers.get("busy", 0)
 
     @property
     def non_202(self) -> int:

@@ -204,6 +204,8 @@ def print_phase(p: OpenLoopPhase) -> None:
         f"   non-202/errors {r.errors}   entry_service CPU {p.server_cores:.2f} cores"
     )
     out("  outcomes: " + ", ".join(f"{k} {n:,}" for k, n in r.outcomes().items()))
+    shed = sum(s.shed for s in r.shots)
+    out(f"  shed as busy and sent again after Retry-After (503 entry_gate_busy): {shed:,}")
     if any(s.final for s in r.shots):
         polls = sum(s.polls for s in r.shots)
         out(

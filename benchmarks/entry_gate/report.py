@@ -274,7 +274,8 @@ def _print_variant(res: VariantResult) -> None:
         f"  answers: reserved {ans.get('reserved', 0):,}, sold_out {ans.get('sold_out', 0):,}, "
         f"already_entered {ans.get('already_entered', 0):,}, "
         f"confirmed {ans.get('confirmed', 0):,}, other {ans.get('other', 0):,}; "
-        f"429 {ans.get('s429', 0)}, 5xx {ans.get('s5xx', 0)}"
+        f"429 {ans.get('s429', 0)}, 5xx {ans.get('s5xx', 0)}; shed as busy (503 "
+        f"entry_gate_busy, not counted as entries) {res.load.busy:,}"
     )
     out(
         f"  CPU under load: entry_service {res.server_cores:.2f} cores, core_service "
@@ -327,6 +328,7 @@ def summary(r: Report) -> dict[str, str]:
         s[f"{k}_p50_ms"] = f"{x.p50_ms:.1f}"
         s[f"{k}_p99_ms"] = f"{x.p99_ms:.1f}"
         s[f"{k}_non_202"] = str(x.non_202)
+        s[f"{k}_shed_busy"] = str(x.busy)
         s[f"{k}_socket_errors"] = str(x.socket_errors)
         s[f"{k}_confirmed"] = f"{res.seats.confirmed_rows}/{res.seats.capacity}"
         s[f"{k}_overbooked"] = "no" if not res.violations() else "YES"

@@ -6,7 +6,9 @@ python-redis-lock, once) -> publish the reservation or refusal and wait once for
 report -> wait a short while (`confirm_wait_s`, 0 = not at all) for the ledger's decision ->
 answer `confirmed`/`rejected`, or `reserved` when the decision is still on its way. When Redis
 is unreachable the SQL gate decides instead (slower, same rules, same ledger; the rate limits
-fail open for that moment, as `RedisRateLimiter` does).
+fail open for that moment, as `RedisRateLimiter` does). When Redis is up but this worker's
+connections all stay busy beyond the pool's wait (a spike past its capacity), the request is
+shed with a 503 `entry_gate_busy` and Retry-After, never decided by the SQL gate.
 
 Every answer with an entry id is durable before it is given: a reservation is on the bus (the
 ledger will decide it), a refusal (sold out, already entered, and the domain's window and
@@ -55,7 +57,8 @@ from entry_service.adapters.redis_gate_scripts import (
 from entry_service.adapters.redis_warmer import CountersUnavailable, RedisCounterWarmer
 from entry_service.adapters.sql_entry_gate import SqlEntryGate, answer_of
 from entry_service.domain.entries import ActivityView, EntryAnswer, RateCheck, Throttled
-from entry_service.errors import BusUnavailable
+from entry_service.errors import BusUnavailable, GateBusy
+from servicekit.redis_client import PoolExhausted
 from servicekit.tracing import with_trace_context
 
 log = logging.getLogger(__name__)
@@ -166,6 +169,15 @@ class RedisEntryGate:
         self._loop = asyncio.get_running_loop()
         try:
             outcome = await self._admission(request, activity, check)
+        except PoolExhausted as exc:
+            # Busy is not down: the database deciding beside a working Redis would confirm
+            # seats its counters never count, and the shoppers Redis told `reserved` would
+            # lose them later. The shopper retries with the same key.
+            log.warning("entry_gate_busy activity_id=%s error=%s", activity.id, exc)
+            raise GateBusy(
+                "too many entries at once; retry shortly with the same Idempotency-Key",
+                headers={"Retry-After": str(self._retry_after_s)},
+            ) from exc
         # Unreachable, not merely slow to answer a script: only then is Postgres alone asked.
         except (RedisConnectionError, RedisTimeoutError, CountersUnavailable) as exc:
             log.warning("entry_gate_fallback activity_id=%s error=%s", activity.id, exc)

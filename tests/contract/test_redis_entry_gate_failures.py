@@ -1,6 +1,8 @@
 """The Redis entry gate when the parts around it fail, on the stack's real Redis.
 
 - Redis unreachable, or its counters never warm: the SQL gate decides (same ledger, same rules).
+- Redis up but every connection of the worker busy past the pool's wait: 503 `entry_gate_busy`,
+  nothing decided (never the SQL gate beside a working Redis).
 - The reservation cannot be published: 503 `bus_unavailable` with Retry-After, and the seat the
   script took is given back, so the shopper can try again and nobody is locked out.
 - Postgres refuses an admission for a reason other than capacity: the seat is given back;
@@ -47,10 +49,10 @@ from entry_service.adapters.redis_warmer import RedisCounterWarmer
 from entry_service.adapters.sql_activities import SqlActivityDirectory
 from entry_service.adapters.sql_entry_gate import SqlEntryGate
 from entry_service.domain.entries import ActivityView, EntryAnswer
-from entry_service.errors import BusUnavailable
+from entry_service.errors import BusUnavailable, GateBusy
 from migrations.runner import upgrade
 from servicekit.database import Database
-from servicekit.redis_client import open_async_redis
+from servicekit.redis_client import PoolExhausted, open_async_redis
 from tests.engines import engine_url
 from tests.support.entries import Shop, add_activity, confirmed, reservation, seed_shop
 from user_summaries.ports import NoSummaryCache
@@ -211,6 +213,37 @@ def test_unreachable_redis_falls_back_to_the_sql_gate(world: World) -> None:
     assert (second.status, second.reason) == (EntryStatus.REJECTED, EntryReason.SOLD_OUT)
     assert confirmed(world.db, activity.id) == [("ada", 1)]
     assert world.published() == 0
+
+
+def test_a_saturated_pool_sheds_the_entry_and_never_asks_the_sql_gate(world: World) -> None:
+    """Redis up, every connection of the worker busy past the pool's wait: a 503 to retry, no
+    seat taken anywhere (the SQL gate would confirm seats the counters never count)."""
+    activity = world.activity(capacity=1)
+    client = open_async_redis(engine_url("redis"), max_connections=1, pool_timeout_s=0.2)
+    gate, _ = world.gate(client)
+    held = f"pulse-test:held:{uuid.uuid4()}"
+
+    async def run() -> None:
+        try:
+            # The pool's one connection blocks for a second on a list nobody fills.
+            holder = asyncio.create_task(client.blpop([held], timeout=1))
+            await asyncio.sleep(0.05)
+            await gate.admit(reservation(world.shop, activity.id, "ada"), activity)
+        finally:
+            await holder
+            await client.aclose()
+
+    with pytest.raises(GateBusy) as shed:
+        asyncio.run(run())
+    assert shed.value.status_code == 503 and shed.value.code == "entry_gate_busy"
+    assert shed.value.headers == {"Retry-After": "3"}
+    assert isinstance(shed.value.__cause__, PoolExhausted)
+    assert confirmed(world.db, activity.id) == []
+    assert world.counters(activity, "ada") == (0, 0, 0) and world.published() == 0
+    # With a connection free again the same shopper gets the seat.
+    gate, _ = world.gate(_client())
+    answer = _admit(gate, reservation(world.shop, activity.id, "ada"), activity)
+    assert answer.status is EntryStatus.RESERVED and answer.position == 1
 
 
 def test_counters_that_never_warm_fall_back_to_the_sql_gate(world: World) -> None:

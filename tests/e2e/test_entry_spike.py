@@ -41,6 +41,7 @@ from tests.support.entries import (
     seed_shop,
     token,
 )
+from tests.support.shopper_retry import enter_as_shopper
 
 # Spikes of thousands of requests against real processes: minutes on a small machine.
 pytestmark = [
@@ -137,12 +138,7 @@ async def _spike(
         client = clients[i % len(clients)]
         key = keys[i] if keys else str(uuid.uuid4())
         async with in_flight:
-            response = await _post_with_retries(
-                client,
-                f"/v1/activities/{activity}/entries",
-                {"user_token": tokens[user]},
-                key,
-            )
+            response = await enter_as_shopper(client, activity, tokens[user], key)
         assert response.status_code == 202, response.text
         answer: dict[str, Any] = response.json()
         return answer
@@ -152,20 +148,6 @@ async def _spike(
     finally:
         for client in clients:
             await client.aclose()
-
-
-async def _post_with_retries(
-    client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str
-) -> httpx.Response:
-    """A shopper's browser retries a dropped connection with the same Idempotency-Key."""
-    for attempt in range(5):
-        try:
-            return await client.post(path, json=body, headers={"Idempotency-Key": key})
-        except httpx.TransportError:
-            if attempt == 4:
-                raise
-            await asyncio.sleep(0.2 * 2**attempt)
-    raise AssertionError("unreachable")
 
 
 def _final(opening: Opening, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:

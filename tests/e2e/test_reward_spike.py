@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +47,7 @@ from tests.e2e.process import (
 from tests.engines import engine_url, scratch_postgres_database
 from tests.support.entries import Shop, add_activity, confirmed_count, seed_shop, token
 from tests.support.payments import WEBHOOK_SECRET, payment_event, signed
+from tests.support.shopper_retry import send_as_shopper
 
 pytestmark = [
     pytest.mark.integration,
@@ -153,7 +154,7 @@ async def _wave(stack: Stack, activity: uuid.UUID, users: list[str]) -> Wave:
         # The whole shopper (entry and polls) holds a slot: polls never crowd the pool.
         async with in_flight:
             key = str(uuid.uuid4())
-            response = await _retried(
+            response = await send_as_shopper(
                 lambda: client.post(
                     f"/v1/activities/{activity}/entries",
                     json={"user_token": tokens[user]},
@@ -165,7 +166,7 @@ async def _wave(stack: Stack, activity: uuid.UUID, users: list[str]) -> Wave:
             while answer["status"] == "reserved":
                 await asyncio.sleep(0.5)
                 poll = partial(client.get, f"/v1/entries/{answer['entry_id']}")
-                answer = (await _retried(poll)).json()
+                answer = (await send_as_shopper(poll)).json()
             wave.answers[user] = answer
             elapsed = time.monotonic() - started
             wave.seconds_to_last_answer = max(wave.seconds_to_last_answer, elapsed)
@@ -176,18 +177,6 @@ async def _wave(stack: Stack, activity: uuid.UUID, users: list[str]) -> Wave:
         for client in clients:
             await client.aclose()
     return wave
-
-
-async def _retried(send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
-    """A shopper's browser retries a dropped connection (an entry with the same key)."""
-    for attempt in range(5):
-        try:
-            return await send()
-        except httpx.TransportError:
-            if attempt == 4:
-                raise
-            await asyncio.sleep(0.2 * 2**attempt)
-    raise AssertionError("unreachable")
 
 
 class Payer:

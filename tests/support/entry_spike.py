@@ -13,13 +13,21 @@ from typing import Any
 import httpx
 
 from tests.support.entries import token
+from tests.support.shopper_retry import Retry, enter_as_shopper
 
 
 @dataclass
 class Spike:
     answers: list[dict[str, Any]] = field(default_factory=list)
-    retries: int = 0
+    retries: int = 0  # dropped connections, tried again
+    shed: int = 0  # 503 with Retry-After, tried again after it
     marks: list[str] = field(default_factory=list)
+
+    def count_retry(self, kind: Retry) -> None:
+        if kind == "shed":
+            self.shed += 1
+        else:
+            self.retries += 1
 
 
 async def entry_spike(
@@ -44,18 +52,9 @@ async def entry_spike(
         nonlocal done
         key = str(uuid.uuid4())
         async with gate:
-            for attempt in range(5):
-                try:
-                    response = await clients[i % len(clients)].post(
-                        f"/v1/activities/{activity}/entries",
-                        json={"user_token": tokens[user]},
-                        headers={"Idempotency-Key": key},
-                    )
-                    break
-                except httpx.TransportError:
-                    assert attempt < 4, "no answer after 5 tries"
-                    spike.retries += 1
-                    await asyncio.sleep(0.2 * 2**attempt)
+            response = await enter_as_shopper(
+                clients[i % len(clients)], activity, tokens[user], key, spike.count_retry
+            )
         done += 1
         if fault is not None:
             await asyncio.to_thread(fault, spike, done)
