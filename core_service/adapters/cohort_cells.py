@@ -109,15 +109,6 @@ def record_trusted_purchases(session: Session, purchases: Sequence[StoredPurchas
     for p in purchases:
         by_user[p.user_id].append(p)
     users = sorted(by_user)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        for chunk in _chunks(users):
-            session.execute(
-                select(_USERS.c.id)
-                .where(_USERS.c.id.in_(chunk))
-                .order_by(_USERS.c.id)
-                .with_for_update(key_share=True)
-            ).all()
     recorded = _recorded(session, users)
     deltas = _Deltas()
     firsts: dict[UUID, _First] = {}
@@ -149,15 +140,24 @@ def record_trusted_purchases(session: Session, purchases: Sequence[StoredPurchas
 
 
 def _recorded(session: Session, users: Sequence[UUID]) -> dict[UUID, _First]:
-    c = CUSTOMERS.c
+    """The customers' records; on Postgres their `users` rows locked first, in id order, in the
+    same statement (FOR NO KEY UPDATE OF users: what the consumer's user upsert holds already,
+    and no conflict with the key-share locks of foreign key checks)."""
+    c, u = CUSTOMERS.c, _USERS.c
+    postgres = session.get_bind().dialect.name == "postgresql"
     found: dict[UUID, _First] = {}
     for chunk in _chunks(users):
-        for row in session.execute(
-            select(c.user_id, c.site_id, c.campaign_id, c.first_at, c.event_id).where(
-                c.user_id.in_(chunk)
-            )
-        ):
-            found[row.user_id] = _First(row.site_id, row.campaign_id, row.first_at, row.event_id)
+        stmt = (
+            select(u.id, c.site_id, c.campaign_id, c.first_at, c.event_id)
+            .select_from(_USERS.outerjoin(CUSTOMERS, c.user_id == u.id))
+            .where(u.id.in_(chunk))
+            .order_by(u.id)
+        )
+        if postgres:
+            stmt = stmt.with_for_update(key_share=True, of=_USERS)
+        for row in session.execute(stmt):
+            if row.site_id is not None:
+                found[row.id] = _First(row.site_id, row.campaign_id, row.first_at, row.event_id)
     return found
 
 
