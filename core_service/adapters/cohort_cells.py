@@ -7,8 +7,8 @@ rows the purchase insert returned), so a replay or a re-delivery adds nothing. A
 than a customer's recorded first one moves the customer: their stored purchases are read, their
 old contributions subtracted and the new ones added (rare: a late or out-of-order delivery).
 
-Concurrency: each touched customer's `users` row is locked (FOR NO KEY UPDATE, in id order)
-before their record is read, so two transactions never decide on the same customer at once;
+Concurrency: each touched customer's `users` row is locked (FOR NO KEY UPDATE, in id order) by
+the statement that reads their record, so two transactions never decide on one customer at once;
 the consumer's own `ensure_users` upsert already holds these locks, so there they cost no wait.
 Sizes and cells are added to with `INSERT ... ON CONFLICT DO UPDATE` in key order (no lost
 update, no deadlock). SQLite serialises writers itself. Purchases never change once stored

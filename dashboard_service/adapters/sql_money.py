@@ -1,7 +1,9 @@
 """MoneyStore over the database: trusted purchases, the site's rates, budgets and spend.
 
 Revenue comes from the source of truth (`purchases`, through adapters.trusted_purchases) on
-both ways to run, so money is exact and the same whichever analytics index is configured.
+both ways to run, so money is exact and the same whichever analytics index is configured. The
+cohorts and new customers come from the cohort tables kept in the same transactions as the
+purchases (core_service/adapters/cohort_cells.py; docs/dashboard.md).
 """
 
 from collections.abc import Sequence
