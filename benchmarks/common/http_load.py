@@ -15,12 +15,13 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from benchmarks.common.process_cpu import cpu_seconds, uvicorn_pid
 from benchmarks.common.scratch import SetupError
 
 REPO = Path(__file__).resolve().parents[2]  # the checkout: uvicorn imports `benchmarks` from it
@@ -66,10 +67,15 @@ class LoadResult:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    server_cpu_s: float = 0.0  # the server process's CPU time during the timed load
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.server_cpu_s / self.requests if self.requests else 0.0
 
 
 def require_wrk() -> str:
@@ -210,5 +216,8 @@ def compare(
             check_sample(url, body, expected)
             if warmup_s > 0:
                 run_wrk(wrk, target.name, url, lua, warmup_s, connections, threads)
-            results.append(run_wrk(wrk, target.name, url, lua, seconds, connections, threads))
+            pid = uvicorn_pid(url)
+            cpu0 = cpu_seconds(pid)
+            result = run_wrk(wrk, target.name, url, lua, seconds, connections, threads)
+            results.append(replace(result, server_cpu_s=cpu_seconds(pid) - cpu0))
     return results

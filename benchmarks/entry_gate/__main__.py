@@ -39,6 +39,7 @@ import redis
 
 from benchmarks.common.facts import machine_facts, out
 from benchmarks.common.http_load import require_wrk, server
+from benchmarks.common.process_cpu import cpu_seconds, uvicorn_pid
 from benchmarks.common.scratch import Engines, SetupError
 from benchmarks.entry_gate.checks import count_seats, wait_drained
 from benchmarks.entry_gate.floors import VARIANTS as FLOOR_VARIANTS
@@ -53,13 +54,7 @@ from benchmarks.entry_gate.phases import (
 )
 from benchmarks.entry_gate.report import Report, Variant, VariantResult, print_report
 from benchmarks.entry_gate.scratch import ActivitySpec, EntryEngines, EntryScratch, entry_scratch
-from benchmarks.entry_gate.services import (
-    core_env,
-    core_process,
-    cpu_seconds,
-    entry_env,
-    uvicorn_pid,
-)
+from benchmarks.entry_gate.services import core_env, core_process, entry_env
 from benchmarks.entry_gate.steps import StepResult, atomic_step, locked_step
 from datastore.engine import make_engine
 from entry_service.adapters.redis_warmer import RedisCounterWarmer

@@ -17,13 +17,14 @@ import redis
 
 from benchmarks.common.facts import out
 from benchmarks.common.http_load import LoadError, server
+from benchmarks.common.process_cpu import cpu_seconds, uvicorn_pid
 from benchmarks.entry_gate.checks import Seats, count_seats, wait_drained
 from benchmarks.entry_gate.http_floor import ACKED_IDS_ENV
 from benchmarks.entry_gate.http_floor import FACTORY as HTTP_FLOOR_FACTORY
 from benchmarks.entry_gate.load import GateLoad, check_sample, run_wrk, write_lua
 from benchmarks.entry_gate.open_loop import EntryRequest, OpenLoopResult, run_open_loop
 from benchmarks.entry_gate.scratch import EntryScratch, delete_entry_copies
-from benchmarks.entry_gate.services import cpu_seconds, entry_env, uvicorn_pid
+from benchmarks.entry_gate.services import entry_env
 
 BARE_FACTORY = "benchmarks.entry_gate.bare:create_app"
 ATOMIC_FACTORY = "entry_service.main:create_app"

@@ -1,4 +1,4 @@
-"""The processes of the entry-gate benchmark: their environment, core_service, and CPU probes.
+"""The processes of the entry-gate benchmark: their environment and core_service.
 
 entry_service is started by `benchmarks.common.http_load.server` (uvicorn, one worker, the same
 flags as the other HTTP benchmarks); core_service runs as `pulse core`, the deployed command. Both
@@ -6,7 +6,6 @@ get only the variables set here: the scratch database, topic prefix and consumer
 no Elasticsearch (the analytics index is the scratch database's table).
 """
 
-import os
 import secrets
 import sys
 from collections.abc import Iterator, Mapping
@@ -60,29 +59,3 @@ def core_process(env: Mapping[str, str], log: Path) -> Iterator[int]:
     args = [sys.executable, "-m", "pulse.cli", "core", "--host", "127.0.0.1", "--port", str(port)]
     with ready_process(args, port, env, log) as proc:
         yield proc.pid
-
-
-def uvicorn_pid(url: str) -> int | None:
-    """The pid of the uvicorn this run started on `url`'s port (its command line names it)."""
-    port = url.rsplit(":", 1)[1]
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:  # gone, or not ours to read
-            continue
-        if b"uvicorn" in argv and b"--port" in argv and port.encode() in argv:
-            return int(entry.name)
-    return None
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process and its threads (0 when unknown)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -209,3 +209,55 @@ test("the site overview ranks campaigns and sets budget against GMV", async () =
   await page.screenshot({ path: shot, fullPage: true });
   assert.ok(statSync(shot).size > 20_000, "the screenshot has content");
 });
+
+test("both pages mark unique visitors as estimates when the API says they are", async () => {
+  // The embedded default counts visitors exactly; the full stack's rollups estimate them and say
+  // so in `approximations`. The real answers, with the field the full stack adds.
+  const bound = { approximate: true, relative_error: 0.0163 };
+  const context = await browser.newContext({ locale: LOCALE, viewport: { width: 1280, height: 1800 } });
+  const estimated = await context.newPage();
+  const errors = [];
+  estimated.on("pageerror", (err) => errors.push(err.message));
+  const addBound = (field) => async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    body.approximations = { ...body.approximations, [field]: bound };
+    await route.fulfill({ response, json: body });
+  };
+  // The live view arrives over server-sent events: one event made of the same view's answer.
+  await estimated.route("**/v1/campaigns/*/stream*", async (route) => {
+    const url = route.request().url().replace("/stream?", "/metrics?");
+    const body = await (await route.fetch({ url })).json();
+    body.approximations = { ...body.approximations, "totals.unique_visitors": bound };
+    await route.fulfill({
+      contentType: "text/event-stream",
+      body: `retry: 60000\nevent: metrics\ndata: ${JSON.stringify(body)}\n\n`,
+    });
+  });
+  await estimated.route("**/v1/sites/*/overview*", addBound("campaigns.unique_visitors"));
+  await estimated.goto(`${pulse.dashboard}/`);
+  await estimated.fill("#token", pulse.dashboardToken);
+  await estimated.click("button[type=submit]");
+  await estimated.locator(`a[href="#/campaigns/${shop.main}"]`).click();
+  const note = estimated.locator("[data-testid=approximate-note]");
+  await note.waitFor();
+  assert.match(await note.innerText(), /estimates within ±1\.6 %/);
+  const api = await reader(`/v1/campaigns/${shop.main}/metrics`);
+  assert.equal(api.totals.unique_visitors, 3);
+  assert.equal(
+    await estimated.locator('[data-metric="totals.unique_visitors"]').innerText(),
+    `≈ ${fmt.count(api.totals.unique_visitors)}`,
+  );
+
+  await estimated.locator("[data-testid=overview-link]").click();
+  const overviewNote = estimated.locator("[data-testid=overview-approximate-note]");
+  await overviewNote.waitFor();
+  assert.match(await overviewNote.innerText(), /estimates within ±1\.6 %/);
+  const overview = await reader(`/v1/sites/${shop.siteId}/overview`);
+  for (const c of overview.campaigns) {
+    const cell = `[data-testid=overview-table] tr[data-campaign-id="${c.campaign_id}"] [data-metric=unique_visitors]`;
+    assert.equal(await estimated.locator(cell).innerText(), `≈ ${fmt.count(c.unique_visitors)}`);
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+});

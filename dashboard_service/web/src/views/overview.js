@@ -15,6 +15,9 @@ export async function renderOverview(root, siteId) {
   const byId = Object.fromEntries(data.campaigns.map((c) => [c.campaign_id, c]));
   const maxMoney = Math.max(0, ...data.campaigns.flatMap((c) => [Number(c.gmv), Number(c.budget ?? 0)]));
   const link = (c) => h("a", { href: `#/campaigns/${c.campaign_id}` }, c.name);
+  // On the full stack unique visitors come from sketches: estimates, marked as the campaign page does.
+  const approx = (data.approximations || {})["campaigns.unique_visitors"];
+  const visitors = (c) => (approx ? `≈ ${fmt.count(c.unique_visitors)}` : fmt.count(c.unique_visitors));
   const top = (ids, value, testid) =>
     h("ol", { "data-testid": testid }, ids.map((id) => h("li", { dataset: { campaignId: id } }, link(byId[id]), " · ", value(byId[id]))));
   const rows = data.campaigns.map((c) =>
@@ -24,7 +27,7 @@ export async function renderOverview(root, siteId) {
       h("td", {}, link(c)),
       h("td", {}, h("span", { class: `badge badge-${c.status}` }, c.status)),
       h("td", { class: "num", "data-metric": "visits" }, fmt.count(c.visits)),
-      h("td", { class: "num", "data-metric": "unique_visitors" }, fmt.count(c.unique_visitors)),
+      h("td", { class: "num", "data-metric": "unique_visitors" }, visitors(c)),
       h("td", { class: "num", "data-metric": "gmv" }, fmt.money(c.gmv)),
       h("td", { class: "num", "data-metric": "orders" }, fmt.count(c.orders)),
       h("td", { class: "num", "data-metric": "budget" }, fmt.money(c.budget)),
@@ -53,6 +56,13 @@ export async function renderOverview(root, siteId) {
         h("a", { href: "#/" }, "← Campaigns"),
         h("h1", { "data-testid": "overview-title" }, "Site overview"),
         h("p", { class: "muted" }, `${fmt.dateTime(data.from)} – ${fmt.dateTime(data.to)} · in ${data.currency}`),
+        approx
+          ? h(
+              "p",
+              { class: "muted", "data-testid": "overview-approximate-note" },
+              `≈ Unique visitors are estimates within ±${(approx.relative_error * 100).toFixed(1)} %.`,
+            )
+          : null,
       ),
     ),
     h(
