@@ -23,7 +23,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Table, select
+from pydantic_core import to_json
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 from datastore.schema import CohortCell, CohortCustomer, CohortSize, Purchase, User
@@ -183,36 +184,23 @@ def _stored(
 
 
 def _write(session: Session, firsts: dict[UUID, _First], deltas: _Deltas) -> None:
-    """Records replaced, then sizes and cells added to, each in key order (the lock order)."""
-    if firsts:
-        insert = bulk_insert(session, CUSTOMERS, _CUSTOMER_ROW)
-        new = insert.excluded
-        stmt = insert.on_conflict_do_update(
-            index_elements=["user_id"],
-            set_={
-                "campaign_id": new.campaign_id,
-                "first_at": new.first_at,
-                "event_id": new.event_id,
-            },
-        )
-        rows = [
-            {
-                "user_id": user_id,
-                "site_id": f.site_id,
-                "campaign_id": f.campaign_id,
-                "first_at": f.first_at,
-                "event_id": f.event_id,
-            }
-            for user_id, f in sorted(firsts.items())
-        ]
-        bulk_execute(session, stmt, _CUSTOMER_ROW, rows)
+    """Records replaced, sizes and cells added to, each table's rows in key order (the lock
+    order); on Postgres in one statement (one round trip instead of three)."""
+    customers = [
+        {
+            "user_id": user_id,
+            "site_id": f.site_id,
+            "campaign_id": f.campaign_id,
+            "first_at": f.first_at,
+            "event_id": f.event_id,
+        }
+        for user_id, f in sorted(firsts.items())
+    ]
     sizes = [
         {"campaign_id": c, "first_day": d, "customers": n}
         for (c, d), n in sorted(deltas.sizes.items())
         if n
     ]
-    if sizes:
-        _add(session, SIZES, _SIZE_ROW, ["campaign_id", "first_day"], sizes)
     cells = [
         {
             "campaign_id": c,
@@ -225,6 +213,22 @@ def _write(session: Session, firsts: dict[UUID, _First], deltas: _Deltas) -> Non
         for (c, d, k, cur), (n, cents) in sorted(deltas.cells.items())
         if n or cents
     ]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _POSTGRES_WRITE,
+            {"customers": _json(customers), "sizes": _json(sizes), "cells": _json(cells)},
+        )
+        return
+    if customers:
+        insert = bulk_insert(session, CUSTOMERS, _CUSTOMER_ROW)
+        new = insert.excluded
+        stmt = insert.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={c: new[c] for c in ("campaign_id", "first_at", "event_id")},
+        )
+        bulk_execute(session, stmt, _CUSTOMER_ROW, customers)
+    if sizes:
+        _add(session, SIZES, _SIZE_ROW, ["campaign_id", "first_day"], sizes)
     if cells:
         _add(
             session,
@@ -233,6 +237,44 @@ def _write(session: Session, firsts: dict[UUID, _First], deltas: _Deltas) -> Non
             ["campaign_id", "first_day", "weeks_since", "currency"],
             cells,
         )
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    """Rows as one JSON text (UUIDs, dates and ISO 8601 times with their offset, as Postgres's
+    input functions read them)."""
+    return to_json(rows).decode()
+
+
+# Data-modifying CTEs run exactly once whether or not the main statement reads them, and every
+# writer runs this same statement, so the tables are always locked in the same order.
+_POSTGRES_WRITE = text(
+    """
+WITH customers AS (
+    INSERT INTO cohort_customers (user_id, site_id, campaign_id, first_at, event_id)
+    SELECT user_id, site_id, campaign_id, first_at, event_id
+    FROM json_to_recordset(CAST(:customers AS json))
+        AS r(user_id uuid, site_id uuid, campaign_id uuid, first_at timestamptz, event_id uuid)
+    ON CONFLICT (user_id) DO UPDATE SET campaign_id = excluded.campaign_id,
+        first_at = excluded.first_at, event_id = excluded.event_id
+    RETURNING 1
+), sizes AS (
+    INSERT INTO cohort_sizes (campaign_id, first_day, customers)
+    SELECT campaign_id, first_day, customers
+    FROM json_to_recordset(CAST(:sizes AS json))
+        AS r(campaign_id uuid, first_day date, customers bigint)
+    ON CONFLICT (campaign_id, first_day)
+        DO UPDATE SET customers = cohort_sizes.customers + excluded.customers
+    RETURNING 1
+)
+INSERT INTO cohort_cells (campaign_id, first_day, weeks_since, currency, orders, amount_cents)
+SELECT campaign_id, first_day, weeks_since, currency, orders, amount_cents
+FROM json_to_recordset(CAST(:cells AS json)) AS r(campaign_id uuid, first_day date,
+    weeks_since integer, currency varchar(3), orders bigint, amount_cents bigint)
+ON CONFLICT (campaign_id, first_day, weeks_since, currency) DO UPDATE SET
+    orders = cohort_cells.orders + excluded.orders,
+    amount_cents = cohort_cells.amount_cents + excluded.amount_cents
+"""
+)
 
 
 def _add(
