@@ -2,7 +2,7 @@
 
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -213,6 +214,48 @@ class Purchase(Base):
     # Vouched for by the site (server-to-server, or with the user's signed token): only these
     # count in the user summary that eligibility conditions read.
     trusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class CohortCustomer(Base):
+    """A customer's first trusted purchase on their site: the cohort they belong to (the campaign
+    it was in, NULL for none, and its time). Kept with `cohort_sizes` and `cohort_cells` by
+    whoever stores trusted purchases (core_service.adapters.cohort_cells), in the same
+    transaction. Two purchases at the same instant: the lower event id is the first."""
+
+    __tablename__ = "cohort_customers"
+    # A campaign's new customers in a range (CAC).
+    __table_args__ = (Index("ix_cohort_customers_campaign_first", "campaign_id", "first_at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class CohortSize(Base):
+    """Customers a campaign acquired per UTC day of their first trusted purchase on the site."""
+
+    __tablename__ = "cohort_sizes"
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    customers: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CohortCell(Base):
+    """Trusted purchases on the site of the customers a campaign acquired, per UTC day of their
+    first purchase, whole weeks since it and currency. Amounts in hundredths of the currency's
+    unit (purchases.amount has two decimals), so sums stay exact integers on both engines."""
+
+    __tablename__ = "cohort_cells"
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    weeks_since: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Visitor(Base):

@@ -1,7 +1,9 @@
 """The benchmark's catalog and money: the campaign and its activities, and the trusted purchases
 of the generated traffic's customers, so the overview and the cohorts read real rows.
 
-Every purchase document becomes a trusted `purchases` row of its visitor (a `users` row each).
+Every purchase document becomes a trusted `purchases` row of its visitor (a `users` row each),
+written through core_service's purchase write path, which keeps the cohort cells the cohorts
+read (so the benchmark times the read a deployment does).
 Around them, as on a live site: a quarter of the customers bought on the site in the eight
 weeks before the campaign (the campaign did not acquire them: the cohorts must leave them out),
 the customers come back for 0 to 3 more purchases in the twelve weeks after it (the cohort
@@ -10,6 +12,7 @@ revenue). Reporting currency EUR, as the traffic's purchases.
 """
 
 import random
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,8 +24,9 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from benchmarks.dashboard.data import Campaign
+from core_service.adapters.occurrence_repository import insert_purchase_rows
 from datastore.engine import make_engine
-from datastore.schema import Activity, Purchase, Site, SiteMoney, User
+from datastore.schema import Activity, Site, SiteMoney, User
 from datastore.schema import Campaign as CampaignRow
 from rollups.batch import Fact
 
@@ -30,6 +34,7 @@ CURRENCY = "EUR"
 AFTER = timedelta(weeks=12)  # the cohorts' `now`: twelve weeks after the campaign's end
 _BEFORE = timedelta(weeks=8)
 _ROWS_PER_INSERT = 5_000
+_PURCHASES_PER_BATCH = 500  # the consumer's batch
 
 
 def seed_catalog(url: str, c: Campaign) -> None:
@@ -71,8 +76,10 @@ def seed_catalog(url: str, c: Campaign) -> None:
 @dataclass(frozen=True)
 class MoneyLoaded:
     purchases: int  # rows written
+    seconds: float  # writing them, with the cohort cells
     orders: int  # trusted purchases of the campaign (all in its day)
     acquired: int  # customers whose first trusted purchase on the site is the campaign's
+    acquired_revenue: Decimal  # every trusted purchase of theirs on the site
 
 
 def load_purchases(url: str, c: Campaign, bought: Sequence[Fact], seed: int = 7) -> MoneyLoaded:
@@ -120,13 +127,25 @@ def load_purchases(url: str, c: Campaign, bought: Sequence[Fact], seed: int = 7)
                 {"id": u, "site_id": c.site_id, "user_key": key, "created_at": c.start}
                 for key, u in users.items()
             ])  # fmt: skip
-            _insert(session, Purchase.__table__, rows)  # type: ignore[arg-type]
+        # Through the consumer's purchase write path (which keeps the cohort cells), in the
+        # order a live site delivers them and in its batch size, one transaction each.
+        rows.sort(key=lambda r: r["occurred_at"])
+        started = time.perf_counter()
+        for i in range(0, len(rows), _PURCHASES_PER_BATCH):
+            with Session(engine) as session, session.begin():
+                insert_purchase_rows(session, rows[i : i + _PURCHASES_PER_BATCH])
+        seconds = time.perf_counter() - started
     finally:
         engine.dispose()
+    acquired = {user for user, (_, in_campaign) in first.items() if in_campaign}
     return MoneyLoaded(
         purchases=len(rows),
+        seconds=seconds,
         orders=sum(1 for r in rows if r["trusted"] and r["campaign_id"] is not None),
-        acquired=sum(1 for _, in_campaign in first.values() if in_campaign),
+        acquired=len(acquired),
+        acquired_revenue=sum(
+            (r["amount"] for r in rows if r["trusted"] and r["user_id"] in acquired), Decimal(0)
+        ),
     )
 
 

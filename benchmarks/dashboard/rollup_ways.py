@@ -82,8 +82,9 @@ def rollup_ways(
             store = RollupAnalyticsStore(engine, raw, raw)
             out(f"    rollups written in {seconds:.0f} s ({events / seconds:,.0f} events/s); "
                 f"{_sizes(engine)}")  # fmt: skip
-            out(f"    money: {money.purchases:,} purchases, {money.acquired:,} customers the "
-                "campaign acquired")  # fmt: skip
+            out(f"    money: {money.purchases:,} purchases written with their cohort cells in "
+                f"{money.seconds:.1f} s ({money.purchases / money.seconds:,.0f}/s, batches of "
+                f"500), {money.acquired:,} customers the campaign acquired")  # fmt: skip
             out("    " + explain_counts(engine, query))
             ways = RollupWays(
                 ways=[
@@ -137,8 +138,12 @@ def _money_ways(
     revenue = any(r.cumulative_revenue_per_customer[-1] for r in found.rows)
     if members != loaded.acquired or revenue != bool(members):
         raise RollupMismatch(f"cohorts: {members} customers, {loaded.acquired} acquired")
+    kept = sum(line.amount for line in money.cohort_facts(c.site_id, c.campaign_id).lines)
+    if kept != loaded.acquired_revenue:
+        raise RollupMismatch(f"cohort cells: {kept} revenue, {loaded.acquired_revenue} bought")
     out(f"    overview: {row.orders:,} orders, GMV {row.gmv:,}; cohorts: {len(found.rows)} "
-        f"week(s), {members:,} customers (= acquired), {COHORT_WEEKS} weeks")  # fmt: skip
+        f"week(s), {members:,} customers (= acquired), {COHORT_WEEKS} weeks, cells' revenue "
+        f"{kept:,} (= theirs)")  # fmt: skip
     return [("overview (money + site visits)", overview), ("cohorts (12 weeks)", cohorts)]
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Table, func
 from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
+from core_service.adapters.cohort_cells import StoredPurchase, record_trusted_purchases
 from core_service.domain.occurrences import SummaryChange
 from datastore.schema import EventOccurrence, Purchase, User, UserSummary, Visitor
 from servicekit.upsert import bulk_execute, bulk_insert
@@ -38,6 +39,10 @@ OCCURRENCE_COLUMNS = (
 PURCHASE_COLUMNS = (
     "event_id", "site_id", "user_id", "campaign_id", "activity_id", "order_id", "amount",
     "currency", "occurred_at", "trusted",
+)  # fmt: skip
+# What the cohort cells need of a purchase stored now (StoredPurchase's fields, in order).
+_STORED_COLUMNS = (
+    "event_id", "site_id", "user_id", "campaign_id", "amount", "currency", "occurred_at",
 )  # fmt: skip
 SUMMARY_COLUMNS = (
     "user_id", "first_seen_at", "last_seen_at", "event_count", "purchase_count", "total_spent",
@@ -133,8 +138,7 @@ class SqlOccurrenceRepository:
             if e.purchase is not None
         ]
         if rows:
-            stmt = bulk_insert(self._session, PURCHASES, PURCHASE_COLUMNS).on_conflict_do_nothing()
-            bulk_execute(self._session, stmt, PURCHASE_COLUMNS, rows)
+            insert_purchase_rows(self._session, rows)
 
     def apply_summary_changes(self, changes: Mapping[UUID, SummaryChange]) -> None:
         """One upsert for the whole batch, merging each change into the stored summary."""
@@ -161,6 +165,19 @@ class SqlOccurrenceRepository:
         # Sorted, so concurrent consumers always lock summaries in the same order.
         rows = [_summary_row(user_id, changes[user_id]) for user_id in sorted(changes)]
         bulk_execute(self._session, stmt, SUMMARY_COLUMNS, rows)
+
+
+def insert_purchase_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert purchases (rows of PURCHASE_COLUMNS) not stored yet, and add the trusted ones
+    stored now, as stored, to the cohort cells in the same transaction: a row already stored
+    (a replay, a re-delivery) adds nothing, whatever it says now."""
+    stmt = (
+        bulk_insert(session, PURCHASES, PURCHASE_COLUMNS)
+        .on_conflict_do_nothing()
+        .returning(*(PURCHASES.c[name] for name in _STORED_COLUMNS), PURCHASES.c.trusted)
+    )
+    stored = bulk_execute(session, stmt, PURCHASE_COLUMNS, rows).all()
+    record_trusted_purchases(session, [StoredPurchase(*row[:-1]) for row in stored if row[-1]])
 
 
 def _summary_row(user_id: UUID, change: SummaryChange) -> dict[str, Any]:

@@ -1,30 +1,17 @@
 """MoneyStore over the database: trusted purchases, the site's rates, budgets and spend.
 
 Revenue comes from the source of truth (`purchases`, through adapters.trusted_purchases) on
-both ways to run, so money is exact and the same whichever analytics index is configured.
+both ways to run, so money is exact and the same whichever analytics index is configured. The
+cohorts and new customers come from the cohort tables kept in the same transactions as the
+purchases (core_service/adapters/cohort_cells.py; docs/dashboard.md).
 """
 
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import (
-    Connection,
-    Date,
-    Engine,
-    Integer,
-    Numeric,
-    Select,
-    String,
-    cast,
-    extract,
-    func,
-    literal,
-    select,
-    union_all,
-)
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.sql import ColumnElement
 
 from common_messaging.currency import CurrencyRates, rates_from_json
@@ -38,47 +25,16 @@ from dashboard_service.domain.money_models import (
     RevenueLine,
     SpendFact,
 )
-from datastore.schema import Campaign, CampaignBudget, CampaignSpend, Purchase, Site, SiteMoney
-
-WEEK_SECONDS: Final = 7 * 86400
-
-
-def _acquired(site_id: UUID, campaign_id: UUID) -> Select[tuple[UUID, datetime]]:
-    """Customers whose first trusted purchase on the site was made in the campaign: each
-    customer's first trusted purchase in the campaign, with none on the site before it. Read from
-    the campaign's purchases (then one index probe per customer), not the site's every one."""
-    t = trusted_purchases()
-    first = (
-        select(t.c.user_id, func.min(t.c.occurred_at).label("first_at"))
-        .where(t.c.campaign_id == campaign_id)
-        .group_by(t.c.user_id)
-        .subquery("first_in_campaign")
-    )
-    p = Purchase.__table__.c
-    earlier = select(p.id).where(
-        p.site_id == site_id,
-        p.user_id == first.c.user_id,
-        p.occurred_at < first.c.first_at,
-        p.trusted.is_(True),
-    )
-    return select(first.c.user_id, first.c.first_at).where(~earlier.exists())
-
-
-def _utc_day(conn: Connection, at: ColumnElement[datetime]) -> ColumnElement[Any]:
-    if conn.dialect.name == "postgresql":
-        return cast(func.timezone("UTC", at), Date)
-    return func.date(at)  # SQLite holds UTC text
-
-
-def _weeks_between(
-    conn: Connection, first: ColumnElement[datetime], then: ColumnElement[datetime]
-) -> ColumnElement[int]:
-    """Whole weeks from `first` to `then` (floor), as `(then - first) // WEEK` in Python."""
-    if conn.dialect.name == "postgresql":
-        return cast(func.floor(extract("epoch", then - first) / WEEK_SECONDS), Integer)
-    # julianday has millisecond precision; rounded to whole milliseconds, the floor is exact.
-    millis = cast(func.round((func.julianday(then) - func.julianday(first)) * 86_400_000), Integer)
-    return millis // (WEEK_SECONDS * 1000)
+from datastore.schema import (
+    Campaign,
+    CampaignBudget,
+    CampaignSpend,
+    CohortCell,
+    CohortCustomer,
+    CohortSize,
+    Site,
+    SiteMoney,
+)
 
 
 class SqlMoneyStore:
@@ -122,10 +78,11 @@ class SqlMoneyStore:
                     .where(*in_span)
                     .group_by(t.c.activity_id, t.c.currency)
                 )
-                acquired = _acquired(site_id, campaign_id).subquery("acquired")
                 new_customers = conn.scalar(
                     select(func.count()).where(
-                        acquired.c.first_at >= start, acquired.c.first_at < end
+                        CohortCustomer.campaign_id == campaign_id,
+                        CohortCustomer.first_at >= start,
+                        CohortCustomer.first_at < end,
                     )
                 )
                 results.append(
@@ -140,34 +97,28 @@ class SqlMoneyStore:
         return results
 
     def cohort_facts(self, site_id: UUID, campaign_id: UUID) -> CohortFacts:
-        """One statement: the customers per first day (`since` -1), then their purchases'
-        sums; who was acquired is worked out once (a CTE)."""
-        t = trusted_purchases()
-        acquired = _acquired(site_id, campaign_id).cte("acquired")
-        customers: dict[date, int] = {}
-        lines = []
+        """The campaign's cohort sizes and cells, kept when the purchases were stored
+        (core_service.adapters.cohort_cells): a few rows per cohort day. `site_id` is implied
+        by the campaign (a customer's record is per site)."""
+        c, s = CohortCell.__table__.c, CohortSize.__table__.c
         with self._engine.connect() as conn:
-            day = _utc_day(conn, acquired.c.first_at).label("day")
-            since = _weeks_between(conn, acquired.c.first_at, t.c.occurred_at).label("since")
-            members = select(
-                day,
-                literal(-1, Integer).label("since"),
-                literal("", String).label("currency"),
-                func.count(),
-                literal(0, Numeric),
-            ).group_by(day)
-            bought = (
-                select(day, since, t.c.currency, func.count(), func.sum(t.c.amount))
-                .join(t, t.c.user_id == acquired.c.user_id)
-                .where(t.c.site_id == site_id)
-                .group_by(day, since, t.c.currency)
+            customers = {
+                _date(day): int(n)
+                for day, n in conn.execute(
+                    select(s.first_day, s.customers).where(
+                        s.campaign_id == campaign_id, s.customers > 0
+                    )
+                )
+            }
+            lines = tuple(
+                CohortLine(_date(day), int(k), currency, int(n), Decimal(cents).scaleb(-2))
+                for day, k, currency, n, cents in conn.execute(
+                    select(c.first_day, c.weeks_since, c.currency, c.orders, c.amount_cents).where(
+                        c.campaign_id == campaign_id, c.orders > 0
+                    )
+                )
             )
-            for d, k, currency, n, amount in conn.execute(union_all(members, bought)):
-                if k < 0:
-                    customers[_date(d)] = int(n)
-                else:
-                    lines.append(CohortLine(_date(d), int(k), currency, int(n), Decimal(amount)))
-        return CohortFacts(customers, tuple(lines))
+        return CohortFacts(customers, lines)
 
     def site_money(
         self, site_id: UUID, start: datetime, end: datetime

@@ -3,6 +3,10 @@
 The purchases the site vouched for (`purchases.trusted`: sent by its server with its secret,
 or with the user's signed token; docs/reliability.md, "Trusted facts"), one row per purchase
 event id, so a replay adds nothing. A browser's purchase on its own word is not revenue.
+
+The cohorts and new customers are read from cells kept when purchases are stored, from the same
+`purchases.trusted` (core_service/adapters/cohort_cells.py): narrowing this definition means
+narrowing that writer too, with a migration that rebuilds the cells.
 """
 
 from sqlalchemy import Subquery, select

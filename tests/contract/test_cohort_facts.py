@@ -1,16 +1,21 @@
-"""The cohorts' facts as the SQL money store sums them, on SQLite and Postgres: who the campaign
-acquired (first trusted purchase on the site in the campaign), the UTC day of that purchase, and
-whole weeks since it, at the edges (a Sunday's last moment, exactly a week, a week less 1 ms)."""
+"""The cohorts' facts as the SQL money store keeps them, on SQLite and Postgres, with the
+purchases stored by the consumer's service: who the campaign acquired (first trusted purchase on
+the site in the campaign), the UTC day of that purchase, and whole weeks since it, at the edges
+(a Sunday's last moment, exactly a week, a week less 1 ms), whatever order they arrive in."""
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
+from common_messaging import EventOccurred, EventType, PurchaseInfo
+from core_service.adapters.occurrence_repository import SqlOccurrenceRepository
+from core_service.domain.occurrences import EventOccurrenceService
 from dashboard_service.adapters.sql_money import SqlMoneyStore
 from dashboard_service.domain.money_models import CohortLine
-from datastore.schema import Purchase, User
 from servicekit.database import Database
-from tests.support.factories import seed_campaign, seed_site
+from tests.support.factories import occurrence, seed_campaign, seed_site
 
 SUNDAY_LAST = datetime(2030, 1, 13, 23, 59, 59, 999000, tzinfo=UTC)
 MONDAY = datetime(2030, 1, 14, tzinfo=UTC)
@@ -41,31 +46,42 @@ EXPECTED_LINES = {
 }
 
 
-def test_cohort_facts_acquired_customers_days_and_weeks(database: Database) -> None:
+def _purchase(site: uuid.UUID, campaign: uuid.UUID, row: tuple[object, ...]) -> EventOccurred:
+    who, _, trusted, at, amount, currency = row
+    assert isinstance(at, datetime)
+    return occurrence(
+        type=EventType.PURCHASE,
+        name="Order Completed",
+        site_id=site,
+        campaign_id=campaign,
+        anonymous_id=who,
+        occurred_at=at,
+        received_at=at,
+        trusted=trusted,
+        purchase=PurchaseInfo(order_id="o", amount=Decimal(str(amount)), currency=currency),
+    )
+
+
+# The cells are kept as purchases are stored: in one batch; one at a time in time order; and
+# latest first (every customer's first purchase arrives last, so each one moves).
+DELIVERIES = {
+    "one batch": lambda events: [events],
+    "in order": lambda events: [[e] for e in sorted(events, key=lambda e: e.occurred_at)],
+    "latest first": lambda events: [[e] for e in sorted(events, key=lambda e: e.occurred_at)][::-1],
+}
+
+
+@pytest.mark.parametrize("delivery", sorted(DELIVERIES))
+def test_cohort_facts_acquired_customers_days_and_weeks(database: Database, delivery: str) -> None:
     with database.unit_of_work() as s:
         site = seed_site(s)
         campaign, _ = seed_campaign(s, site, activities=1)
         other, _ = seed_campaign(s, site, activities=1)
-        users = {}
-        for who in sorted({p[0] for p in PURCHASES}):
-            users[who] = User(site_id=site.id, user_key=f"u:{who}", created_at=MONDAY)
-            s.add(users[who])
-        s.flush()
-        for i, (who, mine, trusted, at, amount, currency) in enumerate(PURCHASES):
-            s.add(
-                Purchase(
-                    event_id=uuid.uuid4(),
-                    site_id=site.id,
-                    user_id=users[who].id,
-                    campaign_id=campaign.id if mine else other.id,
-                    order_id=f"o{i}",
-                    amount=Decimal(amount),
-                    currency=currency,
-                    occurred_at=at,
-                    trusted=trusted,
-                )
-            )
         ids = site.id, campaign.id
+        events = [_purchase(site.id, campaign.id if p[1] else other.id, p) for p in PURCHASES]
+    for batch in DELIVERIES[delivery](events):
+        with database.unit_of_work() as s:
+            EventOccurrenceService().store(batch, SqlOccurrenceRepository(s))
     facts = SqlMoneyStore(database.engine).cohort_facts(*ids)
     assert dict(facts.customers) == EXPECTED_CUSTOMERS
     assert set(facts.lines) == EXPECTED_LINES and len(facts.lines) == len(EXPECTED_LINES)
