@@ -22,6 +22,7 @@ from servicekit.body_limit import BodyLimit
 from servicekit.health import health_router
 from servicekit.http_errors import install_error_handlers
 from servicekit.observability import install_observability
+from servicekit.server_gc import serving_gc
 
 DESCRIPTION = (
     "Campaign metrics for marketing staff. Send `Authorization: Bearer <dashboard or admin "
@@ -35,7 +36,8 @@ DESCRIPTION = (
 def create_app(settings: DashboardSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with open_ports(settings or get_settings()) as ports:
+        current = settings or get_settings()
+        with open_ports(current) as ports, serving_gc(current.dashboard_gc_tuning):
             app.state.ports = ports
             yield
 

@@ -26,6 +26,9 @@ class DashboardSettings(CommonSettings):
     # database (rollups/), raw events in Elasticsearch only where rollups cannot answer.
     # False: every view from Elasticsearch (e.g. before the rollups have caught up).
     dashboard_rollups: bool = True
+    # Once started, keep Python's cyclic GC off the request path (servicekit.server_gc, as
+    # entry_service does): a campaign view allocates thousands of sketch and row objects.
+    dashboard_gc_tuning: bool = True
 
 
 @lru_cache

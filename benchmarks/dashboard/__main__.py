@@ -19,6 +19,7 @@ count or an answer that does not match), 2 when it cannot run (no Elasticsearch 
 """
 
 import argparse
+import gc
 import logging
 import os
 import random
@@ -45,6 +46,7 @@ from benchmarks.dashboard.data import Campaign, check_shape, traffic
 from benchmarks.dashboard.rollup_ways import rollup_ways
 from dashboard_service.adapters.es_analytics import ElasticsearchAnalyticsStore
 from dashboard_service.domain.models import MetricsQuery, RawAggregates
+from servicekit.server_gc import serving_gc
 
 P95_TARGET_MS = 150.0
 P95_TARGET_5M_MS = 300.0
@@ -78,6 +80,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="rollups only: no Elasticsearch load, no raw search or N+1 baseline (e.g. 5M here)",
     )
     p.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="time with Python's default collector, not the dashboard server's (serving_gc)",
+    )
+    p.add_argument(
         "--shards",
         type=int,
         default=None,
@@ -95,6 +102,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 class Timing:
     name: str
     ms: list[float]
+    gc_ms: float = 0.0  # the cyclic collector's time within this way's timed runs
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.ms)
@@ -104,8 +112,22 @@ class Timing:
         return (
             f"{self.name:<34} p50 {self.pct(50):8.1f}  p95 {self.pct(95):8.1f}  "
             f"mean {statistics.fmean(self.ms):8.1f}  min {min(self.ms):7.1f}  "
-            f"max {max(self.ms):8.1f}  ms  (n={len(self.ms)})"
+            f"max {max(self.ms):8.1f}  ms  (n={len(self.ms)}; GC {self.gc_ms:.0f} ms in all)"
         )
+
+
+class GcClock:
+    """The cyclic collector's time, from `gc.callbacks`."""
+
+    def __init__(self) -> None:
+        self.total_s = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.total_s += time.perf_counter() - self._started
 
 
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -193,15 +215,26 @@ def compare(single: Callable[[], RawAggregates], baseline: Callable[[], RawAggre
         raise BenchmarkError("the answer is empty: the query does not match the data")
 
 
-def time_both(ways: list[tuple[str, Callable[[], Any]]], runs: int, warmup: int) -> list[Timing]:
-    """Interleaved, alternating the order, so load on the machine hits both alike."""
+def time_both(
+    ways: list[tuple[str, Callable[[], Any]]], runs: int, warmup: int, server_gc: bool = True
+) -> list[Timing]:
+    """Interleaved, alternating the order, so load on the machine hits both alike. With the
+    collector set as the dashboard server sets it (`serving_gc`: what is alive now frozen, as a
+    server's startup objects are, so collections do not walk this process's loaded data)."""
     timings = {name: Timing(name, []) for name, _ in ways}
-    for i in range(warmup + runs):
-        for name, call in ways if i % 2 == 0 else ways[::-1]:
-            started = time.perf_counter()
-            call()
-            if i >= warmup:
-                timings[name].ms.append((time.perf_counter() - started) * 1000)
+    clock = GcClock()
+    gc.callbacks.append(clock)
+    try:
+        with serving_gc(server_gc):
+            for i in range(warmup + runs):
+                for name, call in ways if i % 2 == 0 else ways[::-1]:
+                    started, collecting = time.perf_counter(), clock.total_s
+                    call()
+                    if i >= warmup:
+                        timings[name].ms.append((time.perf_counter() - started) * 1000)
+                        timings[name].gc_ms += (clock.total_s - collecting) * 1000
+    finally:
+        gc.callbacks.remove(clock)
     return list(timings.values())
 
 
@@ -258,7 +291,7 @@ def run(args: argparse.Namespace, es_url: str) -> int:
             if not ways:
                 raise BenchmarkError("nothing to time: --no-raw needs PULSE_DATABASE_URL")
             out(f"3/3 timing {args.runs} runs of each (after {args.warmup} warm-up runs) ...")
-            timings = time_both(ways, args.runs, args.warmup)
+            timings = time_both(ways, args.runs, args.warmup, not args.default_gc)
             # Reported before the HTTP part, so an endpoint failure (e.g. its 10 s timeout on an
             # overloaded machine) does not lose the figures already measured.
             report(args, timings)
