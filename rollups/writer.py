@@ -25,7 +25,7 @@ from common_messaging import EventOccurred
 from datastore.schema import RollupCount, RollupEntryTotal, RollupSketch
 from rollups.batch import COUNT_COLUMNS, CountKey, CountRow, RollupBatch, SketchKey, fact_of
 from rollups.sketches import merged
-from servicekit.upsert import bulk_execute, bulk_insert, dialect_insert
+from servicekit.upsert import bulk_execute, bulk_insert
 
 COUNTS: Table = RollupCount.__table__  # type: ignore[assignment]
 SKETCHES: Table = RollupSketch.__table__  # type: ignore[assignment]
@@ -33,6 +33,7 @@ ENTRY_TOTALS: Table = RollupEntryTotal.__table__  # type: ignore[assignment]
 _KEY_COLUMNS = ("campaign_id", "span", "bucket_ts", "activity_id", "device_type", "is_new_user")
 _COUNT_ROW = (*_KEY_COLUMNS, "site_id", *COUNT_COLUMNS, "revenue", "last_entry_ts")
 _SKETCH_KEY = ("campaign_id", "span", "bucket_ts", "grp")
+_SKETCH_ROW = (*_SKETCH_KEY, "site_id", "sketch")
 _ENTRY_ROW = ("campaign_id", "activity_id", "entries", "last_entry_ts")
 # Bound parameters per read: a big batch (a backlog, a replay) stays far below the drivers' limits.
 _KEYS_PER_READ = 1000
@@ -144,8 +145,9 @@ def _merge_sketches(session: Session, sketches: dict[SketchKey, tuple[UUID, hll_
                 "sketch": merged(stored.get(key), sketch),
             }
         )
-    insert = dialect_insert(session, SKETCHES)
+    # One statement for every row (an executemany was one round of the pipeline per row).
+    insert = bulk_insert(session, SKETCHES, _SKETCH_ROW)
     stmt = insert.on_conflict_do_update(
         index_elements=list(_SKETCH_KEY), set_={"sketch": insert.excluded.sketch}
     )
-    session.execute(stmt, rows)
+    bulk_execute(session, stmt, _SKETCH_ROW, rows)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     JSON,
     CursorResult,
     Insert,
+    LargeBinary,
     Table,
     Text,
     TypeDecorator,
@@ -113,4 +114,9 @@ def bulk_execute(
         if isinstance(kind, TypeDecorator):
             for value in values:
                 value[name] = kind.process_bind_param(value[name], connection.dialect)
+        elif isinstance(kind, LargeBinary):
+            # bytea's text input: JSON has no bytes.
+            for value in values:
+                data = value[name]
+                value[name] = None if data is None else "\\x" + bytes(data).hex()
     return connection.execute(stmt, {"rows": to_json(values).decode()})
