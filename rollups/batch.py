@@ -88,17 +88,23 @@ class RollupBatch:
     """
 
     minute_counts: dict[CountKey, CountRow] = field(default_factory=dict)
-    minute_visitors: dict[SketchKey, tuple[UUID, hll_sketch]] = field(default_factory=dict)
+    # (campaign, minute) -> group -> (site, sketch): one UUID-keyed lookup an event, then the
+    # groups by name (a tuple key with a UUID hashes the UUID in Python at every lookup).
+    minute_visitors: dict[tuple[UUID, int], dict[str, tuple[UUID, hll_sketch]]] = field(
+        default_factory=dict
+    )
 
     def add(self, fact: Fact, *, count: bool = True) -> None:
         minute = fact.ts - fact.ts % MINUTE
         if count:
             self.counts_only(fact)
+        sketches = self.minute_visitors.get((fact.campaign_id, minute))
+        if sketches is None:
+            sketches = self.minute_visitors[(fact.campaign_id, minute)] = {}
         for group in groups_of(fact.type, fact.activity_id, fact.device_type, fact.is_new_user):
-            key = (fact.campaign_id, MINUTE, minute, group)
-            entry = self.minute_visitors.get(key)
+            entry = sketches.get(group)
             if entry is None:
-                entry = self.minute_visitors[key] = (fact.site_id, new_sketch())
+                entry = sketches[group] = (fact.site_id, new_sketch())
             entry[1].update(fact.visitor_key)
 
     def counts_only(self, fact: Fact) -> None:
@@ -136,14 +142,16 @@ class RollupBatch:
     def sketches(self) -> dict[SketchKey, tuple[UUID, hll_sketch]]:
         """Every tier's sketches: the minutes', and each coarser bucket's their union."""
         unions: dict[SketchKey, tuple[UUID, hll_union]] = {}
-        for (campaign, _, minute, group), (site_id, sketch) in self.minute_visitors.items():
-            for span in SPANS[1:]:
-                key = (campaign, span, minute - minute % span, group)
-                entry = unions.get(key)
-                if entry is None:
-                    entry = unions[key] = (site_id, hll_union(LG_K))
-                entry[1].update(sketch)
-        merged = dict(self.minute_visitors)
+        merged: dict[SketchKey, tuple[UUID, hll_sketch]] = {}
+        for (campaign, minute), groups in self.minute_visitors.items():
+            for group, (site_id, sketch) in groups.items():
+                merged[(campaign, MINUTE, minute, group)] = (site_id, sketch)
+                for span in SPANS[1:]:
+                    key = (campaign, span, minute - minute % span, group)
+                    entry = unions.get(key)
+                    if entry is None:
+                        entry = unions[key] = (site_id, hll_union(LG_K))
+                    entry[1].update(sketch)
         merged.update(
             (key, (site, union.get_result(HLL_TYPE))) for key, (site, union) in unions.items()
         )

@@ -6,6 +6,7 @@ with a filter (activity, device, new user) need the groups' intersections, which
 groups cannot give: those views read the raw events (dashboard_service's rollup store).
 """
 
+from functools import lru_cache
 from typing import Final
 from uuid import UUID
 
@@ -39,9 +40,12 @@ def new_user_group(is_new_user: bool) -> str:
     return f"n:{int(is_new_user)}"
 
 
+# Cached: called for every event stored, with few distinct arguments (types x activities x
+# devices x new), and building the names (a UUID formatted each time) was most of its cost.
+@lru_cache(maxsize=8192)
 def groups_of(
     event_type: str, activity_id: UUID | None, device_type: str, is_new_user: bool
-) -> list[str]:
+) -> tuple[str, ...]:
     """Every group whose visitors an event of these fields counts in."""
     groups = [ALL, *_STAGES.get(event_type, ()), device_group(device_type)]
     groups.append(new_user_group(is_new_user))
@@ -49,4 +53,4 @@ def groups_of(
         groups.append(activity_group(activity_id))
         if event_type == "purchase":
             groups.append(activity_purchasers(activity_id))
-    return groups
+    return tuple(groups)
