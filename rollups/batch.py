@@ -15,7 +15,7 @@ from datasketches import hll_sketch, hll_union
 
 from common_messaging import EventOccurred, EventType
 from rollups.groups import groups_of
-from rollups.sketches import HLL_TYPE, LG_K, new_sketch
+from rollups.sketches import LG_K, new_sketch
 
 MINUTE: Final = 60
 TEN_MINUTES: Final = 600
@@ -139,10 +139,11 @@ class RollupBatch:
                     total.last_entry_ts = max(total.last_entry_ts or 0, row.last_entry_ts)
         return rows
 
-    def sketches(self) -> dict[SketchKey, tuple[UUID, hll_sketch]]:
-        """Every tier's sketches: the minutes', and each coarser bucket's their union."""
+    def sketches(self) -> dict[SketchKey, tuple[UUID, hll_sketch | hll_union]]:
+        """Every tier's sketches: the minutes', and each coarser bucket's union of them (left a
+        union, so the writer adds the stored sketch to it without one more union)."""
         unions: dict[SketchKey, tuple[UUID, hll_union]] = {}
-        merged: dict[SketchKey, tuple[UUID, hll_sketch]] = {}
+        merged: dict[SketchKey, tuple[UUID, hll_sketch | hll_union]] = {}
         for (campaign, minute), groups in self.minute_visitors.items():
             for group, (site_id, sketch) in groups.items():
                 merged[(campaign, MINUTE, minute, group)] = (site_id, sketch)
@@ -152,9 +153,7 @@ class RollupBatch:
                     if entry is None:
                         entry = unions[key] = (site_id, hll_union(LG_K))
                     entry[1].update(sketch)
-        merged.update(
-            (key, (site, union.get_result(HLL_TYPE))) for key, (site, union) in unions.items()
-        )
+        merged.update(unions)
         return merged
 
     def entry_totals(self) -> dict[tuple[UUID, UUID], tuple[int, int]]:

@@ -27,13 +27,18 @@ def sketch_of(keys: Iterable[str]) -> hll_sketch:
     return sketch
 
 
-def merged(stored: bytes | None, added: hll_sketch) -> bytes:
-    """The stored sketch with `added`'s visitors, serialised again."""
-    if stored is None:
-        return bytes(added.serialize_compact())
-    union = hll_union(LG_K)
-    union.update(hll_sketch.deserialize(stored))
-    union.update(added)
+def merged(stored: bytes | None, added: hll_sketch | hll_union) -> bytes:
+    """The stored sketch with `added`'s visitors (a sketch, or a union that takes the stored
+    sketch in), serialised again."""
+    if isinstance(added, hll_sketch):
+        if stored is None:
+            return bytes(added.serialize_compact())
+        union = hll_union(LG_K)
+        union.update(added)
+    else:
+        union = added
+    if stored is not None:
+        union.update(hll_sketch.deserialize(stored))
     return bytes(union.get_result(HLL_TYPE).serialize_compact())
 
 

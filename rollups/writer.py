@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
-from datasketches import hll_sketch
+from datasketches import hll_sketch, hll_union
 from sqlalchemy import Table, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
@@ -122,7 +122,9 @@ def _add_entry_totals(session: Session, batch: RollupBatch, postgres: bool) -> N
     bulk_execute(session, stmt, _ENTRY_ROW, rows)
 
 
-def _merge_sketches(session: Session, sketches: dict[SketchKey, tuple[UUID, hll_sketch]]) -> None:
+def _merge_sketches(
+    session: Session, sketches: dict[SketchKey, tuple[UUID, hll_sketch | hll_union]]
+) -> None:
     keys = sorted(sketches)
     # By bucket, not by key: a batch touches a few buckets (a live one: its minute and hour),
     # and a short IN list of triples is far cheaper to plan than one of every (bucket, group).
