@@ -6,15 +6,15 @@ integration tests never skip (deselect them with `-m "not integration"` instead)
 """
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+
+from datastore.admin import drop_database
 
 _ENGINES = {
     "postgres": os.environ.get("PULSE_DATABASE_URL"),
@@ -48,19 +48,5 @@ def scratch_postgres_database(template: str | None = None) -> Iterator[str]:
     try:
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
-        _drop(admin, name)
+        drop_database(admin, name)
         admin.dispose()
-
-
-def _drop(admin: Engine, name: str) -> None:
-    # FORCE cannot end a superuser's session (an autovacuum worker, say): that raises
-    # InsufficientPrivilege, and the worker is gone a moment later, so try again.
-    for attempt in range(10):
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            return
-        except DBAPIError:
-            if attempt == 9:
-                raise
-            time.sleep(0.5)

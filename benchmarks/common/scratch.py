@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from common_messaging.bus import BusSettings, prepare_bus
 from common_messaging.topics import ALL_TOPICS
+from datastore.admin import drop_database
 from migrations.runner import upgrade
 
 log = logging.getLogger(__name__)
@@ -101,9 +102,10 @@ def _create_database(admin_url: str, name: str) -> str:
 
 def _drop_database(admin_url: str, name: str) -> None:
     engine = create_engine(make_url(admin_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    try:
+        drop_database(engine, name)
+    finally:
+        engine.dispose()
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import create_engine, make_url, text
 
 from benchmarks.dashboard.data import Campaign, traffic
+from datastore.admin import drop_database
 from datastore.engine import make_engine
 from migrations.runner import upgrade
 from rollups.batch import Fact, RollupBatch
@@ -40,8 +41,7 @@ def scratch_database(server_url: str) -> Iterator[str]:
         upgrade(url)
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
 

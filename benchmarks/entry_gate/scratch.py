@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from benchmarks.common.scratch import engine_urls
 from benchmarks.entry_gate.baseline import admit_lock_name
 from common_messaging.bus import BusSettings, prepare_bus
+from datastore.admin import drop_database
 from datastore.engine import make_engine
 from datastore.schema import Activity, Campaign, Entry, Site
 from entry_service.adapters.redis_gate_scripts import activity_keys, entry_key, lock_name
@@ -80,8 +81,7 @@ def _create_database(admin_url: str, name: str) -> str:
 def _drop_database(admin_url: str, name: str) -> None:
     engine = create_engine(make_url(admin_url), isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(engine, name)
     finally:
         engine.dispose()
 
