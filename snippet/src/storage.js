@@ -64,13 +64,32 @@ export function createStore({ backing, allowed = false, log }) {
       return;
     }
     persist = false;
-    try {
-      for (let i = backing.length - 1; i >= 0; i--) {
-        const k = backing.key(i);
-        if (k && k.startsWith(PREFIX)) backing.removeItem(k);
+    wipe();
+  }
+
+  // The keys are listed first and removed after: `key(i)`'s order is the browser's own and may
+  // change as items go, so removing while indexing can skip one. A second pass catches a key
+  // another script of the page wrote in between.
+  function wipe() {
+    for (let pass = 0; pass < 2; pass++) {
+      let keys;
+      try {
+        keys = [];
+        for (let i = 0; i < backing.length; i++) {
+          const k = backing.key(i);
+          if (k && k.startsWith(PREFIX)) keys.push(k);
+        }
+      } catch {
+        return; // storage vanished: nothing left to wipe
       }
-    } catch {
-      // storage vanished: nothing left to wipe
+      if (!keys.length) return;
+      for (const k of keys) {
+        try {
+          backing.removeItem(k);
+        } catch {
+          // one unremovable key must not keep the others
+        }
+      }
     }
   }
 

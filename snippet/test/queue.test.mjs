@@ -81,3 +81,21 @@ test("without consent nothing is written; granting moves it to storage; withdraw
   store.allow(false);
   assert.deepEqual([...backing.map.keys()].sort(), ["pulseConsent", "site_own_key"]);
 });
+
+test("withdrawing wipes every Pulse key even when the browser reorders keys as they go", () => {
+  // Browsers define no order for key(i); this one reverses its order at every removal.
+  class ReorderingStorage extends FakeStorage {
+    removeItem(k) {
+      super.removeItem(k);
+      this.map = new Map([...this.map].reverse());
+    }
+  }
+  const backing = new ReorderingStorage();
+  const store = createStore({ backing, allowed: true, log: silentLog });
+  for (const k of ["aid", "sid", "uid", "touch", "defs_site", "q_site"]) store.set(k, k);
+  backing.setItem("pulseConsent", "denied");
+  backing.setItem("site_own_key", "kept");
+  store.allow(false);
+  assert.deepEqual([...backing.map.keys()].sort(), ["pulseConsent", "site_own_key"]);
+  assert.equal(store.get("aid"), null, "nothing is read back from storage once forbidden");
+});
