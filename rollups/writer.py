@@ -3,8 +3,8 @@
 Counts: one `INSERT ... ON CONFLICT DO UPDATE` adding each column (`bulk_insert`). Sketches:
 the touched rows read, merged with the batch's sketches and written back. Concurrent consumers
 of one campaign would lose each other's merges, so a transaction first takes a transaction-level
-advisory lock per campaign (in campaign order: no deadlock), held until its commit. SQLite
-serialises writers itself.
+advisory lock per campaign (all in one statement, in key order: no deadlock), held until its
+commit. SQLite serialises writers itself.
 
 Callers pass counts only for events stored for the first time (`record_occurrences` is given
 the ids the occurrence insert returned; `CountingEntriesIndex` deduplicates entries in
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
 from datastore.schema import RollupCount, RollupEntryTotal, RollupSketch
-from rollups.batch import COUNT_COLUMNS, CountKey, CountRow, RollupBatch, SketchKey, fact_of
+from rollups.batch import COUNT_COLUMNS, CountKey, CountRow, RollupBatch, SketchKey
 from rollups.sketches import merged
 from servicekit.upsert import bulk_execute, bulk_insert
 
@@ -44,13 +44,15 @@ def record_occurrences(
 ) -> None:
     """Add a stored batch to the rollups: counts for `new_ids`, visitors for every event."""
     batch = RollupBatch()
-    counted: set[UUID] = set()  # a batch may carry an event twice (a producer's retry)
+    # By integer (hashed in C); taken out when counted: a batch may carry an event twice (a
+    # producer's retry).
+    fresh = {event_id.int for event_id in new_ids}
     for event in events:
-        fact = fact_of(event)
-        if fact is not None:
-            new = event.event_id in new_ids and event.event_id not in counted
-            counted.add(event.event_id)
-            batch.add(fact, count=new)
+        event_id = event.event_id.int
+        new = event_id in fresh
+        if new:
+            fresh.discard(event_id)
+        batch.add_event(event, count=new)
     write_batch(session, batch)
 
 
@@ -65,8 +67,15 @@ def write_batch(session: Session, batch: RollupBatch) -> None:
         return
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        for campaign_id in batch.campaigns():
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(campaign_id)})
+        # Every campaign's lock in one statement, in key order (every writer takes them so: no
+        # deadlock). Postgres evaluates a volatile output function after the ORDER BY sort.
+        session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(k) "
+                "FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"
+            ),
+            {"keys": sorted(lock_key(c) for c in batch.campaigns())},
+        )
     _add_counts(session, batch.count_rows(), postgres)
     _add_entry_totals(session, batch, postgres)
     sketches = batch.sketches()
