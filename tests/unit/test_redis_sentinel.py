@@ -2,6 +2,7 @@
 primary is killed and a replica promoted it writes to the new primary, with no restart."""
 
 import asyncio
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -98,3 +99,32 @@ def test_the_sentinel_primary_pool_queues_then_sheds_as_pool_exhausted(tmp_path:
                 await close_async_redis(queueing)
 
         asyncio.run(run())
+
+
+def test_no_sentinel_answering_is_unreachable_redis_soon_not_a_busy_pool() -> None:
+    """No Sentinel answers: Redis is unreachable (the gate falls back to SQL), said within about
+    a second, not after redis-py's default retries (6-9 s a connect)."""
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        url = f"redis+sentinel://127.0.0.1:{closed.getsockname()[1]}/pulse-test/0"
+
+        async def ping_async() -> None:
+            client = open_async_redis(url, max_connections=1, pool_timeout_s=5)
+            try:
+                await client.ping()
+            finally:
+                await close_async_redis(client)
+
+        def ping_sync() -> None:
+            client = open_redis(url)
+            try:
+                client.ping()
+            finally:
+                close_redis(client)
+
+        for ping in (lambda: asyncio.run(ping_async()), ping_sync):
+            started = time.monotonic()
+            with pytest.raises(redis.ConnectionError) as failed:
+                ping()
+            assert time.monotonic() - started < 2
+            assert not isinstance(failed.value, PoolExhausted)
