@@ -4,8 +4,8 @@ The store group (OccurrenceConsumer + BatchWriter: enrichment, Postgres with the
 rollups, the index feed) reads the collected events; the index group (IndexConsumer +
 IndexWriter) reads the feed into Elasticsearch, as core_service runs them with Elasticsearch
 configured. Both are Pulse's own; the only additions are thin timing wrappers around the bus
-consumers, the service and the feed, so the report can say where the time goes. The figure is end to end: from the store group's first
-message to the index group's commit of the last one.
+consumers, the service and the feed, so the report can say where the time goes. The figure is
+end to end: from the store group's first message to the index group's commit of the last one.
 """
 
 import threading
