@@ -13,12 +13,12 @@ sketch, changes no sketch.
 """
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 from uuid import UUID
 
 from datasketches import hll_sketch, hll_union
-from sqlalchemy import Table, func, select, text, tuple_
+from sqlalchemy import Insert, Select, Table, TextClause, bindparam, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
@@ -65,28 +65,39 @@ def lock_key(campaign_id: UUID) -> int:
 def write_batch(session: Session, batch: RollupBatch) -> None:
     if not batch:
         return
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        # Every campaign's lock in one statement, in key order (every writer takes them so: no
-        # deadlock). Postgres evaluates a volatile output function after the ORDER BY sort.
-        session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(k) "
-                "FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"
-            ),
-            {"keys": sorted(lock_key(c) for c in batch.campaigns())},
-        )
-    _add_counts(session, batch.count_rows(), postgres)
-    _add_entry_totals(session, batch, postgres)
+    if session.get_bind().dialect.name == "postgresql":
+        keys = sorted(lock_key(c) for c in batch.campaigns())
+        session.execute(_statement(session, "lock", _lock_campaigns), {"keys": keys})
+    _add_counts(session, batch.count_rows())
+    _add_entry_totals(session, batch)
     sketches = batch.sketches()
     if sketches:
         _merge_sketches(session, sketches)
 
 
-def _add_counts(session: Session, counts: dict[CountKey, CountRow], postgres: bool) -> None:
-    if not counts:
-        return
-    highest = func.greatest if postgres else func.max
+# Built once per dialect and reused: SQLAlchemy memoises a statement object's cache key, so a
+# reused statement skips the walk over its whole tree that a new one costs at every execution.
+_statements: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str, build: Callable[[Session], Any]) -> Any:
+    key = (session.get_bind().dialect.name, name)
+    stmt = _statements.get(key)
+    if stmt is None:
+        stmt = _statements[key] = build(session)
+    return stmt
+
+
+def _lock_campaigns(_: Session) -> TextClause:
+    # In key order (every writer takes them so: no deadlock); Postgres evaluates a volatile
+    # output function after the ORDER BY sort.
+    return text(
+        "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"
+    )
+
+
+def _counts_upsert(session: Session) -> Insert:
+    highest = func.greatest if session.get_bind().dialect.name == "postgresql" else func.max
     insert = bulk_insert(session, COUNTS, _COUNT_ROW)
     new, old = insert.excluded, COUNTS.c
     added: dict[str, Any] = {name: old[name] + new[name] for name in (*COUNT_COLUMNS, "revenue")}
@@ -94,7 +105,43 @@ def _add_counts(session: Session, counts: dict[CountKey, CountRow], postgres: bo
         func.coalesce(old.last_entry_ts, new.last_entry_ts),
         func.coalesce(new.last_entry_ts, old.last_entry_ts),
     )
-    stmt = insert.on_conflict_do_update(index_elements=list(_KEY_COLUMNS), set_=added)
+    return insert.on_conflict_do_update(index_elements=list(_KEY_COLUMNS), set_=added)
+
+
+def _entry_totals_upsert(session: Session) -> Insert:
+    highest = func.greatest if session.get_bind().dialect.name == "postgresql" else func.max
+    insert = bulk_insert(session, ENTRY_TOTALS, _ENTRY_ROW)
+    new, old = insert.excluded, ENTRY_TOTALS.c
+    return insert.on_conflict_do_update(
+        index_elements=["campaign_id", "activity_id"],
+        set_={
+            "entries": old.entries + new.entries,
+            "last_entry_ts": highest(
+                func.coalesce(old.last_entry_ts, new.last_entry_ts), new.last_entry_ts
+            ),
+        },
+    )
+
+
+def _sketches_read(_: Session) -> Select[Any]:
+    # By bucket, not by key: a batch touches a few buckets (a live one: its minute and hour),
+    # and a short IN list of triples is far cheaper to plan than one of every (bucket, group).
+    columns = [SKETCHES.c[name] for name in _SKETCH_KEY]
+    return select(*columns, SKETCHES.c.sketch).where(
+        tuple_(*columns[:3]).in_(bindparam("buckets", expanding=True))
+    )
+
+
+def _sketches_upsert(session: Session) -> Insert:
+    insert = bulk_insert(session, SKETCHES, _SKETCH_ROW)
+    return insert.on_conflict_do_update(
+        index_elements=list(_SKETCH_KEY), set_={"sketch": insert.excluded.sketch}
+    )
+
+
+def _add_counts(session: Session, counts: dict[CountKey, CountRow]) -> None:
+    if not counts:
+        return
     rows = [
         {
             **dict(zip(_KEY_COLUMNS, key, strict=True)),
@@ -105,29 +152,18 @@ def _add_counts(session: Session, counts: dict[CountKey, CountRow], postgres: bo
         }
         for key, row in sorted(counts.items(), key=lambda item: item[0])
     ]
-    bulk_execute(session, stmt, _COUNT_ROW, rows)
+    bulk_execute(session, _statement(session, "counts", _counts_upsert), _COUNT_ROW, rows)
 
 
-def _add_entry_totals(session: Session, batch: RollupBatch, postgres: bool) -> None:
+def _add_entry_totals(session: Session, batch: RollupBatch) -> None:
     totals = batch.entry_totals()
     if not totals:
         return
-    insert = bulk_insert(session, ENTRY_TOTALS, _ENTRY_ROW)
-    new, old = insert.excluded, ENTRY_TOTALS.c
-    highest = func.greatest if postgres else func.max
-    stmt = insert.on_conflict_do_update(
-        index_elements=["campaign_id", "activity_id"],
-        set_={
-            "entries": old.entries + new.entries,
-            "last_entry_ts": highest(
-                func.coalesce(old.last_entry_ts, new.last_entry_ts), new.last_entry_ts
-            ),
-        },
-    )
     rows = [
         {"campaign_id": c, "activity_id": a, "entries": n, "last_entry_ts": last}
         for (c, a), (n, last) in sorted(totals.items())
     ]
+    stmt = _statement(session, "entry_totals", _entry_totals_upsert)
     bulk_execute(session, stmt, _ENTRY_ROW, rows)
 
 
@@ -135,16 +171,11 @@ def _merge_sketches(
     session: Session, sketches: dict[SketchKey, tuple[UUID, hll_sketch | hll_union]]
 ) -> None:
     keys = sorted(sketches)
-    # By bucket, not by key: a batch touches a few buckets (a live one: its minute and hour),
-    # and a short IN list of triples is far cheaper to plan than one of every (bucket, group).
     buckets = sorted({key[:3] for key in keys})
-    columns = [SKETCHES.c[name] for name in _SKETCH_KEY]
+    read = _statement(session, "sketches_read", _sketches_read)
     stored: dict[tuple[Any, ...], bytes] = {}
     for at in range(0, len(buckets), _KEYS_PER_READ):
-        chunk = buckets[at : at + _KEYS_PER_READ]
-        found = session.execute(
-            select(*columns, SKETCHES.c.sketch).where(tuple_(*columns[:3]).in_(chunk))
-        )
+        found = session.execute(read, {"buckets": buckets[at : at + _KEYS_PER_READ]})
         stored.update((tuple(row[:4]), row[4]) for row in found)
     rows = []
     for key in keys:
@@ -157,8 +188,4 @@ def _merge_sketches(
             }
         )
     # One statement for every row (an executemany was one round of the pipeline per row).
-    insert = bulk_insert(session, SKETCHES, _SKETCH_ROW)
-    stmt = insert.on_conflict_do_update(
-        index_elements=list(_SKETCH_KEY), set_={"sketch": insert.excluded.sketch}
-    )
-    bulk_execute(session, stmt, _SKETCH_ROW, rows)
+    bulk_execute(session, _statement(session, "sketches", _sketches_upsert), _SKETCH_ROW, rows)
