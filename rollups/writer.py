@@ -13,7 +13,7 @@ sketch, changes no sketch.
 """
 
 import hashlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +25,7 @@ from common_messaging import EventOccurred
 from datastore.schema import RollupCount, RollupEntryTotal, RollupSketch
 from rollups.batch import COUNT_COLUMNS, CountKey, CountRow, RollupBatch, SketchKey
 from rollups.sketches import merged
-from servicekit.upsert import bulk_execute, bulk_insert
+from servicekit.upsert import bulk_execute, bulk_insert, reused
 
 COUNTS: Table = RollupCount.__table__  # type: ignore[assignment]
 SKETCHES: Table = RollupSketch.__table__  # type: ignore[assignment]
@@ -67,25 +67,12 @@ def write_batch(session: Session, batch: RollupBatch) -> None:
         return
     if session.get_bind().dialect.name == "postgresql":
         keys = sorted(lock_key(c) for c in batch.campaigns())
-        session.execute(_statement(session, "lock", _lock_campaigns), {"keys": keys})
+        session.execute(reused(session, "lock", _lock_campaigns), {"keys": keys})
     _add_counts(session, batch.count_rows())
     _add_entry_totals(session, batch)
     sketches = batch.sketches()
     if sketches:
         _merge_sketches(session, sketches)
-
-
-# Built once per dialect and reused: SQLAlchemy memoises a statement object's cache key, so a
-# reused statement skips the walk over its whole tree that a new one costs at every execution.
-_statements: dict[tuple[str, str], Any] = {}
-
-
-def _statement(session: Session, name: str, build: Callable[[Session], Any]) -> Any:
-    key = (session.get_bind().dialect.name, name)
-    stmt = _statements.get(key)
-    if stmt is None:
-        stmt = _statements[key] = build(session)
-    return stmt
 
 
 def _lock_campaigns(_: Session) -> TextClause:
@@ -152,7 +139,7 @@ def _add_counts(session: Session, counts: dict[CountKey, CountRow]) -> None:
         }
         for key, row in sorted(counts.items(), key=lambda item: item[0])
     ]
-    bulk_execute(session, _statement(session, "counts", _counts_upsert), _COUNT_ROW, rows)
+    bulk_execute(session, reused(session, "counts", _counts_upsert), _COUNT_ROW, rows)
 
 
 def _add_entry_totals(session: Session, batch: RollupBatch) -> None:
@@ -163,7 +150,7 @@ def _add_entry_totals(session: Session, batch: RollupBatch) -> None:
         {"campaign_id": c, "activity_id": a, "entries": n, "last_entry_ts": last}
         for (c, a), (n, last) in sorted(totals.items())
     ]
-    stmt = _statement(session, "entry_totals", _entry_totals_upsert)
+    stmt = reused(session, "entry_totals", _entry_totals_upsert)
     bulk_execute(session, stmt, _ENTRY_ROW, rows)
 
 
@@ -172,7 +159,7 @@ def _merge_sketches(
 ) -> None:
     keys = sorted(sketches)
     buckets = sorted({key[:3] for key in keys})
-    read = _statement(session, "sketches_read", _sketches_read)
+    read = reused(session, "sketches_read", _sketches_read)
     stored: dict[tuple[Any, ...], bytes] = {}
     for at in range(0, len(buckets), _KEYS_PER_READ):
         found = session.execute(read, {"buckets": buckets[at : at + _KEYS_PER_READ]})
@@ -188,4 +175,4 @@ def _merge_sketches(
             }
         )
     # One statement for every row (an executemany was one round of the pipeline per row).
-    bulk_execute(session, _statement(session, "sketches", _sketches_upsert), _SKETCH_ROW, rows)
+    bulk_execute(session, reused(session, "sketches", _sketches_upsert), _SKETCH_ROW, rows)
