@@ -245,5 +245,6 @@ def _report(rounds_of: dict[bool, list[Round]]) -> None:
 def _verdict(cost: float) -> str:
     return "PASS" if cost <= COST_TARGET else "MISS"
 
+
 if __name__ == "__main__":
     sys.exit(main())
