@@ -27,6 +27,7 @@ class Figures:
     edge_domain_rps: float | None = None  # ingest() alone, in process (no HTTP, no Kafka)
     freshness: Freshness | None = None  # at half the edge's capacity (the target's rate)
     freshness_sustained: Freshness | None = None  # at half the store group's capacity
+    freshness_trickle: Freshness | None = None  # at a few requests a second: the path's floor
     facts: dict[str, str] = field(default_factory=dict)
 
 
@@ -119,6 +120,7 @@ def _print_edge_floor(f: Figures) -> None:
     for label, fr, target in (
         ("at half the edge's capacity", f.freshness, True),
         ("at half the store group's capacity (context)", f.freshness_sustained, False),
+        ("at a trickle: the path's own latency (context)", f.freshness_trickle, False),
     ):
         if fr:
             _print_freshness(label, fr, target)
@@ -152,7 +154,11 @@ def summary(f: Figures) -> dict[str, str]:
         s["consumer_events_per_s"] = f"{f.consumer.per_second:.0f}"
     if f.edge_domain_rps:
         s["edge_ingest_alone_req_per_s"] = f"{f.edge_domain_rps:.0f}"
-    for slug, fr in (("", f.freshness), ("_sustained", f.freshness_sustained)):
+    for slug, fr in (
+        ("", f.freshness),
+        ("_sustained", f.freshness_sustained),
+        ("_trickle", f.freshness_trickle),
+    ):
         if fr:
             s[f"event_to_queryable{slug}_p50_s"] = f"{fr.median:.2f}"
             s[f"event_to_queryable{slug}_p95_s"] = f"{fr.percentile(0.95):.2f}"
