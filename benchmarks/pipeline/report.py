@@ -131,9 +131,12 @@ def _print_freshness(label: str, fr: Freshness, target: bool) -> None:
     out(f"Event -> queryable {label}: {fr.requests:,} requests at {fr.sent_rps:,.0f} req/s "
         f"(asked {fr.rate_rps:,.0f}), {fr.failed} failed; {len(fr.latencies_s):,} of "
         f"{fr.probes:,} probe events found")  # fmt: skip
-    verdict_text = (
-        f"target p95 <= 2 s  {verdict(2.0 / max(fr.percentile(0.95), 1e-9), 1.0)}" if target else ""
-    )
+    verdict_text = ""
+    if target:
+        met = verdict(2.0 / max(fr.percentile(0.95), 1e-9), 1.0) if fr.complete else "MISS"
+        verdict_text = f"target p95 <= 2 s  {met}"
+    if not fr.complete:
+        verdict_text += "  (incomplete: failed requests or probes never found)"
     out(f"  p50 {fr.median:.2f} s   p95 {fr.percentile(0.95):.2f} s   "
         f"p99 {fr.percentile(0.99):.2f} s   max {fr.percentile(1.0):.2f} s   "
         f"{verdict_text}")  # fmt: skip
