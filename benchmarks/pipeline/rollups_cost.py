@@ -66,6 +66,7 @@ class Round:
     client_cpu: float  # this process's CPU seconds
     server_cpu: float  # the Postgres backends' CPU seconds
     gc_s: float = 0.0  # of the process's, the cyclic garbage collector's
+    batches: int = 0  # store batches written
 
     @property
     def rate(self) -> float:
@@ -116,7 +117,8 @@ def _store_path(s: Scratch, events: Sequence[EventOccurred], on: bool, batch: in
                 writer(events[at : at + batch])
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         # The seeding's backend is gone: these started with the loop.
-        return Round(len(events), elapsed, cpu, _backends_cpu(database), clock.total_s)
+        batches = -(-len(events) // batch)
+        return Round(len(events), elapsed, cpu, _backends_cpu(database), clock.total_s, batches)
     finally:
         close()
         database.dispose()
@@ -142,13 +144,16 @@ def _consumer_round(s: Scratch, events: list[EventOccurred], on: bool, batch: in
         server = _backends_cpu(database)
         with gc_clock() as clock:
             cpu, started = time.process_time(), time.perf_counter()
-            committed = first
+            committed, batches = first, 0
             while committed < n and time.monotonic() < deadline:
-                committed += consumer.step()
+                got = consumer.step()
+                committed += got
+                batches += got > 0
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         if committed != n:
             raise ConsumerStalled(f"committed {committed} of {n} within {TIMEOUT_S:.0f} s")
-        return Round(n - first, elapsed, cpu, _backends_cpu(database) - server, clock.total_s)
+        server = _backends_cpu(database) - server
+        return Round(n - first, elapsed, cpu, server, clock.total_s, batches)
     finally:
         bus.close()
         publisher.close()
@@ -223,7 +228,8 @@ def _rounds(
         rounds_of[on].append(r)
         out(f"  round {i + 1}: rollups {'on ' if on else 'off'} {r.rate:8,.0f} events/s, CPU "
             f"{r.client_cpu * 1e6 / r.events:5.1f} (of it GC {r.gc_s * 1e6 / r.events:4.1f}) + "
-            f"Postgres {r.server_cpu * 1e6 / r.events:5.1f} ms per 1,000 events")  # fmt: skip
+            f"Postgres {r.server_cpu * 1e6 / r.events:5.1f} ms per 1,000 events; "
+            f"{r.events / max(r.batches, 1):,.0f} events a batch")  # fmt: skip
     return rounds_of
 
 
