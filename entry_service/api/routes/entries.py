@@ -1,5 +1,6 @@
 """`POST /v1/activities/{activity_id}/entries` and `GET /v1/entries/{entry_id}`."""
 
+from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
@@ -7,12 +8,19 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from common_messaging import DeviceInfo
 from entry_service import metrics
 from entry_service.api.body import read_capped
 from entry_service.api.cors import allow_origin, grant_on_error, preflight
 from entry_service.api.deps import EntryPortsDep, PortsDep
 from entry_service.api.schemas import EntryBody, EntryOut
-from entry_service.domain.entries import EntryAnswer, EntryCommand, enter, entry_state
+from entry_service.domain.entries import (
+    EntryAnswer,
+    EntryCommand,
+    EntryPorts,
+    enter,
+    entry_state,
+)
 from entry_service.domain.winner_rewards import winner_reward
 from entry_service.errors import InvalidBatch, InvalidJson, MissingIdempotencyKey
 from servicekit.clock import utc_now
@@ -20,7 +28,10 @@ from servicekit.errors import PulseError
 
 router = APIRouter(tags=["public"])
 MAX_ENTRY_BODY = 8 * 1024
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+MAX_IDEMPOTENCY_KEY = 255
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=MAX_IDEMPOTENCY_KEY)
+]
 
 
 @router.post("/v1/activities/{activity_id}/entries", status_code=202, response_model=EntryOut)
@@ -31,6 +42,19 @@ async def post_entry(
     ingest: PortsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    return await answer_entry(activity_id, request, ports, ingest.parse_user_agent, idempotency_key)
+
+
+async def answer_entry(
+    activity_id: UUID,
+    request: Request,
+    ports: EntryPorts,
+    parse_user_agent: Callable[[str | None], DeviceInfo],
+    idempotency_key: str | None,
+) -> Response:
+    """The entry request once its parameters are read: by this route, or by the direct route
+    (entry_service/api/routes/direct_entries.py) that serves the same requests without
+    FastAPI's per-request parameter and dependency solving."""
     origin = request.headers.get("origin")
     try:
         body = _parse(await read_capped(request, MAX_ENTRY_BODY), idempotency_key)
@@ -42,7 +66,7 @@ async def post_entry(
             site_key=body.site_key,
             origin=origin,
             client_ip=request.client.host if request.client else "unknown",
-            device=ingest.parse_user_agent(request.headers.get("user-agent")),
+            device=parse_user_agent(request.headers.get("user-agent")),
             now=utc_now(),
             properties=body.properties,
         )
