@@ -41,6 +41,10 @@ def create_app(
         "campaign entries.",
         version="0.1.0",
         lifespan=lifespan,
+        # Tracing and metrics are servicekit's (install_observability). FastAPI's own telemetry,
+        # left on, would look up OpenTelemetry's global providers on every request only to find
+        # none set.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Batches get their own, precise 413 (with CORS) from the route; this cap is for the rest.
     install_error_handlers(app)
