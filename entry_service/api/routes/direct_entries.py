@@ -15,11 +15,11 @@ document (which only lists FastAPI's route) are the same whichever route served 
 
 from uuid import UUID
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.routing import Match, Route
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from entry_service.api.deps import get_entry_ports, get_ports
 from entry_service.api.routes import entries
@@ -34,7 +34,7 @@ class DirectEntryRoute(Route):
     """Matches what `entries.post_entry` would accept unchanged; nothing else."""
 
     def __init__(self, documented: APIRoute) -> None:
-        super().__init__(documented.path, _post_entry, methods=["POST"], include_in_schema=False)
+        super().__init__(documented.path, _PostEntry(), methods=["POST"], include_in_schema=False)
         self.documented = documented
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -60,15 +60,21 @@ class DirectEntryRoute(Route):
         return Match.FULL, child_scope
 
 
-async def _post_entry(request: Request) -> Response:
-    ports: EntryServicePorts = request.app.state.ports
-    return await entries.answer_entry(
-        request.path_params["activity_id"],
-        request,
-        ports.entries,
-        ports.ingest.parse_user_agent,
-        request.headers.get("idempotency-key"),
-    )
+class _PostEntry:
+    """The route's endpoint as a bare ASGI app: errors go to the app's ExceptionMiddleware,
+    whose handlers are the ones Starlette's per-request wrapper would call."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        ports: EntryServicePorts = scope["app"].state.ports
+        response = await entries.answer_entry(
+            scope["path_params"]["activity_id"],
+            request,
+            ports.entries,
+            ports.ingest.parse_user_agent,
+            request.headers.get("idempotency-key"),
+        )
+        await response(scope, receive, send)
 
 
 def serve_entries_directly(app: FastAPI) -> None:
