@@ -39,7 +39,7 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("too large", "", {**JSON, "Idempotency-Key": "k11"}, b'{"user_id":"' + b"x" * 9000 + b'"}'),
     ("hex id", "hex", {**JSON, "Idempotency-Key": "k12"}, b'{"user_id":"u12"}'),
     ("bad id", "/v1/activities/nope/entries", {**JSON, "Idempotency-Key": "k13"}, b"{}"),
-    ("unknown id", f"/v1/activities/{uuid.UUID(int=7)}/entries", {**JSON, "Idempotency-Key": "k14"}, b"{}"),
+    ("unknown id", f"/v1/activities/{uuid.UUID(int=7)}/entries", {"Idempotency-Key": "k14"}, b"{}"),
 ]  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """`POST /v1/activities/{activity_id}/entries` and `GET /v1/entries/{entry_id}`."""
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Annotated
 from uuid import UUID
 
@@ -140,15 +141,7 @@ def _answer(
         body = ANSWER_JSON.dump_json(answer, exclude_none=True)
         response = Response(body, status_code=status_code, media_type="application/json")
     else:
-        out = EntryOut(
-            reward=reward,
-            entry_id=answer.entry_id,
-            status=answer.status,
-            reason=answer.reason,
-            position=answer.position,
-            detail=answer.detail,
-            activity_id=answer.activity_id,
-        )
+        out = EntryOut(**asdict(answer), reward=reward)
         content = out.model_dump(mode="json", exclude_none=True)
         response = JSONResponse(content, status_code=status_code)
     allow_origin(response, origin)
