@@ -15,6 +15,7 @@ from servicekit.body_limit import BodyLimit
 from servicekit.health import ReadinessCheck, health_router
 from servicekit.http_errors import install_error_handlers
 from servicekit.observability import install_observability
+from servicekit.server_gc import serving_gc
 
 
 def create_app(settings: CoreSettings | None = None) -> FastAPI:
@@ -38,15 +39,17 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
                 else None
             )
             app.state.consumers = consumers
-            if consumers is not None and webhooks is not None:
-                consumers.start()
-                webhooks.start()
-            try:
-                yield
-            finally:
+            # Set before the loops start: what startup built is frozen out of collections.
+            with serving_gc(settings.core_gc_tuning):
                 if consumers is not None and webhooks is not None:
-                    consumers.stop()
-                    webhooks.stop()
+                    consumers.start()
+                    webhooks.start()
+                try:
+                    yield
+                finally:
+                    if consumers is not None and webhooks is not None:
+                        consumers.stop()
+                        webhooks.stop()
 
     app = FastAPI(
         title="Pulse core_service",

@@ -10,6 +10,10 @@ from servicekit.settings import CommonSettings
 class CoreSettings(CommonSettings):
     admin_token: SecretStr | None = None
     consumer_enabled: bool = True
+    # Keep Python's cyclic GC off the consumers' batches (servicekit/server_gc.py): a batch
+    # allocates thousands of events, rows and sketches, and with the default thresholds the
+    # collector took about half the store group's CPU (docs/benchmarks.md).
+    core_gc_tuning: bool = True
     consumer_group: str = "pulse-core-occurrences"
     consumer_batch_size: int = 500
     consumer_poll_timeout_s: float = 0.5

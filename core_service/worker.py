@@ -13,6 +13,7 @@ from core_service.wiring import open_consumers, open_webhook_dispatcher, open_wo
 from servicekit.health import health_router
 from servicekit.http_errors import install_error_handlers
 from servicekit.observability import install_observability
+from servicekit.server_gc import serving_gc
 
 
 def create_worker_app(settings: CoreSettings) -> FastAPI:
@@ -30,14 +31,16 @@ def create_worker_app(settings: CoreSettings) -> FastAPI:
             app.state.ports = ports
             app.state.consumers = consumers
             app.state.webhooks = webhooks
-            consumers.start()
-            webhooks.start()
-            try:
-                yield
-            finally:
-                # Offsets are committed batch by batch; stopping waits for the current one.
-                consumers.stop()
-                webhooks.stop()
+            # Set before the loops start: what startup built is frozen out of collections.
+            with serving_gc(settings.core_gc_tuning):
+                consumers.start()
+                webhooks.start()
+                try:
+                    yield
+                finally:
+                    # Offsets are committed batch by batch; stopping waits for the current one.
+                    consumers.stop()
+                    webhooks.stop()
 
     app = FastAPI(title="Pulse core_service worker", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)

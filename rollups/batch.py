@@ -8,6 +8,7 @@ reads few rows (rollups.reader.pieces).
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Final, NamedTuple
 from uuid import UUID
 
@@ -32,6 +33,8 @@ TYPE_COLUMNS: Final = {
     "entry": "entries",
 }
 COUNT_COLUMNS: Final = ("events", "visits", "clicks", "form_submits", "purchases", "entries")
+
+_ZERO: Final = Decimal("0")
 
 CountKey = tuple[UUID, int, int, UUID, str, bool]  # campaign, span, bucket, activity, device, new
 SketchKey = tuple[UUID, int, int, str]  # campaign, span, bucket, group
@@ -78,7 +81,16 @@ class CountRow:
     last_entry_ts: int | None = None
 
 
-@dataclass
+# A batch's own keys hold UUIDs as their 128-bit integers: an int hashes in C, a UUID in Python
+# code (`UUID.__hash__`), run at every lookup of a key that holds one, several times an event.
+_Counted = tuple[int, int, int, str, bool]  # campaign, minute, activity (0: none), device, new
+
+
+@lru_cache(maxsize=8192)
+def _groups(event_type: str, activity: int, device_type: str, is_new_user: bool) -> tuple[str, ...]:
+    return groups_of(event_type, UUID(int=activity) if activity else None, device_type, is_new_user)
+
+
 class RollupBatch:
     """Counts of the events added with `count=True`, and the visitors of every event added.
 
@@ -87,48 +99,103 @@ class RollupBatch:
     sketch union per minute of the batch, instead of hashing every visitor once per tier.
     """
 
-    minute_counts: dict[CountKey, CountRow] = field(default_factory=dict)
-    # (campaign, minute) -> group -> (site, sketch): one UUID-keyed lookup an event, then the
-    # groups by name (a tuple key with a UUID hashes the UUID in Python at every lookup).
-    minute_visitors: dict[tuple[UUID, int], dict[str, tuple[UUID, hll_sketch]]] = field(
-        default_factory=dict
-    )
+    def __init__(self) -> None:
+        self._ids: dict[int, UUID] = {0: NO_ACTIVITY}  # the batch's UUIDs by their integers
+        self._counts: dict[_Counted, CountRow] = {}
+        # (campaign, minute) -> group -> (site, sketch): one lookup an event, then the groups.
+        self._visitors: dict[tuple[int, int], dict[str, tuple[UUID, hll_sketch]]] = {}
 
     def add(self, fact: Fact, *, count: bool = True) -> None:
-        minute = fact.ts - fact.ts % MINUTE
+        self._add(*fact, count=count)
+
+    def add_event(self, event: EventOccurred, *, count: bool) -> None:
+        """`add(fact_of(event))` without building the fact (the consumer's path, every event)."""
+        if event.campaign_id is None:
+            return
+        kind = event.type.value
+        purchase = event.purchase if kind == "purchase" else None
+        self._add(
+            event.site_id,
+            event.campaign_id,
+            event.activity_id,
+            int(event.occurred_at.timestamp()),
+            kind,
+            event.device.device_type.value,
+            event.is_new_user,
+            event.visitor_key,
+            purchase.amount if purchase is not None else _ZERO,
+            count=count,
+        )
+
+    def _add(
+        self,
+        site_id: UUID,
+        campaign_id: UUID,
+        activity_id: UUID | None,
+        ts: int,
+        kind: str,
+        device_type: str,
+        is_new_user: bool,
+        visitor_key: str,
+        revenue: Decimal,
+        *,
+        count: bool,
+    ) -> None:
+        ids = self._ids
+        campaign = campaign_id.int
+        if campaign not in ids:
+            ids[campaign] = campaign_id
+        activity = 0
+        if activity_id is not None:
+            activity = activity_id.int
+            if activity not in ids:
+                ids[activity] = activity_id
+        minute = ts - ts % MINUTE
         if count:
-            self.counts_only(fact)
-        sketches = self.minute_visitors.get((fact.campaign_id, minute))
+            self._count(site_id, (campaign, minute, activity, device_type, is_new_user),
+                        kind, revenue, ts)  # fmt: skip
+        sketches = self._visitors.get((campaign, minute))
         if sketches is None:
-            sketches = self.minute_visitors[(fact.campaign_id, minute)] = {}
-        for group in groups_of(fact.type, fact.activity_id, fact.device_type, fact.is_new_user):
+            sketches = self._visitors[(campaign, minute)] = {}
+        for group in _groups(kind, activity, device_type, is_new_user):
             entry = sketches.get(group)
             if entry is None:
-                entry = sketches[group] = (fact.site_id, new_sketch())
-            entry[1].update(fact.visitor_key)
+                entry = sketches[group] = (site_id, new_sketch())
+            entry[1].update(visitor_key)
 
     def counts_only(self, fact: Fact) -> None:
         """Count the event without its visitor (a loader that keeps sketches apart)."""
-        key = (fact.campaign_id, MINUTE, fact.ts - fact.ts % MINUTE,
-               fact.activity_id or NO_ACTIVITY, fact.device_type, fact.is_new_user)  # fmt: skip
-        row = self.minute_counts.get(key)
+        ids = self._ids
+        ids.setdefault(fact.campaign_id.int, fact.campaign_id)
+        activity = 0 if fact.activity_id is None else fact.activity_id.int
+        if activity:
+            ids.setdefault(activity, fact.activity_id)  # type: ignore[arg-type]
+        key = (fact.campaign_id.int, fact.ts - fact.ts % MINUTE, activity, fact.device_type,
+               fact.is_new_user)  # fmt: skip
+        self._count(fact.site_id, key, fact.type, fact.revenue, fact.ts)
+
+    def _count(self, site_id: UUID, key: _Counted, kind: str, revenue: Decimal, ts: int) -> None:
+        row = self._counts.get(key)
         if row is None:
-            row = self.minute_counts[key] = CountRow(fact.site_id)
+            row = self._counts[key] = CountRow(site_id)
         row.counts["events"] += 1
-        column = TYPE_COLUMNS.get(fact.type)
+        column = TYPE_COLUMNS.get(kind)
         if column is not None:
             row.counts[column] += 1
-        if fact.type == "purchase":
-            row.revenue += fact.revenue
-        elif fact.type == "entry":
-            row.last_entry_ts = max(row.last_entry_ts or fact.ts, fact.ts)
+        if kind == "purchase":
+            row.revenue += revenue
+        elif kind == "entry":
+            row.last_entry_ts = max(row.last_entry_ts or ts, ts)
 
     def count_rows(self) -> dict[CountKey, CountRow]:
         """Every tier's rows: the minutes', and each coarser bucket's summed from them."""
-        rows = dict(self.minute_counts)
-        for (campaign, _, minute, activity, device, new), row in self.minute_counts.items():
+        ids = self._ids
+        rows: dict[CountKey, CountRow] = {}
+        for (campaign, minute, activity, device, new), row in self._counts.items():
+            c, a = ids[campaign], ids[activity]
+            rows[(c, MINUTE, minute, a, device, new)] = row
             for span in SPANS[1:]:
-                key = (campaign, span, minute - minute % span, activity, device, new)
+                key = (c, span, minute - minute % span, a, device, new)
                 total = rows.get(key)
                 if total is None:
                     total = rows[key] = CountRow(row.site_id)
@@ -144,11 +211,12 @@ class RollupBatch:
         union, so the writer adds the stored sketch to it without one more union)."""
         unions: dict[SketchKey, tuple[UUID, hll_union]] = {}
         merged: dict[SketchKey, tuple[UUID, hll_sketch | hll_union]] = {}
-        for (campaign, minute), groups in self.minute_visitors.items():
+        for (campaign, minute), groups in self._visitors.items():
+            c = self._ids[campaign]
             for group, (site_id, sketch) in groups.items():
-                merged[(campaign, MINUTE, minute, group)] = (site_id, sketch)
+                merged[(c, MINUTE, minute, group)] = (site_id, sketch)
                 for span in SPANS[1:]:
-                    key = (campaign, span, minute - minute % span, group)
+                    key = (c, span, minute - minute % span, group)
                     entry = unions.get(key)
                     if entry is None:
                         entry = unions[key] = (site_id, hll_union(LG_K))
@@ -159,15 +227,17 @@ class RollupBatch:
     def entry_totals(self) -> dict[tuple[UUID, UUID], tuple[int, int]]:
         """Confirmed entries counted per (campaign, activity): (count, latest epoch second)."""
         totals: dict[tuple[UUID, UUID], tuple[int, int]] = {}
-        for (campaign, _, _, activity, _, _), row in self.minute_counts.items():
+        for (campaign, _, activity, _, _), row in self._counts.items():
             n = row.counts["entries"]
             if n and row.last_entry_ts is not None:
-                was, last = totals.get((campaign, activity), (0, row.last_entry_ts))
-                totals[(campaign, activity)] = (was + n, max(last, row.last_entry_ts))
+                key = (self._ids[campaign], self._ids[activity])
+                was, last = totals.get(key, (0, row.last_entry_ts))
+                totals[key] = (was + n, max(last, row.last_entry_ts))
         return totals
 
     def campaigns(self) -> list[UUID]:
-        return sorted({k[0] for k in self.minute_visitors} | {k[0] for k in self.minute_counts})
+        found = {k[0] for k in self._visitors} | {k[0] for k in self._counts}
+        return sorted(self._ids[c] for c in found)
 
     def __bool__(self) -> bool:
-        return bool(self.minute_visitors or self.minute_counts)
+        return bool(self._visitors or self._counts)

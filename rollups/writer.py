@@ -3,8 +3,8 @@
 Counts: one `INSERT ... ON CONFLICT DO UPDATE` adding each column (`bulk_insert`). Sketches:
 the touched rows read, merged with the batch's sketches and written back. Concurrent consumers
 of one campaign would lose each other's merges, so a transaction first takes a transaction-level
-advisory lock per campaign (in campaign order: no deadlock), held until its commit. SQLite
-serialises writers itself.
+advisory lock per campaign (all in one statement, in key order: no deadlock), held until its
+commit. SQLite serialises writers itself.
 
 Callers pass counts only for events stored for the first time (`record_occurrences` is given
 the ids the occurrence insert returned; `CountingEntriesIndex` deduplicates entries in
@@ -18,14 +18,14 @@ from typing import Any
 from uuid import UUID
 
 from datasketches import hll_sketch, hll_union
-from sqlalchemy import Table, func, select, text, tuple_
+from sqlalchemy import Insert, Select, Table, TextClause, bindparam, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
 from datastore.schema import RollupCount, RollupEntryTotal, RollupSketch
-from rollups.batch import COUNT_COLUMNS, CountKey, CountRow, RollupBatch, SketchKey, fact_of
+from rollups.batch import COUNT_COLUMNS, CountKey, CountRow, RollupBatch, SketchKey
 from rollups.sketches import merged
-from servicekit.upsert import bulk_execute, bulk_insert
+from servicekit.upsert import bulk_execute, bulk_insert, reused
 
 COUNTS: Table = RollupCount.__table__  # type: ignore[assignment]
 SKETCHES: Table = RollupSketch.__table__  # type: ignore[assignment]
@@ -44,13 +44,15 @@ def record_occurrences(
 ) -> None:
     """Add a stored batch to the rollups: counts for `new_ids`, visitors for every event."""
     batch = RollupBatch()
-    counted: set[UUID] = set()  # a batch may carry an event twice (a producer's retry)
+    # By integer (hashed in C); taken out when counted: a batch may carry an event twice (a
+    # producer's retry).
+    fresh = {event_id.int for event_id in new_ids}
     for event in events:
-        fact = fact_of(event)
-        if fact is not None:
-            new = event.event_id in new_ids and event.event_id not in counted
-            counted.add(event.event_id)
-            batch.add(fact, count=new)
+        event_id = event.event_id.int
+        new = event_id in fresh
+        if new:
+            fresh.discard(event_id)
+        batch.add_event(event, count=new)
     write_batch(session, batch)
 
 
@@ -63,21 +65,26 @@ def lock_key(campaign_id: UUID) -> int:
 def write_batch(session: Session, batch: RollupBatch) -> None:
     if not batch:
         return
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        for campaign_id in batch.campaigns():
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(campaign_id)})
-    _add_counts(session, batch.count_rows(), postgres)
-    _add_entry_totals(session, batch, postgres)
+    if session.get_bind().dialect.name == "postgresql":
+        keys = sorted(lock_key(c) for c in batch.campaigns())
+        session.execute(reused(session, "lock", _lock_campaigns), {"keys": keys})
+    _add_counts(session, batch.count_rows())
+    _add_entry_totals(session, batch)
     sketches = batch.sketches()
     if sketches:
         _merge_sketches(session, sketches)
 
 
-def _add_counts(session: Session, counts: dict[CountKey, CountRow], postgres: bool) -> None:
-    if not counts:
-        return
-    highest = func.greatest if postgres else func.max
+def _lock_campaigns(_: Session) -> TextClause:
+    # In key order (every writer takes them so: no deadlock); Postgres evaluates a volatile
+    # output function after the ORDER BY sort.
+    return text(
+        "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"
+    )
+
+
+def _counts_upsert(session: Session) -> Insert:
+    highest = func.greatest if session.get_bind().dialect.name == "postgresql" else func.max
     insert = bulk_insert(session, COUNTS, _COUNT_ROW)
     new, old = insert.excluded, COUNTS.c
     added: dict[str, Any] = {name: old[name] + new[name] for name in (*COUNT_COLUMNS, "revenue")}
@@ -85,7 +92,43 @@ def _add_counts(session: Session, counts: dict[CountKey, CountRow], postgres: bo
         func.coalesce(old.last_entry_ts, new.last_entry_ts),
         func.coalesce(new.last_entry_ts, old.last_entry_ts),
     )
-    stmt = insert.on_conflict_do_update(index_elements=list(_KEY_COLUMNS), set_=added)
+    return insert.on_conflict_do_update(index_elements=list(_KEY_COLUMNS), set_=added)
+
+
+def _entry_totals_upsert(session: Session) -> Insert:
+    highest = func.greatest if session.get_bind().dialect.name == "postgresql" else func.max
+    insert = bulk_insert(session, ENTRY_TOTALS, _ENTRY_ROW)
+    new, old = insert.excluded, ENTRY_TOTALS.c
+    return insert.on_conflict_do_update(
+        index_elements=["campaign_id", "activity_id"],
+        set_={
+            "entries": old.entries + new.entries,
+            "last_entry_ts": highest(
+                func.coalesce(old.last_entry_ts, new.last_entry_ts), new.last_entry_ts
+            ),
+        },
+    )
+
+
+def _sketches_read(_: Session) -> Select[Any]:
+    # By bucket, not by key: a batch touches a few buckets (a live one: its minute and hour),
+    # and a short IN list of triples is far cheaper to plan than one of every (bucket, group).
+    columns = [SKETCHES.c[name] for name in _SKETCH_KEY]
+    return select(*columns, SKETCHES.c.sketch).where(
+        tuple_(*columns[:3]).in_(bindparam("buckets", expanding=True))
+    )
+
+
+def _sketches_upsert(session: Session) -> Insert:
+    insert = bulk_insert(session, SKETCHES, _SKETCH_ROW)
+    return insert.on_conflict_do_update(
+        index_elements=list(_SKETCH_KEY), set_={"sketch": insert.excluded.sketch}
+    )
+
+
+def _add_counts(session: Session, counts: dict[CountKey, CountRow]) -> None:
+    if not counts:
+        return
     rows = [
         {
             **dict(zip(_KEY_COLUMNS, key, strict=True)),
@@ -96,29 +139,18 @@ def _add_counts(session: Session, counts: dict[CountKey, CountRow], postgres: bo
         }
         for key, row in sorted(counts.items(), key=lambda item: item[0])
     ]
-    bulk_execute(session, stmt, _COUNT_ROW, rows)
+    bulk_execute(session, reused(session, "counts", _counts_upsert), _COUNT_ROW, rows)
 
 
-def _add_entry_totals(session: Session, batch: RollupBatch, postgres: bool) -> None:
+def _add_entry_totals(session: Session, batch: RollupBatch) -> None:
     totals = batch.entry_totals()
     if not totals:
         return
-    insert = bulk_insert(session, ENTRY_TOTALS, _ENTRY_ROW)
-    new, old = insert.excluded, ENTRY_TOTALS.c
-    highest = func.greatest if postgres else func.max
-    stmt = insert.on_conflict_do_update(
-        index_elements=["campaign_id", "activity_id"],
-        set_={
-            "entries": old.entries + new.entries,
-            "last_entry_ts": highest(
-                func.coalesce(old.last_entry_ts, new.last_entry_ts), new.last_entry_ts
-            ),
-        },
-    )
     rows = [
         {"campaign_id": c, "activity_id": a, "entries": n, "last_entry_ts": last}
         for (c, a), (n, last) in sorted(totals.items())
     ]
+    stmt = reused(session, "entry_totals", _entry_totals_upsert)
     bulk_execute(session, stmt, _ENTRY_ROW, rows)
 
 
@@ -126,16 +158,11 @@ def _merge_sketches(
     session: Session, sketches: dict[SketchKey, tuple[UUID, hll_sketch | hll_union]]
 ) -> None:
     keys = sorted(sketches)
-    # By bucket, not by key: a batch touches a few buckets (a live one: its minute and hour),
-    # and a short IN list of triples is far cheaper to plan than one of every (bucket, group).
     buckets = sorted({key[:3] for key in keys})
-    columns = [SKETCHES.c[name] for name in _SKETCH_KEY]
+    read = reused(session, "sketches_read", _sketches_read)
     stored: dict[tuple[Any, ...], bytes] = {}
     for at in range(0, len(buckets), _KEYS_PER_READ):
-        chunk = buckets[at : at + _KEYS_PER_READ]
-        found = session.execute(
-            select(*columns, SKETCHES.c.sketch).where(tuple_(*columns[:3]).in_(chunk))
-        )
+        found = session.execute(read, {"buckets": buckets[at : at + _KEYS_PER_READ]})
         stored.update((tuple(row[:4]), row[4]) for row in found)
     rows = []
     for key in keys:
@@ -148,8 +175,4 @@ def _merge_sketches(
             }
         )
     # One statement for every row (an executemany was one round of the pipeline per row).
-    insert = bulk_insert(session, SKETCHES, _SKETCH_ROW)
-    stmt = insert.on_conflict_do_update(
-        index_elements=list(_SKETCH_KEY), set_={"sketch": insert.excluded.sketch}
-    )
-    bulk_execute(session, stmt, _SKETCH_ROW, rows)
+    bulk_execute(session, reused(session, "sketches", _sketches_upsert), _SKETCH_ROW, rows)

@@ -12,9 +12,9 @@ Two ways to send many rows in one statement:
   executemany above.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_core import to_json
 from sqlalchemy import (
@@ -35,6 +35,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 DialectInsert = postgresql.Insert | sqlite.Insert
+S = TypeVar("S")
+_reused: dict[tuple[str, str], Any] = {}
 
 
 def _dialect(session: Session) -> str:
@@ -120,3 +122,17 @@ def bulk_execute(
                 data = value[name]
                 value[name] = None if data is None else "\\x" + bytes(data).hex()
     return connection.execute(stmt, {"rows": to_json(values).decode()})
+
+
+def reused(session: Session, name: str, build: Callable[[Session], S]) -> S:
+    """The statement `name` for the session's dialect: built by `build` once, then reused.
+
+    SQLAlchemy memoises a statement object's cache key; a statement built anew for every batch
+    costs a walk over its whole tree (columns, ON CONFLICT clause, expressions) at every
+    execution before the compiled form is found in the cache. `name` must stand for one shape.
+    """
+    key = (_dialect(session), name)
+    stmt = _reused.get(key)
+    if stmt is None:
+        stmt = _reused[key] = build(session)
+    return stmt

@@ -19,7 +19,6 @@ count or an answer that does not match), 2 when it cannot run (no Elasticsearch 
 """
 
 import argparse
-import gc
 import logging
 import os
 import random
@@ -41,6 +40,7 @@ from elasticsearch.helpers import parallel_bulk
 
 from analytics_index.document import index_template
 from benchmarks.common.facts import out, verdict
+from benchmarks.common.gc_clock import gc_clock
 from benchmarks.dashboard.baseline import n_plus_one
 from benchmarks.dashboard.data import Campaign, check_shape, traffic
 from benchmarks.dashboard.rollup_ways import rollup_ways
@@ -114,20 +114,6 @@ class Timing:
             f"mean {statistics.fmean(self.ms):8.1f}  min {min(self.ms):7.1f}  "
             f"max {max(self.ms):8.1f}  ms  (n={len(self.ms)}; GC {self.gc_ms:.0f} ms in all)"
         )
-
-
-class GcClock:
-    """The cyclic collector's time, from `gc.callbacks`."""
-
-    def __init__(self) -> None:
-        self.total_s = 0.0
-        self._started = 0.0
-
-    def __call__(self, phase: str, _info: dict[str, int]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.total_s += time.perf_counter() - self._started
 
 
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -222,19 +208,14 @@ def time_both(
     collector set as the dashboard server sets it (`serving_gc`: what is alive now frozen, as a
     server's startup objects are, so collections do not walk this process's loaded data)."""
     timings = {name: Timing(name, []) for name, _ in ways}
-    clock = GcClock()
-    gc.callbacks.append(clock)
-    try:
-        with serving_gc(server_gc):
-            for i in range(warmup + runs):
-                for name, call in ways if i % 2 == 0 else ways[::-1]:
-                    started, collecting = time.perf_counter(), clock.total_s
-                    call()
-                    if i >= warmup:
-                        timings[name].ms.append((time.perf_counter() - started) * 1000)
-                        timings[name].gc_ms += (clock.total_s - collecting) * 1000
-    finally:
-        gc.callbacks.remove(clock)
+    with gc_clock() as clock, serving_gc(server_gc):
+        for i in range(warmup + runs):
+            for name, call in ways if i % 2 == 0 else ways[::-1]:
+                started, collecting = time.perf_counter(), clock.total_s
+                call()
+                if i >= warmup:
+                    timings[name].ms.append((time.perf_counter() - started) * 1000)
+                    timings[name].gc_ms += (clock.total_s - collecting) * 1000
     return list(timings.values())
 
 

@@ -38,9 +38,11 @@ from benchmarks.pipeline.dataset import (
 from benchmarks.pipeline.edge_floor import domain_only
 from benchmarks.pipeline.freshness import event_to_queryable
 from benchmarks.pipeline.report import NO_KAFKA, Figures, print_report
+from core_service.settings import CoreSettings
 from datastore.engine import make_engine
 from entry_service.settings import EntrySettings
 from servicekit.database import Database
+from servicekit.server_gc import serving_gc
 
 HTTP_BATCH_EVENTS = 10
 
@@ -94,7 +96,10 @@ def run(args: argparse.Namespace, engines: Engines, figures: Figures) -> None:
         finally:
             es.close()
         out("3/4 consumer: OccurrenceConsumer + BatchWriter until all events are committed ...")
-        figures.consumer = run_consumer(s, events)
+        # With the collector setting `pulse worker` runs with (PULSE_CORE_GC_TUNING); it also
+        # freezes this process's own events and envelopes, which a worker would not hold.
+        with serving_gc(CoreSettings().core_gc_tuning):
+            figures.consumer = run_consumer(s, events)
         if not args.skip_http:
             out(f"4/4 HTTP: wrk {args.http_seconds:.0f} s per server ...")
             try:

@@ -1,11 +1,11 @@
 """The real occurrence consumer's two groups, each on its thread, until all N are indexed.
 
-The store group (OccurrenceConsumer + BatchWriter: enrichment, Postgres, the index feed) reads
-the collected events; the index group (IndexConsumer + IndexWriter) reads the feed into
-Elasticsearch, as core_service runs them with Elasticsearch configured. Both are Pulse's own; the
-only additions are thin timing wrappers around the bus consumers, the service and the feed, so
-the report can say where the time goes. The figure is end to end: from the store group's first
-message to the index group's commit of the last one.
+The store group (OccurrenceConsumer + BatchWriter: enrichment, Postgres with the dashboard
+rollups, the index feed) reads the collected events; the index group (IndexConsumer +
+IndexWriter) reads the feed into Elasticsearch, as core_service runs them with Elasticsearch
+configured. Both are Pulse's own; the only additions are thin timing wrappers around the bus
+consumers, the service and the feed, so the report can say where the time goes. The figure is
+end to end: from the store group's first message to the index group's commit of the last one.
 """
 
 import threading
@@ -36,6 +36,7 @@ from core_service.domain.occurrences import OccurrenceRepository, OccurrenceStor
 from core_service.settings import CoreSettings
 from core_service.wiring import occurrence_service
 from datastore.engine import make_engine
+from rollups.writer import record_occurrences
 from servicekit.database import Database
 
 
@@ -47,7 +48,7 @@ class ConsumerError(RuntimeError):
 class Phases:
     poll: float = 0.0
     commit: float = 0.0
-    write: float = 0.0  # BatchWriter: enrichment + Postgres unit of work + the feed's flush
+    write: float = 0.0  # BatchWriter: enrichment + Postgres unit of work (rollups too) + the feed
     postgres: float = 0.0  # EventOccurrenceService.store: enrichment and its statements
     feed: float = 0.0  # the enriched batch produced to the feed topic (one flush)
     steps: float = 0.0  # whole steps, from the first non-empty one
@@ -66,7 +67,7 @@ class Phases:
             - self.write
             - self.commit,
             "  enrich + Postgres statements": self.postgres,
-            "  Postgres commit": self.write - self.postgres - self.feed,
+            "  rollups + Postgres commit": self.write - self.postgres - self.feed,
             "  feed produce (one flush per batch)": self.feed,
             "  offset commit": self.commit,
             "index group, busy": self.index_steps,
@@ -202,7 +203,13 @@ def run_consumer(
     bus = s.bus()
     publisher = open_publisher(bus)
     service = _TimedService(occurrence_service(CoreSettings()), phases)
-    writer = BatchWriter(database, _TimedFeed(IndexFeed(publisher, s.es_prefix), phases), service)
+    # As `pulse worker` wires it on the full stack: the dashboard rollups in the store batch.
+    writer = BatchWriter(
+        database,
+        _TimedFeed(IndexFeed(publisher, s.es_prefix), phases),
+        service,
+        rollups=record_occurrences,
+    )
     raw = open_consumer(bus, s.consumer_group, [EVENTS_RAW])
     store = OccurrenceConsumer(
         _TimedBus(raw, add, ""),

@@ -5,20 +5,20 @@ built from the table metadata once and cached, so a batch costs four round trips
 rendering or parsing.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Table, func
+from sqlalchemy import Insert, Table, func
 from sqlalchemy.orm import Session
 
 from common_messaging import EventOccurred
 from core_service.adapters.cohort_cells import StoredPurchase, record_trusted_purchases
 from core_service.domain.occurrences import SummaryChange
 from datastore.schema import EventOccurrence, Purchase, User, UserSummary, Visitor
-from servicekit.upsert import bulk_execute, bulk_insert
+from servicekit.upsert import bulk_execute, bulk_insert, reused
 
 UserIds = Mapping[tuple[UUID, str], UUID]
 
@@ -53,7 +53,6 @@ SUMMARY_COLUMNS = (
 class SqlOccurrenceRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._postgres = session.get_bind().dialect.name == "postgresql"
 
     def ensure_users(self, events: Sequence[EventOccurred]) -> dict[tuple[UUID, str], UUID]:
         """One upsert that returns every user's id, whether new, old or just made by a peer.
@@ -74,15 +73,7 @@ class SqlOccurrenceRepository:
             }
             for (site_id, key), event in sorted(first.items(), key=itemgetter(0))
         ]
-        stmt = (
-            bulk_insert(self._session, USERS, USER_COLUMNS)
-            .on_conflict_do_update(
-                index_elements=[USERS.c.site_id, USERS.c.user_key],
-                # A no-op write of a column no index covers: it keeps the row as it was.
-                set_={"external_id": USERS.c.external_id},
-            )
-            .returning(USERS.c.site_id, USERS.c.user_key, USERS.c.id)
-        )
+        stmt = reused(self._session, "users", _users_upsert)
         found = bulk_execute(self._session, stmt, USER_COLUMNS, rows)
         return {(site_id, key): user_id for site_id, key, user_id in found}
 
@@ -100,24 +91,13 @@ class SqlOccurrenceRepository:
             {"site_id": site_id, "visitor_key": key, "first_seen_at": at}
             for (site_id, key), at in sorted(first.items(), key=itemgetter(0))
         ]
-        stmt = (
-            bulk_insert(self._session, VISITORS, VISITOR_COLUMNS)
-            .on_conflict_do_update(
-                index_elements=[VISITORS.c.site_id, VISITORS.c.visitor_key],
-                set_={"first_seen_at": VISITORS.c.first_seen_at},
-            )
-            .returning(VISITORS.c.site_id, VISITORS.c.visitor_key, VISITORS.c.first_seen_at)
-        )
+        stmt = reused(self._session, "visitors", _visitors_upsert)
         found = bulk_execute(self._session, stmt, VISITOR_COLUMNS, rows)
         return {(site_id, key): at for site_id, key, at in found}
 
     def insert_occurrences(self, events: Sequence[EventOccurred], user_ids: UserIds) -> set[UUID]:
         rows = [_occurrence_row(e, user_ids[(e.site_id, e.visitor_key)]) for e in events]
-        stmt = (
-            bulk_insert(self._session, OCCURRENCES, OCCURRENCE_COLUMNS)
-            .on_conflict_do_nothing()
-            .returning(OCCURRENCES.c.event_id)
-        )
+        stmt = reused(self._session, "occurrences", _occurrences_insert)
         return set(bulk_execute(self._session, stmt, OCCURRENCE_COLUMNS, rows).scalars())
 
     def insert_purchases(self, events: Sequence[EventOccurred], user_ids: UserIds) -> None:
@@ -144,24 +124,7 @@ class SqlOccurrenceRepository:
         """One upsert for the whole batch, merging each change into the stored summary."""
         if not changes:
             return
-        lowest, highest = (func.least, func.greatest) if self._postgres else (func.min, func.max)
-        insert = bulk_insert(self._session, SUMMARIES, SUMMARY_COLUMNS)
-        new, old = insert.excluded, SUMMARIES.c
-        stmt = insert.on_conflict_do_update(
-            index_elements=[old.user_id],
-            set_={
-                "first_seen_at": lowest(old.first_seen_at, new.first_seen_at),
-                "last_seen_at": highest(old.last_seen_at, new.last_seen_at),
-                "event_count": old.event_count + new.event_count,
-                "purchase_count": old.purchase_count + new.purchase_count,
-                "total_spent": old.total_spent + new.total_spent,
-                # Either side may be NULL (no purchase yet); the later known time wins.
-                "last_purchase_at": highest(
-                    func.coalesce(old.last_purchase_at, new.last_purchase_at),
-                    func.coalesce(new.last_purchase_at, old.last_purchase_at),
-                ),
-            },
-        )
+        stmt = reused(self._session, "summaries", _summaries_upsert)
         # Sorted, so concurrent consumers always lock summaries in the same order.
         rows = [_summary_row(user_id, changes[user_id]) for user_id in sorted(changes)]
         bulk_execute(self._session, stmt, SUMMARY_COLUMNS, rows)
@@ -171,11 +134,7 @@ def insert_purchase_rows(session: Session, rows: Sequence[Mapping[str, Any]]) ->
     """Insert purchases (rows of PURCHASE_COLUMNS) not stored yet, and add the trusted ones
     stored now, as stored, to the cohort cells in the same transaction: a row already stored
     (a replay, a re-delivery) adds nothing, whatever it says now."""
-    stmt = (
-        bulk_insert(session, PURCHASES, PURCHASE_COLUMNS)
-        .on_conflict_do_nothing()
-        .returning(*(PURCHASES.c[name] for name in _STORED_COLUMNS), PURCHASES.c.trusted)
-    )
+    stmt = reused(session, "purchases", _purchases_insert)
     stored = bulk_execute(session, stmt, PURCHASE_COLUMNS, rows).all()
     record_trusted_purchases(session, [StoredPurchase(*row[:-1]) for row in stored if row[-1]])
 
@@ -214,3 +173,66 @@ def _occurrence_row(event: EventOccurred, user_id: UUID) -> dict[str, Any]:
         "is_new_user": event.is_new_user,
         "properties": event.properties,
     }
+
+
+# The statements, each built once per dialect (`reused`).
+def _upsert_returning(
+    table: Table, columns: Sequence[str], keys: tuple[str, str], keep: str, value: str
+) -> Callable[[Session], Insert]:
+    """An upsert that leaves a stored row as it was (a no-op write of `keep`, a column no index
+    covers, so RETURNING includes the rows that existed) and returns `keys` and `value`."""
+
+    def build(session: Session) -> Insert:
+        return (
+            bulk_insert(session, table, columns)
+            .on_conflict_do_update(
+                index_elements=[table.c[k] for k in keys], set_={keep: table.c[keep]}
+            )
+            .returning(*(table.c[k] for k in keys), table.c[value])
+        )
+
+    return build
+
+
+_users_upsert = _upsert_returning(USERS, USER_COLUMNS, ("site_id", "user_key"), "external_id", "id")
+_visitors_upsert = _upsert_returning(
+    VISITORS, VISITOR_COLUMNS, ("site_id", "visitor_key"), "first_seen_at", "first_seen_at"
+)
+
+
+def _occurrences_insert(session: Session) -> Insert:
+    return (
+        bulk_insert(session, OCCURRENCES, OCCURRENCE_COLUMNS)
+        .on_conflict_do_nothing()
+        .returning(OCCURRENCES.c.event_id)
+    )
+
+
+def _summaries_upsert(session: Session) -> Insert:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    lowest, highest = (func.least, func.greatest) if postgres else (func.min, func.max)
+    insert = bulk_insert(session, SUMMARIES, SUMMARY_COLUMNS)
+    new, old = insert.excluded, SUMMARIES.c
+    return insert.on_conflict_do_update(
+        index_elements=[old.user_id],
+        set_={
+            "first_seen_at": lowest(old.first_seen_at, new.first_seen_at),
+            "last_seen_at": highest(old.last_seen_at, new.last_seen_at),
+            "event_count": old.event_count + new.event_count,
+            "purchase_count": old.purchase_count + new.purchase_count,
+            "total_spent": old.total_spent + new.total_spent,
+            # Either side may be NULL (no purchase yet); the later known time wins.
+            "last_purchase_at": highest(
+                func.coalesce(old.last_purchase_at, new.last_purchase_at),
+                func.coalesce(new.last_purchase_at, old.last_purchase_at),
+            ),
+        },
+    )
+
+
+def _purchases_insert(session: Session) -> Insert:
+    return (
+        bulk_insert(session, PURCHASES, PURCHASE_COLUMNS)
+        .on_conflict_do_nothing()
+        .returning(*(PURCHASES.c[name] for name in _STORED_COLUMNS), PURCHASES.c.trusted)
+    )

@@ -82,7 +82,7 @@ class BatchWriter:
                 "database", None, self.service.store, events, SqlOccurrenceRepository(session)
             )
             if self.rollups is not None:  # enriched; only the events inserted now add counts
-                self.rollups(session, result.events, {e.event_id for e in result.inserted})
+                self.rollups(session, result.events, [e.event_id for e in result.inserted])
         # After the commit, so a concurrent cache fill cannot re-cache the old summary.
         SummaryInvalidator(self.summaries)(events)
         return result
