@@ -165,6 +165,15 @@ def _http(
             figures.freshness_sustained = event_to_queryable(
                 s, catalog, entry_env, tmp, rate_rps=sustained, seconds=args.http_seconds
             )
+    # At a trickle no queue forms anywhere: what remains is the path's own latency (the edge,
+    # both consumer groups' poll waits and batches, Elasticsearch's 1 s refresh).
+    out(f"   again at a trickle ({TRICKLE_RPS:.0f} req/s) ...")
+    figures.freshness_trickle = event_to_queryable(
+        s, catalog, entry_env, tmp, rate_rps=TRICKLE_RPS, seconds=args.http_seconds, probe_every=1
+    )
+
+
+TRICKLE_RPS = 5.0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,12 @@ class Freshness:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
     @property
+    def complete(self) -> bool:
+        """Every request acknowledged and every probe found: otherwise the latencies measured
+        are of the lucky few, and say nothing of the rest."""
+        return self.failed == 0 and len(self.latencies_s) == self.probes
+
+    @property
     def median(self) -> float:
         return statistics.median(self.latencies_s) if self.latencies_s else float("nan")
 
