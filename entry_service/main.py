@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from entry_service.api.openapi import install_openapi
 from entry_service.api.routes import definitions, entries, events, snippet
+from entry_service.api.routes.direct_entries import serve_entries_directly
 from entry_service.settings import EntrySettings, get_settings
 from entry_service.wiring import EntryServicePorts, open_ports
 from servicekit.body_limit import BodyLimit
@@ -40,6 +41,10 @@ def create_app(
         "campaign entries.",
         version="0.1.0",
         lifespan=lifespan,
+        # Tracing and metrics are servicekit's (install_observability). FastAPI's own telemetry,
+        # left on, would look up OpenTelemetry's global providers on every request only to find
+        # none set.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Batches get their own, precise 413 (with CORS) from the route; this cap is for the rest.
     install_error_handlers(app)
@@ -54,5 +59,6 @@ def create_app(
     app.include_router(definitions.router)
     app.include_router(events.router)
     app.include_router(entries.router)
+    serve_entries_directly(app)  # the same route's requests, without FastAPI's solving
     app.include_router(snippet.snippet_router(settings))
     return app

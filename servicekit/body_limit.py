@@ -1,8 +1,9 @@
 """A cap on request bodies, applied before any route parses or authenticates anything.
 
-A declared `Content-Length` over the cap is answered 413 at once, without reading the body;
-a body streamed without one is counted as it arrives and refused as soon as it passes the cap,
-so a service never holds more than the cap in memory for one request.
+A declared `Content-Length` over the cap is answered 413 at once, without reading the body
+(one within it is passed on untouched: the server frames the body by that length); a body
+streamed without one is counted as it arrives and refused as soon as it passes the cap, so a
+service never holds more than the cap in memory for one request.
 """
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +27,9 @@ class BodyLimit:
                 f"the body is {declared} bytes; this API takes at most {self._max}"
             )
             await error_response(refusal)(scope, receive, send)
+            return
+        if declared is not None:  # the server reads no more than a declared length
+            await self._app(scope, receive, send)
             return
         seen = 0
         refused: PayloadTooLarge | None = None

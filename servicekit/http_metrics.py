@@ -33,6 +33,9 @@ class HttpMetricsMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # Each label set's children, looked up once: `labels()` validates and locks on every
+        # call. The label sets are bounded (see above), so is this.
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,5 +55,11 @@ class HttpMetricsMiddleware:
         finally:
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             route = route_of(scope)
-            REQUESTS.labels(self.service, method, route, str(status)).inc()
-            DURATION.labels(self.service, method, route).observe(time.perf_counter() - start)
+            children = self._children.get((method, route, status))
+            if children is None:
+                children = self._children[(method, route, status)] = (
+                    REQUESTS.labels(self.service, method, route, str(status)),
+                    DURATION.labels(self.service, method, route),
+                )
+            children[0].inc()
+            children[1].observe(time.perf_counter() - start)

@@ -22,7 +22,10 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers", [])).get(HEADER, b"")
+        given = b""
+        for name, value in scope.get("headers", ()):  # the last one, as before
+            if name == HEADER:
+                given = value
         request_id = given.decode() if _VALID.match(given) else uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
 

@@ -1,18 +1,27 @@
 """`POST /v1/activities/{activity_id}/entries` and `GET /v1/entries/{entry_id}`."""
 
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from common_messaging import DeviceInfo
 from entry_service import metrics
 from entry_service.api.body import read_capped
 from entry_service.api.cors import allow_origin, grant_on_error, preflight
 from entry_service.api.deps import EntryPortsDep, PortsDep
 from entry_service.api.schemas import EntryBody, EntryOut
-from entry_service.domain.entries import EntryAnswer, EntryCommand, enter, entry_state
+from entry_service.domain.entries import (
+    EntryAnswer,
+    EntryCommand,
+    EntryPorts,
+    enter,
+    entry_state,
+)
 from entry_service.domain.winner_rewards import winner_reward
 from entry_service.errors import InvalidBatch, InvalidJson, MissingIdempotencyKey
 from servicekit.clock import utc_now
@@ -20,7 +29,13 @@ from servicekit.errors import PulseError
 
 router = APIRouter(tags=["public"])
 MAX_ENTRY_BODY = 8 * 1024
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+MAX_IDEMPOTENCY_KEY = 255
+# An answer as `EntryOut` without its reward, the same bytes JSONResponse made of EntryOut's
+# dump (tests/unit/test_entry_answer_json.py keeps the two in step).
+ANSWER_JSON = TypeAdapter(EntryAnswer)
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=MAX_IDEMPOTENCY_KEY)
+]
 
 
 @router.post("/v1/activities/{activity_id}/entries", status_code=202, response_model=EntryOut)
@@ -31,6 +46,19 @@ async def post_entry(
     ingest: PortsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    return await answer_entry(activity_id, request, ports, ingest.parse_user_agent, idempotency_key)
+
+
+async def answer_entry(
+    activity_id: UUID,
+    request: Request,
+    ports: EntryPorts,
+    parse_user_agent: Callable[[str | None], DeviceInfo],
+    idempotency_key: str | None,
+) -> Response:
+    """The entry request once its parameters are read: by this route, or by the direct route
+    (entry_service/api/routes/direct_entries.py) that serves the same requests without
+    FastAPI's per-request parameter and dependency solving."""
     origin = request.headers.get("origin")
     try:
         body = _parse(await read_capped(request, MAX_ENTRY_BODY), idempotency_key)
@@ -42,7 +70,7 @@ async def post_entry(
             site_key=body.site_key,
             origin=origin,
             client_ip=request.client.host if request.client else "unknown",
-            device=ingest.parse_user_agent(request.headers.get("user-agent")),
+            device=parse_user_agent(request.headers.get("user-agent")),
             now=utc_now(),
             properties=body.properties,
         )
@@ -109,15 +137,12 @@ def _answer(
     status_code: int = 202,
     reward: dict[str, object] | None = None,
 ) -> Response:
-    out = EntryOut(
-        reward=reward,
-        entry_id=answer.entry_id,
-        status=answer.status,
-        reason=answer.reason,
-        position=answer.position,
-        detail=answer.detail,
-        activity_id=answer.activity_id,
-    )
-    response = JSONResponse(out.model_dump(mode="json", exclude_none=True), status_code=status_code)
+    if reward is None:  # the POST's answers, and most polls: serialised in one pydantic-core call
+        body = ANSWER_JSON.dump_json(answer, exclude_none=True)
+        response = Response(body, status_code=status_code, media_type="application/json")
+    else:
+        out = EntryOut(**asdict(answer), reward=reward)
+        content = out.model_dump(mode="json", exclude_none=True)
+        response = JSONResponse(content, status_code=status_code)
     allow_origin(response, origin)
     return response
