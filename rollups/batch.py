@@ -14,7 +14,7 @@ from uuid import UUID
 
 from datasketches import hll_sketch, hll_union
 
-from common_messaging import EventOccurred, EventType
+from common_messaging import EventOccurred
 from rollups.groups import groups_of
 from rollups.sketches import LG_K, new_sketch
 
@@ -55,24 +55,6 @@ class Fact(NamedTuple):
     revenue: Decimal = Decimal("0")
 
 
-def fact_of(event: EventOccurred) -> Fact | None:
-    """The event's fact; None for events of no campaign (no campaign view shows them)."""
-    if event.campaign_id is None:
-        return None
-    purchase = event.purchase if event.type is EventType.PURCHASE else None
-    return Fact(
-        site_id=event.site_id,
-        campaign_id=event.campaign_id,
-        activity_id=event.activity_id,
-        ts=int(event.occurred_at.timestamp()),
-        type=event.type.value,
-        device_type=event.device.device_type.value,
-        is_new_user=event.is_new_user,
-        visitor_key=event.visitor_key,
-        revenue=purchase.amount if purchase is not None else Decimal("0"),
-    )
-
-
 @dataclass(slots=True)
 class CountRow:
     site_id: UUID
@@ -109,7 +91,8 @@ class RollupBatch:
         self._add(*fact, count=count)
 
     def add_event(self, event: EventOccurred, *, count: bool) -> None:
-        """`add(fact_of(event))` without building the fact (the consumer's path, every event)."""
+        """The event's fact added without building it (the consumer's path, every event); events of
+        no campaign are left out (no campaign view shows them)."""
         if event.campaign_id is None:
             return
         kind = event.type.value
