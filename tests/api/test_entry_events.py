@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +12,7 @@ from fastapi.testclient import TestClient
 
 from common_messaging import (
     EVENTS_RAW,
-    BusUnavailableError,
     EventOccurred,
-    OutgoingMessage,
     decode,
 )
 from common_messaging.bus.sqlite_log import SqliteLogConsumer
@@ -23,6 +21,7 @@ from entry_service.api.deps import IngestPorts, get_ports
 from entry_service.main import create_app
 from entry_service.settings import EntrySettings
 from servicekit.database import Database
+from tests.support.bus_down import BusDown
 from tests.support.factories import seed_campaign, seed_definition, seed_site
 
 IPHONE = (
@@ -203,21 +202,10 @@ def test_client_clock_skew_is_corrected_with_sent_at(
     assert timedelta(seconds=29) <= lag <= timedelta(seconds=31)
 
 
-class _DownPublisher:
-    async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
-        raise BusUnavailableError("broker unreachable")
-
-    def publish_sync(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
-        raise BusUnavailableError("broker unreachable")
-
-    def close(self) -> None:
-        pass
-
-
 def test_bus_outage_is_503_with_retry_after(client: TestClient, world: dict[str, Any]) -> None:
     app: Any = client.app
     ports: IngestPorts = app.state.ports.ingest
-    down = IngestPorts(ports.sites, _DownPublisher(), ports.parse_user_agent, ports.limits)
+    down = IngestPorts(ports.sites, BusDown(), ports.parse_user_agent, ports.limits)
     app.dependency_overrides[get_ports] = lambda: down
     batch = {"site_key": world["site_key"], "events": [_event()]}
     response = client.post("/v1/events", json=batch)

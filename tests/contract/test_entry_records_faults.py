@@ -3,7 +3,7 @@ Postgres): no entry id is answered without a durable record of it."""
 
 import asyncio
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,14 +15,12 @@ import redis.asyncio as aioredis
 from analytics_index.sql import SqlAnalyticsIndex
 from common_messaging import (
     ENTRIES_REQUESTED,
-    BusUnavailableError,
     DeviceInfo,
     DeviceType,
     EntryReason,
     EntryRequested,
     EntryStatus,
     EventPublisher,
-    OutgoingMessage,
     decode,
 )
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
@@ -38,23 +36,11 @@ from entry_service.domain.entries import ActivityView
 from entry_service.errors import BusUnavailable
 from servicekit.database import Database
 from tests.engines import engine_url
+from tests.support.bus_down import BusDown
 from tests.support.entries import Shop, add_activity, seed_shop
 from user_summaries.ports import NoSummaryCache
 
 pytestmark = pytest.mark.integration
-
-
-class BusDown:
-    """The bus refusing every message, as Kafka does when no broker takes it."""
-
-    async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
-        raise BusUnavailableError("no broker is reachable")
-
-    def publish_sync(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
-        raise BusUnavailableError("no broker is reachable")
-
-    def close(self) -> None:
-        pass
 
 
 @dataclass

@@ -12,7 +12,7 @@ from entry_service.api.cors import allow_origin, grant_on_error, preflight
 from entry_service.api.deps import PortsDep, SettingsDep
 from entry_service.api.openapi import BATCH_SCHEMA_REF
 from entry_service.api.schemas import BatchAccepted
-from entry_service.domain.ingestion import RequestContext, ingest
+from entry_service.domain.ingestion import IngestPorts, RequestContext, ingest
 from entry_service.errors import UserTokenInvalid
 from servicekit.auth import bearer_token
 from servicekit.clock import utc_now
@@ -37,17 +37,18 @@ router = APIRouter(tags=["public"])
     },
 )
 async def post_events(request: Request, ports: PortsDep, settings: SettingsDep) -> Response:
+    return await answer_events(request, ports, settings.max_batch_bytes)
+
+
+async def answer_events(request: Request, ports: IngestPorts, max_batch_bytes: int) -> Response:
+    """The batch once the route's dependencies are read: by this route, or by the direct route
+    (entry_service/api/routes/direct_events.py) that serves the same requests without FastAPI's
+    per-request dependency solving."""
     origin = request.headers.get("origin")
-    raw = await read_capped(request, settings.max_batch_bytes)
+    raw = await read_capped(request, max_batch_bytes)
     ctx = RequestContext(origin, request.headers.get("user-agent"), utc_now())
     try:
-        result = await ingest(
-            raw,
-            ctx,
-            ports.limits,
-            ports.sites,
-            ports.publisher,
-        )
+        result = await ingest(raw, ctx, ports.limits, ports.sites, ports.publisher)
     except PulseError as exc:  # readable by the snippet, so it drops a 4xx and retries a 503
         metrics.batch_refused(exc)
         grant_on_error(exc, origin)
