@@ -15,7 +15,7 @@ import fastapi.routing
 import pytest
 from fastapi.testclient import TestClient
 
-from common_messaging import EVENTS_RAW
+from common_messaging import EVENTS_RAW, decode_occurrences
 from common_messaging.bus.sqlite_log import SqliteLogConsumer
 from datastore.engine import make_engine
 from entry_service.api.deps import IngestPorts, get_entry_settings, get_ports
@@ -137,7 +137,7 @@ def _route_counts(client: TestClient) -> dict[str, float]:
 
 def _published(data_dir: Path) -> int:
     consumer = SqliteLogConsumer(data_dir / "bus.sqlite3", f"t-{uuid.uuid4()}", [EVENTS_RAW])
-    return len(consumer.poll(10_000, 0.1))
+    return sum(len(decode_occurrences(m.value)) for m in consumer.poll(10_000, 0.1))
 
 
 def _posts(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
