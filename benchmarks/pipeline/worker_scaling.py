@@ -8,7 +8,11 @@ runs from its start until all N are stored in Postgres (`event_occurrences`), an
 until all N are searchable in the analytics index (refreshed at each poll). So every figure
 includes the process start, the imports, the group joins and the first assignment: what an
 operator gets from starting more processes on a backlog. The drain rate (from the first stored
-event to the last) leaves the start-up out.
+event to the last) leaves the start-up out. Wall clock on a shared two-core machine moves with
+whatever else runs, so each round also takes the CPU the worker processes used during the drain
+and the Postgres backends that served them (from /proc), per 1,000 events, and how often a
+poll found a backend of the round's database waiting on a lock (the processes share rows, e.g.
+the dashboard rollups' buckets).
 
 Rounds alternate the order (K = 1, 2, then 2, 1, ...) so the machine's load hits both alike.
 The report gives each round, the median per K, the ratio of the medians K=2 / K=1, the load
@@ -25,17 +29,19 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 from elasticsearch import Elasticsearch
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from benchmarks.common.facts import out
 from benchmarks.common.http_load import REPO, free_port, server_env
+from benchmarks.common.process_cpu import cpu_seconds
 from benchmarks.common.scratch import Engines, Scratch, SetupError, scratch
 from benchmarks.pipeline.baselines import raw_kafka_produce
 from benchmarks.pipeline.dataset import Catalog, generate_events, kafka_messages, seed_catalog
@@ -61,6 +67,16 @@ class Round:
     stored_s: float  # process start -> all N in Postgres
     indexed_s: float  # process start -> all N searchable in the index
     exit_code: int
+    cpu_s: float  # the worker processes' CPU seconds, from the first stored event to done
+    postgres_cpu_s: float  # the Postgres backends' that served them
+    lock_wait_share: float  # of the polls until all stored, those with a backend waiting on a lock
+    first_rows: int  # already stored when the first stored event was seen
+
+    @property
+    def cpu_ms_per_1000(self) -> tuple[float, float]:
+        """The workers' during the drain, per event drained; Postgres's, per event."""
+        drained = max(self.events - self.first_rows, 1)
+        return self.cpu_s * 1e6 / drained, self.postgres_cpu_s * 1e6 / self.events
 
     @property
     def stored_rate(self) -> float:
@@ -72,7 +88,8 @@ class Round:
 
     @property
     def drain_rate(self) -> float:
-        return self.events / max(self.stored_s - self.first_stored_s, 1e-9)
+        drained = self.events - self.first_rows
+        return drained / max(self.stored_s - self.first_stored_s, 1e-9)
 
 
 def _worker_env(s: Scratch, tmp: Path) -> dict[str, str]:
@@ -111,10 +128,72 @@ def _stop(proc: subprocess.Popen[bytes]) -> int:
         return -9
 
 
+@dataclass
+class _Progress:
+    """What the poller saw of one round, seconds from the process start."""
+
+    n: int
+    ready: float | None = None
+    first: float | None = None
+    first_rows: int = 0  # stored by the first poll that found any
+    stored: float | None = None
+    indexed: float | None = None
+    polls: int = 0
+    lock_waits: int = 0  # polls that found a backend of the round's database waiting on a lock
+
+    @property
+    def done(self) -> bool:
+        return self.stored is not None and self.indexed is not None
+
+
+_POSTGRES_NOW = text(
+    "SELECT (SELECT count(*) FROM event_occurrences), "
+    "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND wait_event_type = 'Lock')"
+)
+_BACKENDS = text(
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+)
+
+
+def _poll(
+    seen: _Progress, now: float, port: int, pg: Engine, es: Elasticsearch, pattern: str
+) -> None:
+    seen.polls += 1
+    if seen.ready is None and _ready(port):
+        seen.ready = now
+    if seen.stored is None:
+        with pg.connect() as conn:
+            rows, waiting = conn.execute(_POSTGRES_NOW).one()
+        seen.lock_waits += waiting > 0
+        if rows and seen.first is None:
+            seen.first, seen.first_rows = now, rows
+        if rows >= seen.n:
+            seen.stored = now
+    if seen.indexed is None:
+        es.indices.refresh(index=pattern, allow_no_indices=True)
+        if es.count(index=pattern, allow_no_indices=True)["count"] >= seen.n:
+            seen.indexed = now
+
+
+def _workers_cpu(proc: subprocess.Popen[bytes], pg: Engine) -> tuple[float, float]:
+    """CPU seconds so far of the worker processes (the supervisor and its children), and of the
+    Postgres backends serving them (the round's database is fresh: all of its backends are
+    theirs)."""
+    try:
+        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    workers = sum(cpu_seconds(p.pid) for p in family)
+    with pg.connect() as conn:
+        backends = sum(cpu_seconds(pid) for pid in conn.execute(_BACKENDS).scalars())
+    return workers, backends
+
+
 def _round(
     s: Scratch, catalog: Catalog, backlog: list[OutgoingMessage], workers: int, timeout_s: float
 ) -> Round:
-    n = len(backlog)
     seeding = Database(make_engine(s.database_url))
     with seeding.unit_of_work() as session:
         seed_catalog(session, catalog, datetime.now(UTC))
@@ -123,7 +202,8 @@ def _round(
     raw_kafka_produce(s.engines.kafka, s.topic_prefix, backlog)
     pg = create_engine(s.database_url)
     es = Elasticsearch(s.engines.elasticsearch, request_timeout=30)
-    pattern = f"{s.es_prefix}-*"
+    pattern, n = f"{s.es_prefix}-*", len(backlog)
+    seen = _Progress(n)
     with tempfile.TemporaryDirectory(prefix="worker-scaling-") as tmp:
         log = Path(tmp) / "worker.log"
         port = free_port()
@@ -135,33 +215,26 @@ def _round(
                 args, stdout=sink, stderr=subprocess.STDOUT, env=_worker_env(s, Path(tmp)), cwd=REPO
             )
         try:
-            ready = first = stored = indexed = None
-            deadline = started + timeout_s
-            while indexed is None or stored is None:
+            at_first: tuple[float, float] | None = None
+            while not seen.done:
                 if proc.poll() is not None:
                     raise WorkerStalled(
                         f"pulse worker exited {proc.returncode}:\n{log.read_text()}"
                     )
-                if time.perf_counter() > deadline:
+                if time.perf_counter() - started > timeout_s:
                     raise WorkerStalled(
-                        f"K={workers}: within {timeout_s:.0f} s, stored at "
-                        f"{stored}, indexed at {indexed}:\n{log.read_text()[-3000:]}"
+                        f"K={workers}: not done within {timeout_s:.0f} s ({seen}):\n"
+                        f"{log.read_text()[-3000:]}"
                     )
-                now = time.perf_counter() - started
-                if ready is None and _ready(port):
-                    ready = now
-                if stored is None:
-                    with pg.connect() as conn:
-                        rows = int(conn.scalar(text("SELECT count(*) FROM event_occurrences")) or 0)
-                    if rows and first is None:
-                        first = now
-                    if rows >= n:
-                        stored = now
-                if indexed is None:
-                    es.indices.refresh(index=pattern, allow_no_indices=True)
-                    if es.count(index=pattern, allow_no_indices=True)["count"] >= n:
-                        indexed = now
+                _poll(seen, time.perf_counter() - started, port, pg, es, pattern)
+                if at_first is None and seen.first is not None:
+                    at_first = _workers_cpu(proc, pg)
                 time.sleep(POLL_S)
+            assert at_first is not None
+            at_done = _workers_cpu(proc, pg)
+            # The drain's CPU: from the first stored batch on, the start-up (imports, joins) left
+            # out; the Postgres backends' are counted whole (the seeding's backend is gone).
+            cpu, backends_cpu = at_done[0] - at_first[0], at_done[1]
         finally:
             exit_code = _stop(proc)
         with pg.connect() as conn:
@@ -173,8 +246,21 @@ def _round(
     es.close()
     if (rows, distinct, docs) != (n, n, n):
         raise WorkerStalled(f"K={workers}: {rows} rows ({distinct} distinct), {docs} documents")
-    assert ready is not None and first is not None
-    return Round(workers, n, ready, first, stored, indexed, exit_code)
+    assert seen.ready is not None and seen.first is not None
+    assert seen.stored is not None and seen.indexed is not None
+    return Round(
+        workers,
+        n,
+        seen.ready,
+        seen.first,
+        seen.stored,
+        seen.indexed,
+        exit_code,
+        cpu,
+        backends_cpu,
+        seen.lock_waits / max(seen.polls, 1),
+        seen.first_rows,
+    )
 
 
 def _order(ks: Sequence[int], rounds: int) -> list[int]:
@@ -216,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
             out(f"  round {i + 1}: K={k}  ready {r.ready_s:5.1f} s, first stored "
                 f"{r.first_stored_s:5.1f} s, all stored {r.stored_s:5.1f} s "
                 f"({r.stored_rate:6,.0f} events/s; drain {r.drain_rate:6,.0f}/s), all indexed "
-                f"{r.indexed_s:5.1f} s ({r.indexed_rate:6,.0f} events/s); exit {r.exit_code}; "
+                f"{r.indexed_s:5.1f} s ({r.indexed_rate:6,.0f} events/s); CPU ms per 1,000 events: "
+                f"workers {r.cpu_ms_per_1000[0]:,.0f}, Postgres {r.cpu_ms_per_1000[1]:,.0f}; "
+                f"lock waits in {r.lock_wait_share:.0%} of polls; exit {r.exit_code}; "
                 f"load {_load()}")  # fmt: skip
         _report(measured, ks[0])
         return 0
@@ -230,22 +318,23 @@ def _load() -> str:
 
 
 def _report(measured: dict[int, list[Round]], base: int) -> None:
-    medians = {
-        k: (
-            statistics.median(r.stored_rate for r in rs),
-            statistics.median(r.indexed_rate for r in rs),
-            statistics.median(r.drain_rate for r in rs),
-        )
-        for k, rs in measured.items()
-    }
-    for k, (stored, indexed, drain) in medians.items():
+    def median(k: int, figure: Callable[[Round], float]) -> float:
+        return statistics.median(figure(r) for r in measured[k])
+
+    for k in measured:
+        stored, indexed = median(k, lambda r: r.stored_rate), median(k, lambda r: r.indexed_rate)
+        drain = median(k, lambda r: r.drain_rate)
         ratio = ""
         if k != base:
-            b = medians[base]
-            ratio = (f"; K={k} / K={base}: stored {stored / b[0]:.2f}, indexed "
-                     f"{indexed / b[1]:.2f}, drain {drain / b[2]:.2f}")  # fmt: skip
+            b_stored, b_indexed = (median(base, lambda r: r.stored_rate),
+                                   median(base, lambda r: r.indexed_rate))  # fmt: skip
+            b_drain = median(base, lambda r: r.drain_rate)
+            ratio = (f"; K={k} / K={base}: stored {stored / b_stored:.2f}, indexed "
+                     f"{indexed / b_indexed:.2f}, drain {drain / b_drain:.2f}")  # fmt: skip
         out(f"  median K={k}: stored {stored:,.0f} events/s, indexed {indexed:,.0f} events/s, "
-            f"drain {drain:,.0f} events/s{ratio}")  # fmt: skip
+            f"drain {drain:,.0f} events/s; CPU ms per 1,000 events: workers "
+            f"{median(k, lambda r: r.cpu_ms_per_1000[0]):,.0f}, Postgres "
+            f"{median(k, lambda r: r.cpu_ms_per_1000[1]):,.0f}{ratio}")  # fmt: skip
     out(f"  nproc {os.cpu_count()}, load average now (1/5/15 min): {_load()}")
 
 
