@@ -16,12 +16,12 @@ from common_messaging import EVENTS_ENRICHED, EventOccurred, EventPublisher, Out
 
 
 def create_lines(event: EventOccurred, prefix: str = INDEX_PREFIX) -> bytes:
-    action = to_json({"create": {"_index": index_name(event, prefix), "_id": str(event.event_id)}})
+    action = to_json({"create": {"_index": index_name(event, prefix), "_id": event.event_id}})
     return b"%s\n%s\n" % (action, document_json(event))
 
 
 def delete_lines(event: EventOccurred, prefix: str = INDEX_PREFIX) -> bytes:
-    action = to_json({"delete": {"_index": index_name(event, prefix), "_id": str(event.event_id)}})
+    action = to_json({"delete": {"_index": index_name(event, prefix), "_id": event.event_id}})
     return action + b"\n"
 
 

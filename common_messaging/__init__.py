@@ -1,7 +1,8 @@
 """The shared contract between Pulse services: message models, topics, codec and the bus port.
 
 Nothing else is shared between services. Public entry points: `encode`, `decode`,
-`EventOccurred`, the topic constants and the bus protocols.
+`EventOccurred`, `EventsCollected` and `decode_occurrences`, the topic constants and the bus
+protocols.
 """
 
 from common_messaging.bus.ports import (
@@ -12,6 +13,7 @@ from common_messaging.bus.ports import (
     ReceivedMessage,
 )
 from common_messaging.codec import MessageDecodeError, decode, encode, encode_fields
+from common_messaging.collected import EventsCollected, decode_occurrences, encode_collected
 from common_messaging.entries import EntryDecided, EntryReason, EntryRequested, EntryStatus
 from common_messaging.envelope import Envelope
 from common_messaging.events import (
@@ -51,11 +53,14 @@ __all__ = [
     "EventOccurred",
     "EventPublisher",
     "EventType",
+    "EventsCollected",
     "MessageDecodeError",
     "OutgoingMessage",
     "PurchaseInfo",
     "ReceivedMessage",
     "decode",
+    "decode_occurrences",
     "encode",
+    "encode_collected",
     "encode_fields",
 ]

@@ -78,7 +78,7 @@ def decode(raw: bytes, payload_type: type[P]) -> Envelope[P]:
     try:
         envelope: Envelope[P] = _envelope_of(payload_type).model_validate_json(raw)  # type: ignore[assignment]
     except ValidationError as exc:
-        raise MessageDecodeError(_summarise(exc)) from exc
+        raise MessageDecodeError(summarise(exc)) from exc
     expected: _Versioned = payload_type  # type: ignore[assignment]
     if (envelope.schema_name, envelope.schema_version) != (
         expected.SCHEMA_NAME,
@@ -91,7 +91,8 @@ def decode(raw: bytes, payload_type: type[P]) -> Envelope[P]:
     return envelope
 
 
-def _summarise(exc: ValidationError) -> str:
+def summarise(exc: ValidationError) -> str:
+    """A validation error in one line: the first five faults, each with its location."""
     parts = [
         f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
         for err in exc.errors()[:5]

@@ -5,11 +5,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from common_messaging.collected import EventsCollected
 from common_messaging.entries import EntryDecided, EntryRequested
 from common_messaging.envelope import Envelope
 from common_messaging.events import EventOccurred
 
-MESSAGES = (EventOccurred, EntryRequested, EntryDecided)
+MESSAGES = (EventOccurred, EventsCollected, EntryRequested, EntryDecided)
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

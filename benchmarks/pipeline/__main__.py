@@ -29,6 +29,7 @@ from benchmarks.pipeline.baselines import (
 )
 from benchmarks.pipeline.consumer_run import run_consumer
 from benchmarks.pipeline.dataset import (
+    REQUEST_EVENTS,
     Catalog,
     generate_events,
     http_batch,
@@ -44,7 +45,7 @@ from entry_service.settings import EntrySettings
 from servicekit.database import Database
 from servicekit.server_gc import serving_gc
 
-HTTP_BATCH_EVENTS = 10
+HTTP_BATCH_EVENTS = REQUEST_EVENTS
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace, engines: Engines, figures: Figures) -> None:
         out(f"scratch: databases pulse_bench_{s.run_id}[_raw], topics {s.topic_prefix}*, "
             f"indices {s.es_prefix}-*, {s.es_raw_prefix}-*")  # fmt: skip
         out("1/4 raw Kafka produce (these envelopes are also the consumer's input) ...")
-        figures.kafka = raw_kafka_produce(engines.kafka, s.topic_prefix, messages)
+        figures.kafka = raw_kafka_produce(engines.kafka, s.topic_prefix, messages, len(events))
         out("2/4 raw Postgres (INSERT, INSERT from JSON, COPY), raw Elasticsearch _bulk ...")
         figures.postgres = raw_postgres_insert(s.baseline_database_url, events)
         figures.postgres_json = raw_postgres_json_insert(s.baseline_database_url, events)
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace, engines: Engines, figures: Figures) -> None:
         # With the collector setting `pulse worker` runs with (PULSE_CORE_GC_TUNING); it also
         # freezes this process's own events and envelopes, which a worker would not hold.
         with serving_gc(CoreSettings().core_gc_tuning):
-            figures.consumer = run_consumer(s, events)
+            figures.consumer = run_consumer(s, events, len(messages))
         if not args.skip_http:
             out(f"4/4 HTTP: wrk {args.http_seconds:.0f} s per server ...")
             try:

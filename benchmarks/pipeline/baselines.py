@@ -46,9 +46,10 @@ def libpq_url(sqlalchemy_url: str) -> str:
 
 
 def raw_kafka_produce(
-    bootstrap: str, topic_prefix: str, messages: list[OutgoingMessage]
+    bootstrap: str, topic_prefix: str, messages: list[OutgoingMessage], events: int | None = None
 ) -> Measurement:
-    """librdkafka with Pulse's producer_config: produce every envelope, then flush()."""
+    """librdkafka with Pulse's producer_config: produce every message, then flush(). Counted
+    in `events` (what the messages carry) when given, else in messages."""
     producer = Producer(producer_config(bootstrap, "pulse-bench-raw", 15_000))
     topic = topic_prefix + EVENTS_RAW
     errors: list[KafkaError] = []
@@ -70,7 +71,7 @@ def raw_kafka_produce(
     seconds = time.perf_counter() - start
     if remaining or errors:
         raise BaselineError(f"kafka: {remaining} undelivered, {len(errors)} errors {errors[:1]}")
-    return Measurement("raw Kafka produce (librdkafka)", len(messages), seconds)
+    return Measurement("raw Kafka produce (librdkafka)", events or len(messages), seconds)
 
 
 def raw_postgres_insert(database_url: str, events: list[EventOccurred]) -> Measurement:

@@ -186,9 +186,15 @@ class _Drive:
 
 
 def run_consumer(
-    s: Scratch, events: list[EventOccurred], *, batch_size: int = 500, timeout_s: float = 300
+    s: Scratch,
+    events: list[EventOccurred],
+    messages: int,
+    *,
+    batch_size: int = 500,
+    timeout_s: float = 300,
 ) -> ConsumerResult:
-    """Consume the topic with fresh groups until all events are indexed, then verify."""
+    """Consume the topic (`messages` carrying the events) with fresh groups until all events
+    are indexed, then verify."""
     n = len(events)
     phases = Phases()
 
@@ -231,7 +237,8 @@ def run_consumer(
     )
     deadline = time.monotonic() + timeout_s
     started = time.perf_counter()
-    drives = [_Drive(store.step, n, deadline), _Drive(index.step, n, deadline)]
+    # The store group commits the topic's messages; the index group one message a document.
+    drives = [_Drive(store.step, messages, deadline), _Drive(index.step, n, deadline)]
     threads = [threading.Thread(target=d, name=f"bench-{i}") for i, d in enumerate(drives)]
     try:
         for thread in threads:
@@ -246,10 +253,10 @@ def run_consumer(
         if drive.error is not None:
             raise ConsumerError(f"a consumer loop failed: {drive.error!r}") from drive.error
     first = drives[0].first
-    if first is None or any(d.committed != n for d in drives):
+    if first is None or any(d.committed != d.n for d in drives):
         raise ConsumerError(
-            f"committed {drives[0].committed} (store) and {drives[1].committed} (index) "
-            f"of {n} within {timeout_s:.0f} s"
+            f"committed {drives[0].committed} of {messages} messages (store) and "
+            f"{drives[1].committed} of {n} (index) within {timeout_s:.0f} s"
         )
     phases.steps, phases.index_steps = drives[0].busy, drives[1].busy
     try:

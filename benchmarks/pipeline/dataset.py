@@ -24,6 +24,7 @@ from common_messaging import (
     OutgoingMessage,
     PurchaseInfo,
     encode,
+    encode_collected,
 )
 from datastore.schema import Activity, Campaign, EventDefinition, Site
 
@@ -199,15 +200,41 @@ def collected(events: list[EventOccurred]) -> list[EventOccurred]:
     ]
 
 
-def kafka_messages(events: list[EventOccurred]) -> list[OutgoingMessage]:
-    """The envelopes entry_service would publish: keyed `site:visitor`, message id = event id."""
-    return [
-        OutgoingMessage(
-            value=encode(e, message_id=e.event_id, producer="benchmark"),
-            key=f"{e.site_id}:{e.visitor_key}".encode(),
-        )
-        for e in collected(events)
+# Events a request of the snippet carries at most, as the HTTP phase posts them.
+REQUEST_EVENTS = 10
+
+
+def kafka_messages(
+    events: list[EventOccurred], per_request: int = REQUEST_EVENTS
+) -> list[OutgoingMessage]:
+    """What entry_service publishes for these events: each visitor's events posted in requests
+    of up to `per_request` (a session of 1 to 15 events is one or two requests), one message a
+    request with its events collected, keyed `site:visitor`, in the order of the requests'
+    first events. `per_request=1` gives a message per event, as the edge published before."""
+    by_visitor: dict[str, list[EventOccurred]] = {}
+    for e in collected(events):
+        by_visitor.setdefault(e.visitor_key, []).append(e)
+    requests = [
+        posted[i : i + per_request]
+        for posted in by_visitor.values()
+        for i in range(0, len(posted), per_request)
     ]
+    requests.sort(key=lambda request: request[0].occurred_at)
+    return [_request_message(request) for request in requests]
+
+
+def _request_message(request: list[EventOccurred]) -> OutgoingMessage:
+    first = request[0]
+    key = f"{first.site_id}:{first.visitor_key}".encode()
+    if len(request) == 1:
+        return OutgoingMessage(encode(first, message_id=first.event_id, producer="benchmark"), key)
+    value = encode_collected(
+        [e.model_dump() for e in request],
+        message_id=first.event_id,
+        producer="benchmark",
+        produced_at=first.received_at,
+    )
+    return OutgoingMessage(value, key)
 
 
 def user_ids(events: list[EventOccurred]) -> dict[tuple[uuid.UUID, str], uuid.UUID]:

@@ -124,16 +124,31 @@ def _store_path(s: Scratch, events: Sequence[EventOccurred], on: bool, batch: in
         database.dispose()
 
 
+class _Counted:
+    """The store group's writer, counting the events it stored (a message carries several)."""
+
+    def __init__(self, writer: Callable[[Sequence[EventOccurred]], None]) -> None:
+        self._writer = writer
+        self.events = 0
+
+    def __call__(self, events: Sequence[EventOccurred]) -> None:
+        self._writer(events)
+        self.events += len(events)
+
+
 def _consumer_round(s: Scratch, events: list[EventOccurred], on: bool, batch: int) -> Round:
-    """The store group from Kafka until all N are committed; the envelopes produced first."""
-    n = len(events)
-    raw_kafka_produce(s.engines.kafka, s.topic_prefix, kafka_messages(events))
+    """The store group from Kafka until all N are committed; the messages produced first, as
+    the edge publishes them (a request's events of one visitor in one message)."""
+    messages = kafka_messages(events)
+    n = len(messages)
+    raw_kafka_produce(s.engines.kafka, s.topic_prefix, messages)
     database = Database(make_engine(s.database_url))
     writer, close = _writer(database, s, on)
+    stored = _Counted(writer)
     publisher = open_publisher(s.bus())
     bus = open_consumer(s.bus(), s.consumer_group, [EVENTS_RAW])
     consumer = OccurrenceConsumer(
-        bus, publisher, writer, writer.healthy, batch_size=batch, poll_timeout_s=0.5
+        bus, publisher, stored, writer.healthy, batch_size=batch, poll_timeout_s=0.5
     )
     try:
         # The group join, the assignment and the first batch are before the clock.
@@ -141,6 +156,7 @@ def _consumer_round(s: Scratch, events: list[EventOccurred], on: bool, batch: in
         first = 0
         while first == 0 and time.monotonic() < deadline:
             first = consumer.step()
+        before = stored.events
         server = _backends_cpu(database)
         with gc_clock() as clock:
             cpu, started = time.process_time(), time.perf_counter()
@@ -153,7 +169,7 @@ def _consumer_round(s: Scratch, events: list[EventOccurred], on: bool, batch: in
         if committed != n:
             raise ConsumerStalled(f"committed {committed} of {n} within {TIMEOUT_S:.0f} s")
         server = _backends_cpu(database) - server
-        return Round(n - first, elapsed, cpu, server, clock.total_s, batches)
+        return Round(stored.events - before, elapsed, cpu, server, clock.total_s, batches)
     finally:
         bus.close()
         publisher.close()
@@ -169,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "--batch",
         type=int,
         default=CoreSettings().consumer_batch_size,
-        help="events per batch (default: the store group's, PULSE_CONSUMER_BATCH_SIZE)",
+        help="messages per batch (default: the store group's, PULSE_CONSUMER_BATCH_SIZE)",
     )
     p.add_argument(
         "--default-gc",

@@ -164,8 +164,15 @@ class KafkaEventConsumer:
         self._consumer.subscribe([topic_prefix + t for t in topics])
 
     def poll(self, max_messages: int, timeout_s: float) -> list[ReceivedMessage]:
+        # librdkafka's consume() waits out its whole timeout for a batch it cannot fill: every
+        # partial batch (any moment the consumer is ahead of the traffic) would wait
+        # `timeout_s` before being stored. Wait for the first message only, then take what is
+        # already fetched, as the embedded log does.
+        messages = self._consumer.consume(num_messages=1, timeout=timeout_s)
+        if messages and max_messages > 1:
+            messages += self._consumer.consume(num_messages=max_messages - 1, timeout=0)
         batch: list[ReceivedMessage] = []
-        for msg in self._consumer.consume(num_messages=max_messages, timeout=timeout_s):
+        for msg in messages:
             err = msg.error()
             if err is not None:
                 if err.code() != KafkaError._PARTITION_EOF:

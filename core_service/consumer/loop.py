@@ -2,16 +2,17 @@
 
 A message that cannot be parsed, or whose own data a store refuses (`failures.failure_kind`;
 a failing batch is bisected to find it), goes to the dead-letter topic with its error and
-original bytes; the loop lives on. A transient failure (a store down, a deadlock, a failover,
-Elasticsearch back-pressure) rewinds the batch to the committed offsets and retries it after a
-backoff: it never dead-letters anything.
+original bytes (an event the store refuses from a message of several goes alone, as a message
+of its own, so a replay brings back only it); the loop lives on. A transient failure (a store
+down, a deadlock, a failover, Elasticsearch back-pressure) rewinds the batch to the committed
+offsets and retries it after a backoff: it never dead-letters anything.
 """
 
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeAlias, TypeVar
 
 from prometheus_client import Counter
 from pydantic import BaseModel
@@ -28,7 +29,9 @@ from common_messaging import (
     OutgoingMessage,
     ReceivedMessage,
     decode,
+    encode,
 )
+from common_messaging.collected import decode_occurrences
 from core_service import metrics
 from core_service.consumer.failures import Kind, failure_kind
 from servicekit.tracing import batch_span
@@ -41,6 +44,11 @@ MESSAGES = Counter(
 
 P = TypeVar("P")
 
+# A decoded payload: its message, itself, and whether it was the message's only payload.
+_Payload: TypeAlias = tuple[ReceivedMessage, P, bool]
+# What goes to the dead-letter topic: the source message, the bytes set aside, the error.
+_SetAside: TypeAlias = tuple[ReceivedMessage, bytes, str]
+
 
 class BusConsumer(Generic[P]):
     """One loop per topic; subclasses name the payload type and their dead-letter topic."""
@@ -48,10 +56,15 @@ class BusConsumer(Generic[P]):
     payload_type: ClassVar[type[BaseModel]]
     dead_letter_topic: ClassVar[str]
 
-    def payload(self, message: ReceivedMessage) -> P:
-        """The message's payload; raises MessageDecodeError for bytes that are not one."""
+    def payloads(self, message: ReceivedMessage) -> Sequence[P]:
+        """The message's payloads; raises MessageDecodeError for bytes that are not one."""
         decoded: P = decode(message.value, self.payload_type).payload  # type: ignore[assignment]
-        return decoded
+        return (decoded,)
+
+    def alone(self, payload: P) -> bytes:
+        """One payload of a message that carried several, as a message of its own: what goes
+        to the dead-letter topic when the store refuses it and not its companions."""
+        raise TypeError(f"{type(self).__name__} reads one payload a message")
 
     def __init__(
         self,
@@ -97,13 +110,16 @@ class BusConsumer(Generic[P]):
         messages = self._consumer.poll(self._batch_size, self._poll_timeout_s)
         if not messages:
             return 0
-        good: list[tuple[ReceivedMessage, P]] = []
-        poisoned: list[tuple[ReceivedMessage, str]] = []
+        good: list[_Payload[P]] = []
+        poisoned: list[_SetAside] = []
         for message in messages:
             try:
-                good.append((message, self.payload(message)))
+                payloads = self.payloads(message)
             except MessageDecodeError as exc:
-                poisoned.append((message, f"decode_error: {exc}"))
+                poisoned.append((message, message.value, f"decode_error: {exc}"))
+                continue
+            whole = len(payloads) == 1
+            good.extend((message, payload, whole) for payload in payloads)
         with batch_span(messages[0].topic, [m.headers for m in messages]):
             handled = self._handle(good, poisoned)
         if not handled:
@@ -122,11 +138,7 @@ class BusConsumer(Generic[P]):
         metrics.batch_done(messages[0].topic, "stored")
         return len(messages)
 
-    def _handle(
-        self,
-        good: list[tuple[ReceivedMessage, P]],
-        poisoned: list[tuple[ReceivedMessage, str]],
-    ) -> bool:
+    def _handle(self, good: list["_Payload[P]"], poisoned: list["_SetAside"]) -> bool:
         outcome = self._store_isolating(good)
         if outcome is None:
             return False
@@ -135,23 +147,23 @@ class BusConsumer(Generic[P]):
         poisoned.extend(outcome)
         return self._dead_letter(poisoned)
 
-    def _store_isolating(
-        self, good: list[tuple[ReceivedMessage, P]]
-    ) -> list[tuple[ReceivedMessage, str]] | None:
+    def _store_isolating(self, good: list["_Payload[P]"]) -> list["_SetAside"] | None:
         """Store the batch; one that bad data spoils is bisected until each bad message stands
         alone (log2(n) rounds, not n). None: a transient failure, so the whole batch is retried
         later (what was stored meanwhile is absorbed by event id)."""
         if not good:
             return []
         try:
-            self._process([payload for _, payload in good])
+            self._process([payload for _, payload, _ in good])
         # Any failure of the store or index is caught: the loop must outlive one bad batch.
         except Exception as exc:
             if not self._is_data_fault(exc):
                 log.warning("consumer_store_unavailable error=%s", type(exc).__name__)
                 return None
             if len(good) == 1:
-                return [(good[0][0], f"store_error: {type(exc).__name__}: {exc}"[:2000])]
+                message, payload, whole = good[0]
+                value = message.value if whole else self.alone(payload)
+                return [(message, value, f"store_error: {type(exc).__name__}: {exc}"[:2000])]
             log.warning("consumer_batch_bisected size=%d error=%s", len(good), type(exc).__name__)
             half = len(good) // 2
             first = self._store_isolating(good[:half])
@@ -166,12 +178,12 @@ class BusConsumer(Generic[P]):
             return self._store_healthy()
         return kind == "data"
 
-    def _dead_letter(self, poisoned: list[tuple[ReceivedMessage, str]]) -> bool:
+    def _dead_letter(self, poisoned: list["_SetAside"]) -> bool:
         if not poisoned:
             return True
         dead = [
             OutgoingMessage(
-                value=message.value,
+                value=value,
                 key=message.key,
                 headers={
                     "error": error,
@@ -180,7 +192,7 @@ class BusConsumer(Generic[P]):
                     "source_offset": str(message.offset),
                 },
             )
-            for message, error in poisoned
+            for message, value, error in poisoned
         ]
         try:
             self._dead_letters.publish_sync(self.dead_letter_topic, dead)
@@ -188,7 +200,7 @@ class BusConsumer(Generic[P]):
             log.warning("consumer_dead_letter_failed error=%s", type(exc).__name__)
             return False
         MESSAGES.labels(self.dead_letter_topic, "dead_lettered").inc(len(dead))
-        for message, error in poisoned:
+        for message, _, error in poisoned:
             metrics.dead_lettered(self.dead_letter_topic, error)
             log.warning(
                 "consumer_dead_lettered topic=%s offset=%d error=%s",
@@ -204,8 +216,18 @@ class BusConsumer(Generic[P]):
 
 
 class OccurrenceConsumer(BusConsumer[EventOccurred]):
+    """The events topic: a message carries one event, or a request's events collected."""
+
     payload_type = EventOccurred
     dead_letter_topic = EVENTS_DLQ
+
+    def payloads(self, message: ReceivedMessage) -> Sequence[EventOccurred]:
+        return decode_occurrences(message.value)
+
+    def alone(self, payload: EventOccurred) -> bytes:
+        # The event as a message of its own: a replay from the dead-letter topic brings back
+        # this event, not its companions the store already took.
+        return encode(payload, message_id=payload.event_id, producer="core_service")
 
 
 class ReservationConsumer(BusConsumer[EntryRequested]):
@@ -218,5 +240,5 @@ class IndexConsumer(BusConsumer[bytes]):
 
     dead_letter_topic = EVENTS_ENRICHED_DLQ
 
-    def payload(self, message: ReceivedMessage) -> bytes:
-        return message.value
+    def payloads(self, message: ReceivedMessage) -> Sequence[bytes]:
+        return (message.value,)

@@ -2,9 +2,10 @@
 
 The edge does only what must happen before the 202: parse and validate, check the site
 (cached), resolve the definition, correct the clock, stamp the receive time and the user agent,
-and publish the batch with one wait for its acknowledgements. The device and new-vs-returning
-are decided downstream, by core_service's store path, a batch at a time
-(core_service/domain/enrichment.py): no per-visitor round trip on the request path.
+and publish the batch with one wait for its acknowledgements: one message per visitor in the
+batch (nearly always one a request), its events collected (`common_messaging.collected`). The
+device and new-vs-returning are decided downstream, by core_service's store path, a batch at a
+time (core_service/domain/enrichment.py): no per-visitor round trip on the request path.
 """
 
 import json
@@ -19,12 +20,11 @@ from common_messaging import (
     EVENTS_RAW,
     BusUnavailableError,
     DeviceInfo,
-    EventOccurred,
     EventPublisher,
     EventType,
     OutgoingMessage,
     PurchaseInfo,
-    encode_fields,
+    encode_collected,
 )
 from common_messaging.visitors import visitor_key
 from entry_service import metrics
@@ -185,12 +185,17 @@ async def ingest(
             "no event in the batch was valid",
             details={"rejected": [{"index": r.index, "error": r.error} for r in result.rejected]},
         )
+    by_visitor: dict[bytes, list[dict[str, Any]]] = {}
+    for event, purchase, attribution, occurred in valid:
+        key, fields = _collected(
+            event, purchase, attribution, occurred, voucher.covers(event), site, ctx
+        )
+        by_visitor.setdefault(key, []).append(fields)
     produced_at = datetime.now(UTC)
     messages = [
-        _collected(
-            event, purchase, attribution, occurred, voucher.covers(event), site, ctx
-        ).message(produced_at)
-        for event, purchase, attribution, occurred in valid
+        message
+        for key, events in by_visitor.items()
+        for message in _collected_messages(key, events, produced_at)
     ]
     try:
         await publisher.publish(EVENTS_RAW, with_trace_context(messages))
@@ -200,7 +205,7 @@ async def ingest(
             "events could not be stored right now; retry with the same event ids",
             headers={"Retry-After": str(limits.retry_after_s)},
         ) from exc
-    result.accepted = len(messages)
+    result.accepted = len(valid)
     return result
 
 
@@ -288,24 +293,6 @@ def _resolve(event: IncomingEvent, site: SiteConfig) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class _Collected:
-    """One accepted event as published: `EventOccurred`'s fields, collected, not enriched."""
-
-    fields: dict[str, Any]
-    key: bytes
-
-    def message(self, produced_at: datetime) -> OutgoingMessage:
-        value = encode_fields(
-            self.fields,
-            EventOccurred,
-            message_id=self.fields["event_id"],
-            producer="entry_service",
-            produced_at=produced_at,
-        )
-        return OutgoingMessage(value=value, key=self.key)
-
-
 def _collected(
     event: IncomingEvent,
     purchase: PurchaseInfo | None,
@@ -314,7 +301,9 @@ def _collected(
     trusted: bool,
     site: SiteConfig,
     ctx: RequestContext,
-) -> _Collected:
+) -> tuple[bytes, dict[str, Any]]:
+    """One accepted event as published: its partition key and `EventOccurred`'s fields,
+    collected, not enriched."""
     # Serialised from the validated parts as they are: building an EventOccurred per event
     # only to serialise it again cost the edge more than parsing the batch did.
     fields = {
@@ -337,7 +326,29 @@ def _collected(
     }
     # Keyed by visitor so one user's events stay in order on one partition.
     key = f"{site.id}:{visitor_key(event.user_id, event.anonymous_id)}".encode()
-    return _Collected(fields, key)
+    return key, fields
+
+
+# Under Kafka's default limit of a message (1 MB, `message.max.bytes`) with room for headers.
+MAX_MESSAGE_BYTES = 900_000
+
+
+def _collected_messages(
+    key: bytes, events: list[dict[str, Any]], produced_at: datetime
+) -> list[OutgoingMessage]:
+    """One visitor's events of the request in one message, split in halves while it is over
+    `MAX_MESSAGE_BYTES` (a batch within its byte limit can still grow past it: the request's
+    user agent header is copied into each event that brings none)."""
+    value = encode_collected(
+        events, message_id=events[0]["event_id"], producer="entry_service", produced_at=produced_at
+    )
+    if len(value) <= MAX_MESSAGE_BYTES or len(events) == 1:
+        return [OutgoingMessage(value=value, key=key)]
+    half = len(events) // 2
+    return [
+        *_collected_messages(key, events[:half], produced_at),
+        *_collected_messages(key, events[half:], produced_at),
+    ]
 
 
 def _field_errors(exc: ValidationError) -> list[dict[str, str]]:

@@ -15,11 +15,14 @@ from common_messaging import (
     BusUnavailableError,
     EventOccurred,
     OutgoingMessage,
-    decode,
+    ReceivedMessage,
+    decode_occurrences,
 )
 from common_messaging.bus.sqlite_log import SqliteLogConsumer
+from common_messaging.visitors import visitor_key
 from datastore.engine import make_engine
 from entry_service.api.deps import IngestPorts, get_ports
+from entry_service.domain.ingestion import MAX_MESSAGE_BYTES
 from entry_service.main import create_app
 from entry_service.settings import EntrySettings
 from servicekit.database import Database
@@ -80,9 +83,13 @@ def _event(**fields: Any) -> dict[str, Any]:
     return event
 
 
-def _published(data_dir: Path) -> list[EventOccurred]:
+def _messages(data_dir: Path) -> list[ReceivedMessage]:
     consumer = SqliteLogConsumer(data_dir / "bus.sqlite3", f"t-{uuid.uuid4()}", [EVENTS_RAW])
-    return [decode(m.value, EventOccurred).payload for m in consumer.poll(1000, 0.1)]
+    return consumer.poll(1000, 0.1)
+
+
+def _published(data_dir: Path) -> list[EventOccurred]:
+    return [event for m in _messages(data_dir) for event in decode_occurrences(m.value)]
 
 
 def test_batch_is_resolved_and_published_as_collected(
@@ -108,6 +115,43 @@ def test_batch_is_resolved_and_published_as_collected(
     assert custom.campaign_id is None and custom.name == "Newsletter Signed Up"
     # An event without its own user agent gets the request's header.
     assert click.user_agent == "testclient" and view.site_id == world["site_id"]
+
+
+def test_a_request_is_one_message_per_visitor_in_the_order_posted(
+    client: TestClient, world: dict[str, Any], data_dir: Path
+) -> None:
+    """One message per visitor of the request, not one per event, keyed by the visitor so one
+    visitor's events stay in order on one partition."""
+    first, other, second = (_event(anonymous_id=a) for a in ("anon-a", "anon-b", "anon-a"))
+    batch = {"site_key": world["site_key"], "events": [first, other, second]}
+    response = client.post("/v1/events", json=batch, headers={"Origin": "https://shop.example"})
+    assert response.json() == {"accepted": 3, "rejected": []}
+    messages = _messages(data_dir)
+    keys = [f"{world['site_id']}:{visitor_key(None, a)}".encode() for a in ("anon-a", "anon-b")]
+    assert [m.key for m in messages] == keys
+    carried = [[str(e.event_id) for e in decode_occurrences(m.value)] for m in messages]
+    assert carried == [[first["event_id"], second["event_id"]], [other["event_id"]]]
+
+
+def test_a_visitor_s_events_too_big_for_one_message_go_in_several(
+    client: TestClient, world: dict[str, Any], data_dir: Path
+) -> None:
+    """A batch within its byte limit can outgrow a Kafka message once published: the request's
+    user agent header is copied into each event. It is split, in order, never refused."""
+    events = [_event() for _ in range(500)]
+    agent = "Mozilla/5.0 " + "x" * 2_000
+    response = client.post(
+        "/v1/events",
+        json={"site_key": world["site_key"], "events": events},
+        headers={"Origin": "https://shop.example", "User-Agent": agent},
+    )
+    assert response.json() == {"accepted": 500, "rejected": []}
+    messages = _messages(data_dir)
+    assert len(messages) > 1
+    assert all(len(m.value) <= MAX_MESSAGE_BYTES for m in messages)
+    carried = [str(e.event_id) for m in messages for e in decode_occurrences(m.value)]
+    assert carried == [e["event_id"] for e in events]
+    assert {e.user_agent for m in messages for e in decode_occurrences(m.value)} == {agent}
 
 
 def test_partly_bad_batch_accepts_the_good_events(

@@ -127,3 +127,17 @@ def test_bus_async_publish_is_durable_before_returning(bus: Bus) -> None:
     [topic] = bus.topics("async")
     asyncio.run(bus.publisher().publish(topic, [OutgoingMessage(b"z")]))
     assert values(poll_until(bus.consumer("g", [topic]), 1)) == [b"z"]
+
+
+def test_bus_hands_over_a_partial_batch_without_waiting_out_the_timeout(bus: Bus) -> None:
+    """A consumer ahead of the traffic stores what came at once: a batch it cannot fill must
+    not wait for the whole poll timeout (librdkafka's own batch consume would)."""
+    (topic,) = bus.topics("partial")
+    publisher, consumer = bus.publisher(), bus.consumer("partial", [topic])
+    publisher.publish_sync(topic, [OutgoingMessage(b"first")])
+    assert values(poll_until(consumer, 1)) == [b"first"]  # joined the group
+    publisher.publish_sync(topic, [OutgoingMessage(b"a"), OutgoingMessage(b"b")])
+    started = time.monotonic()
+    received = consumer.poll(500, 10.0)
+    assert received and time.monotonic() - started < 5.0
+    assert values(received + poll_until(consumer, 2 - len(received), 5)) == [b"a", b"b"]

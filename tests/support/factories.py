@@ -1,6 +1,7 @@
 """Builders of test data: occurrences, messages and seeded catalog rows."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from common_messaging import (
     OutgoingMessage,
     PurchaseInfo,
     encode,
+    encode_collected,
 )
 from datastore.schema import Activity, Campaign, EventDefinition, Site
 
@@ -52,6 +54,17 @@ def message(event: EventOccurred) -> OutgoingMessage:
     return OutgoingMessage(
         value=encode(event, message_id=event.event_id, producer="test"),
         key=event.visitor_key.encode(),
+    )
+
+
+def collected_message(events: Sequence[EventOccurred]) -> OutgoingMessage:
+    """Events in one message, as the edge publishes a request's events of one visitor."""
+    fields = [event.model_dump() for event in events]
+    return OutgoingMessage(
+        value=encode_collected(
+            fields, message_id=events[0].event_id, producer="test", produced_at=NOW
+        ),
+        key=events[0].visitor_key.encode(),
     )
 
 

@@ -10,7 +10,9 @@ from common_messaging import (
     EventOccurred,
     MessageDecodeError,
     decode,
+    decode_occurrences,
     encode,
+    encode_collected,
     encode_fields,
 )
 from common_messaging.schemas import json_schemas
@@ -69,6 +71,7 @@ def test_json_schemas_cover_every_message() -> None:
     schemas = json_schemas()
     assert set(schemas) == {
         "pulse.event_occurred.v1",
+        "pulse.events_collected.v1",
         "pulse.entry_requested.v1",
         "pulse.entry_decided.v1",
     }
@@ -81,3 +84,37 @@ def test_published_json_schemas_are_current() -> None:
     for name, schema in json_schemas().items():
         published = json.loads((docs / f"{name}.json").read_text())
         assert published == schema, f"run `make schemas`: docs/schemas/{name}.json is stale"
+
+
+def test_the_events_topic_reads_one_event_or_a_request_s_events_collected() -> None:
+    one, first, second = occurrence(), occurrence(), purchase("12.30")
+    fields = [event.model_dump() for event in (first, second)]
+    collected = encode_collected(
+        fields, message_id=first.event_id, producer="test", produced_at=first.received_at
+    )
+    assert decode_occurrences(encode(one, message_id=one.event_id, producer="t")) == [one]
+    assert decode_occurrences(collected) == [first, second]
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"schema_name": "pulse.other"}, "does not match any of the expected tags"),
+        ({"schema_version": 2}, "schema_version"),
+        ({"payload": {"events": []}}, "payload.events"),
+    ],
+)
+def test_the_events_topic_refuses_other_schemas_versions_and_empty_collections(
+    change: dict[str, object], error: str
+) -> None:
+    event = occurrence()
+    body = json.loads(
+        encode_collected(
+            [event.model_dump()],
+            message_id=event.event_id,
+            producer="test",
+            produced_at=event.received_at,
+        )
+    )
+    with pytest.raises(MessageDecodeError, match=error):
+        decode_occurrences(json.dumps(body | change).encode())

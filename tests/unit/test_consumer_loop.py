@@ -3,10 +3,16 @@
 from collections.abc import Sequence
 from pathlib import Path
 
-from common_messaging import EVENTS_DLQ, EVENTS_RAW, EventOccurred, OutgoingMessage
+from common_messaging import (
+    EVENTS_DLQ,
+    EVENTS_RAW,
+    EventOccurred,
+    OutgoingMessage,
+    decode_occurrences,
+)
 from common_messaging.bus.sqlite_log import SqliteLogConsumer, SqliteLogPublisher
 from core_service.consumer.loop import OccurrenceConsumer
-from tests.support.factories import message, occurrence
+from tests.support.factories import collected_message, message, occurrence
 
 
 class FakeStore:
@@ -96,3 +102,33 @@ def test_store_outage_rewinds_and_nothing_is_lost(tmp_path: Path) -> None:
     store.down = False
     assert loop.step() == 2
     assert store.stored == events
+
+
+def test_a_request_s_collected_events_are_stored_with_single_event_messages(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bus.sqlite3"
+    store = FakeStore()
+    loop, publisher = _loop(path, store)
+    request, alone = [occurrence(), occurrence(), occurrence()], occurrence()
+    publisher.publish_sync(EVENTS_RAW, [collected_message(request), message(alone)])
+    assert loop.step() == 2  # messages committed
+    assert store.stored == [*request, alone]
+    assert SqliteLogConsumer(path, "core", [EVENTS_RAW]).poll(10, 0.05) == []
+
+
+def test_an_event_refused_from_a_collected_message_is_set_aside_alone(tmp_path: Path) -> None:
+    """Its companions are stored; the dead-letter topic gets the refused event as a message of
+    its own, so a replay brings back that event and nothing the store already took."""
+    path = tmp_path / "bus.sqlite3"
+    store = FakeStore()
+    store.poison_names = {"bad"}
+    loop, publisher = _loop(path, store)
+    before, bad, after = occurrence(), occurrence(name="bad"), occurrence()
+    publisher.publish_sync(EVENTS_RAW, [collected_message([before, bad, after])])
+    assert loop.step() == 1
+    assert store.stored == [before, after]
+    [(value, headers)] = _dead_letters(path)
+    assert decode_occurrences(value) == [bad]
+    assert headers["error"].startswith("store_error: ValueError")
+    assert headers["source_topic"] == EVENTS_RAW and headers["source_offset"] == "1"
