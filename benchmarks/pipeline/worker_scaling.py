@@ -2,17 +2,17 @@
 
 Each round gets a fresh scratch (database with the catalog seeded, topics with the default six
 partitions, consumer groups, index prefix), so every event is new to it. The N collected events
-(as entry_service publishes them, keyed by visitor) are produced to the events topic BEFORE the
-clock starts; then the real `pulse worker --workers K` is started as a process, and the clock
-runs from its start until all N are stored in Postgres (`event_occurrences`), and, separately,
-until all N are searchable in the analytics index (refreshed at each poll). So every figure
-includes the process start, the imports, the group joins and the first assignment: what an
-operator gets from starting more processes on a backlog. The drain rate (from the first stored
-event to the last) leaves the start-up out. Wall clock on a shared two-core machine moves with
-whatever else runs, so each round also takes the CPU the worker processes used during the drain
-and the Postgres backends that served them (from /proc), per 1,000 events, and how often a
-poll found a backend of the round's database waiting on a lock (the processes share rows, e.g.
-the dashboard rollups' buckets).
+(as entry_service publishes them: a message per request and visitor, keyed by visitor) are
+produced to the events topic BEFORE the clock starts; then the real `pulse worker --workers K`
+is started as a process, and the clock runs from its start until all N are stored in Postgres
+(`event_occurrences`), and, separately, until all N are searchable in the analytics index
+(refreshed at each poll). So every figure includes the process start, the imports, the group
+joins and the first assignment: what an operator gets from starting more processes on a
+backlog. The drain rate (from the first stored event to the last) leaves the start-up out.
+Wall clock on a shared two-core machine moves with whatever else runs, so each round also takes
+the CPU the worker processes used during the drain and the Postgres backends that served them
+(from /proc), per 1,000 events, and how often a poll found a backend of the round's database
+waiting on a lock (the processes share rows, e.g. the dashboard rollups' buckets).
 
 Rounds alternate the order (K = 1, 2, then 2, 1, ...) so the machine's load hits both alike.
 The report gives each round, the median per K, the ratio of the medians K=2 / K=1, the load
@@ -192,17 +192,23 @@ def _workers_cpu(proc: subprocess.Popen[bytes], pg: Engine) -> tuple[float, floa
 
 
 def _round(
-    s: Scratch, catalog: Catalog, backlog: list[OutgoingMessage], workers: int, timeout_s: float
+    s: Scratch,
+    catalog: Catalog,
+    backlog: list[OutgoingMessage],
+    n: int,
+    workers: int,
+    timeout_s: float,
 ) -> Round:
     seeding = Database(make_engine(s.database_url))
     with seeding.unit_of_work() as session:
         seed_catalog(session, catalog, datetime.now(UTC))
     seeding.dispose()
-    # The backlog, produced before the clock (the same events in every round).
+    # The backlog of n events (a message per request and visitor, as the edge publishes them),
+    # produced before the clock; the same in every round.
     raw_kafka_produce(s.engines.kafka, s.topic_prefix, backlog)
     pg = create_engine(s.database_url)
     es = Elasticsearch(s.engines.elasticsearch, request_timeout=30)
-    pattern, n = f"{s.es_prefix}-*", len(backlog)
+    pattern = f"{s.es_prefix}-*"
     seen = _Progress(n)
     with tempfile.TemporaryDirectory(prefix="worker-scaling-") as tmp:
         log = Path(tmp) / "worker.log"
@@ -290,14 +296,15 @@ def main(argv: list[str] | None = None) -> int:
         catalog = Catalog()
         backlog = kafka_messages(generate_events(catalog, args.events))
         partitions = BusSettings().kafka_partitions
-        out(f"{args.events:,} events per round, backlog produced before the clock; topics of "
+        out(f"{args.events:,} events ({len(backlog):,} messages) per round, backlog produced "
+            f"before the clock; topics of "
             f"{partitions} partitions; `pulse worker --workers K` for K in {ks}, "
             f"{args.rounds} rounds each")  # fmt: skip
         out(f"nproc {os.cpu_count()}, load average at start (1/5/15 min): {_load()}")
         measured: dict[int, list[Round]] = {k: [] for k in ks}
         for i, k in enumerate(_order(ks, args.rounds)):
             with scratch(engines) as s:
-                r = _round(s, catalog, backlog, k, args.timeout)
+                r = _round(s, catalog, backlog, args.events, k, args.timeout)
             measured[k].append(r)
             out(f"  round {i + 1}: K={k}  ready {r.ready_s:5.1f} s, first stored "
                 f"{r.first_stored_s:5.1f} s, all stored {r.stored_s:5.1f} s "

@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient
 from common_messaging import EVENTS_RAW
 from common_messaging.bus import BusSettings, open_publisher
 from tests.engines import engine_url
-from tests.support.factories import message, occurrence, seed_site
+from tests.support.factories import collected_message, occurrence, seed_site
 from tests.support.fault_deployment import Deployment, deployment, wait_until
 
 pytestmark = [
@@ -64,10 +64,10 @@ def _shared_by_two(pulse: Deployment) -> bool:
 
 
 def _publish(pulse: Deployment, site_id: uuid.UUID, per_visitor: int) -> set[str]:
-    events = [
-        occurrence(site_id=site_id, anonymous_id=f"visitor-{v}")
+    """A request's worth of events for every visitor, one message each, as the edge publishes."""
+    requests = [
+        [occurrence(site_id=site_id, anonymous_id=f"visitor-{v}") for _ in range(per_visitor)]
         for v in range(VISITORS)
-        for _ in range(per_visitor)
     ]
     bus = BusSettings(
         kafka_bootstrap_servers=pulse.env["PULSE_KAFKA_BOOTSTRAP_SERVERS"],
@@ -75,10 +75,10 @@ def _publish(pulse: Deployment, site_id: uuid.UUID, per_visitor: int) -> set[str
     )
     publisher = open_publisher(bus)
     try:
-        publisher.publish_sync(EVENTS_RAW, [message(e) for e in events])
+        publisher.publish_sync(EVENTS_RAW, [collected_message(r) for r in requests])
     finally:
         publisher.close()
-    return {str(e.event_id) for e in events}
+    return {str(e.event_id) for r in requests for e in r}
 
 
 def _partitions_with_messages(pulse: Deployment) -> set[int]:
