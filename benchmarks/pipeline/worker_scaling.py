@@ -12,7 +12,9 @@ backlog. The drain rate (from the first stored event to the last) leaves the sta
 Wall clock on a shared two-core machine moves with whatever else runs, so each round also takes
 the CPU the worker processes used during the drain and the Postgres backends that served them
 (from /proc), per 1,000 events, and how often a poll found a backend of the round's database
-waiting on a lock (the processes share rows, e.g. the dashboard rollups' buckets).
+waiting on a lock (the processes share rows, e.g. the dashboard rollups' buckets), and the
+whole machine's CPU busy share during the drain (/proc/stat): near 100 %, more processes have
+no core to run on.
 
 Rounds alternate the order (K = 1, 2, then 2, 1, ...) so the machine's load hits both alike.
 The report gives each round, the median per K, the ratio of the medians K=2 / K=1, the load
@@ -71,6 +73,7 @@ class Round:
     postgres_cpu_s: float  # the Postgres backends' that served them
     lock_wait_share: float  # of the polls until all stored, those with a backend waiting on a lock
     first_rows: int  # already stored when the first stored event was seen
+    machine_busy: float  # the whole machine's CPU busy share during the drain (all cores)
 
     @property
     def cpu_ms_per_1000(self) -> tuple[float, float]:
@@ -191,6 +194,14 @@ def _workers_cpu(proc: subprocess.Popen[bytes], pg: Engine) -> tuple[float, floa
     return workers, backends
 
 
+def _machine_cpu() -> tuple[float, float]:
+    """The machine's CPU jiffies so far, (busy, total) over all cores, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])  # user .. steal; guest time is already in user
+    return float(total - idle), float(total)
+
+
 def _round(
     s: Scratch,
     catalog: Catalog,
@@ -222,6 +233,7 @@ def _round(
             )
         try:
             at_first: tuple[float, float] | None = None
+            machine_at_first: tuple[float, float] | None = None
             while not seen.done:
                 if proc.poll() is not None:
                     raise WorkerStalled(
@@ -234,10 +246,11 @@ def _round(
                     )
                 _poll(seen, time.perf_counter() - started, port, pg, es, pattern)
                 if at_first is None and seen.first is not None:
-                    at_first = _workers_cpu(proc, pg)
+                    at_first, machine_at_first = _workers_cpu(proc, pg), _machine_cpu()
                 time.sleep(POLL_S)
-            assert at_first is not None
-            at_done = _workers_cpu(proc, pg)
+            assert at_first is not None and machine_at_first is not None
+            at_done, machine_at_done = _workers_cpu(proc, pg), _machine_cpu()
+            busy, total = (b - a for a, b in zip(machine_at_first, machine_at_done, strict=True))
             # The drain's CPU: from the first stored batch on, the start-up (imports, joins) left
             # out; the Postgres backends' are counted whole (the seeding's backend is gone).
             cpu, backends_cpu = at_done[0] - at_first[0], at_done[1]
@@ -266,6 +279,7 @@ def _round(
         backends_cpu,
         seen.lock_waits / max(seen.polls, 1),
         seen.first_rows,
+        busy / max(total, 1e-9),
     )
 
 
@@ -311,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"({r.stored_rate:6,.0f} events/s; drain {r.drain_rate:6,.0f}/s), all indexed "
                 f"{r.indexed_s:5.1f} s ({r.indexed_rate:6,.0f} events/s); CPU ms per 1,000 events: "
                 f"workers {r.cpu_ms_per_1000[0]:,.0f}, Postgres {r.cpu_ms_per_1000[1]:,.0f}; "
-                f"lock waits in {r.lock_wait_share:.0%} of polls; exit {r.exit_code}; "
+                f"lock waits in {r.lock_wait_share:.0%} of polls; machine CPU busy in the drain "
+                f"{r.machine_busy:.0%}; exit {r.exit_code}; "
                 f"load {_load()}")  # fmt: skip
         _report(measured, ks[0])
         return 0
@@ -341,7 +356,8 @@ def _report(measured: dict[int, list[Round]], base: int) -> None:
         out(f"  median K={k}: stored {stored:,.0f} events/s, indexed {indexed:,.0f} events/s, "
             f"drain {drain:,.0f} events/s; CPU ms per 1,000 events: workers "
             f"{median(k, lambda r: r.cpu_ms_per_1000[0]):,.0f}, Postgres "
-            f"{median(k, lambda r: r.cpu_ms_per_1000[1]):,.0f}{ratio}")  # fmt: skip
+            f"{median(k, lambda r: r.cpu_ms_per_1000[1]):,.0f}; machine CPU busy in the drain "
+            f"{median(k, lambda r: r.machine_busy):.0%}{ratio}")  # fmt: skip
     out(f"  nproc {os.cpu_count()}, load average now (1/5/15 min): {_load()}")
 
 
