@@ -153,8 +153,9 @@ def _cleanup(s: Scratch, databases: list[str]) -> None:
 
 
 # Consumer groups a benchmark may create besides `consumer_group` itself (suffixes to it): the
-# pipeline's index group, and the `pulse worker` of its event -> queryable phase.
-LIVE_GROUP_SUFFIXES = ("-index", "-live", "-live-index", "-live-entries")
+# pipeline's index group, the `pulse worker` of its event -> queryable phase, and the entries
+# group of worker_scaling's `pulse worker`.
+LIVE_GROUP_SUFFIXES = ("-index", "-live", "-live-index", "-live-entries", "-entries")
 
 
 def _delete_kafka(s: Scratch) -> None:

@@ -150,6 +150,7 @@ def deployment(
     engines: Mapping[str, str],
     *,
     entry_processes: int = 1,
+    worker_processes: int = 1,
     postgres: TcpOutage | None = None,
     elasticsearch: TcpOutage | None = None,
     **settings: str,
@@ -195,6 +196,8 @@ def deployment(
         for name, port in zip(names, free_ports(len(names)), strict=True):
             command = "worker" if name == "worker" else "entry"
             args = [PULSE, command, "--host", "127.0.0.1", "--port", str(port)]
+            if name == "worker" and worker_processes > 1:
+                args += ["--workers", str(worker_processes)]
             service = Service(name, f"http://127.0.0.1:{port}", tmp / f"{name}.log", args, env)
             service.start()
             stack.callback(service.stop)
