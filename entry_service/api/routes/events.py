@@ -45,9 +45,11 @@ async def answer_events(request: Request, ports: IngestPorts, max_batch_bytes: i
     (entry_service/api/routes/direct_events.py) that serves the same requests without FastAPI's
     per-request dependency solving."""
     origin = request.headers.get("origin")
-    raw = await read_capped(request, max_batch_bytes)
-    ctx = RequestContext(origin, request.headers.get("user-agent"), utc_now())
     try:
+        # Inside: a page must be able to read a 413 too, or the snippet retries what it
+        # should drop.
+        raw = await read_capped(request, max_batch_bytes)
+        ctx = RequestContext(origin, request.headers.get("user-agent"), utc_now())
         result = await ingest(raw, ctx, ports.limits, ports.sites, ports.publisher)
     except PulseError as exc:  # readable by the snippet, so it drops a 4xx and retries a 503
         metrics.batch_refused(exc)
