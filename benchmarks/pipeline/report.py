@@ -133,10 +133,16 @@ def _print_freshness(label: str, fr: Freshness, target: bool) -> None:
         f"{fr.probes:,} probe events found")  # fmt: skip
     verdict_text = ""
     if target:
-        met = verdict(2.0 / max(fr.percentile(0.95), 1e-9), 1.0) if fr.complete else "MISS"
+        met = (
+            verdict(2.0 / max(fr.percentile(0.95), 1e-9), 1.0)
+            if fr.complete and fr.offered
+            else "MISS"
+        )
         verdict_text = f"target p95 <= 2 s  {met}"
     if not fr.complete:
         verdict_text += "  (incomplete: failed requests or probes never found)"
+    if not fr.offered:
+        verdict_text += "  (the client sent below the rate asked: not the target's rate)"
     out(f"  p50 {fr.median:.2f} s   p95 {fr.percentile(0.95):.2f} s   "
         f"p99 {fr.percentile(0.99):.2f} s   max {fr.percentile(1.0):.2f} s   "
         f"{verdict_text}")  # fmt: skip
