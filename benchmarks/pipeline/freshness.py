@@ -68,13 +68,20 @@ def live_env(s: Scratch, extra: dict[str, str]) -> dict[str, str]:
     return {**extra, "PULSE_KAFKA_TOPIC_PREFIX": s.live_topic_prefix}
 
 
-def worker_env(s: Scratch, tmp: Path) -> dict[str, str]:
-    group = s.consumer_group + "-live"
+def worker_env(
+    s: Scratch,
+    tmp: Path,
+    *,
+    topic_prefix: str,
+    group: str,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """`pulse worker`'s environment on the scratch's engines, topics and consumer groups."""
     return server_env(
         {
             "PULSE_DATABASE_URL": s.database_url,
             "PULSE_KAFKA_BOOTSTRAP_SERVERS": s.engines.kafka,
-            "PULSE_KAFKA_TOPIC_PREFIX": s.live_topic_prefix,
+            "PULSE_KAFKA_TOPIC_PREFIX": topic_prefix,
             "PULSE_ELASTICSEARCH_URL": s.engines.elasticsearch,
             "PULSE_ELASTICSEARCH_INDEX_PREFIX": s.es_prefix,
             # Groups of this run only (Kafka groups are cluster-wide; cleanup deletes them).
@@ -83,6 +90,7 @@ def worker_env(s: Scratch, tmp: Path) -> dict[str, str]:
             "PULSE_ENTRIES_CONSUMER_GROUP": group + "-entries",
             "PULSE_DATA_DIR": str(tmp / "worker-data"),
             "PULSE_LOG_LEVEL": "WARNING",
+            **(extra or {}),
         }
     )
 
@@ -92,7 +100,8 @@ def running_worker(s: Scratch, tmp: Path) -> Iterator[None]:
     port = free_port()
     pulse = str(Path(sys.executable).with_name("pulse"))
     args = [pulse, "worker", "--host", "127.0.0.1", "--port", str(port)]
-    with ready_process(args, port, worker_env(s, tmp), tmp / "worker.log"):
+    env = worker_env(s, tmp, topic_prefix=s.live_topic_prefix, group=s.consumer_group + "-live")
+    with ready_process(args, port, env, tmp / "worker.log"):
         yield
 
 

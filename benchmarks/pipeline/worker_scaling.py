@@ -42,11 +42,12 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import Engine, create_engine, text
 
 from benchmarks.common.facts import out
-from benchmarks.common.http_load import REPO, free_port, server_env
+from benchmarks.common.http_load import REPO, free_port
 from benchmarks.common.process_cpu import cpu_seconds
 from benchmarks.common.scratch import Engines, Scratch, SetupError, scratch
 from benchmarks.pipeline.baselines import raw_kafka_produce
 from benchmarks.pipeline.dataset import Catalog, generate_events, kafka_messages, seed_catalog
+from benchmarks.pipeline.freshness import worker_env
 from common_messaging import OutgoingMessage
 from common_messaging.bus import BusSettings
 from datastore.engine import make_engine
@@ -95,23 +96,10 @@ class Round:
         return drained / max(self.stored_s - self.first_stored_s, 1e-9)
 
 
-def _worker_env(s: Scratch, tmp: Path) -> dict[str, str]:
-    return server_env(
-        {
-            "PULSE_DATABASE_URL": s.database_url,
-            "PULSE_KAFKA_BOOTSTRAP_SERVERS": s.engines.kafka,
-            "PULSE_KAFKA_TOPIC_PREFIX": s.topic_prefix,
-            "PULSE_ELASTICSEARCH_URL": s.engines.elasticsearch,
-            "PULSE_ELASTICSEARCH_INDEX_PREFIX": s.es_prefix,
-            "PULSE_REDIS_URL": s.engines.redis,
-            # Groups of this round only (Kafka groups are cluster-wide; cleanup deletes them).
-            "PULSE_CONSUMER_GROUP": s.consumer_group,
-            "PULSE_INDEX_CONSUMER_GROUP": s.consumer_group + "-index",
-            "PULSE_ENTRIES_CONSUMER_GROUP": s.consumer_group + "-entries",
-            "PULSE_DATA_DIR": str(tmp / "worker-data"),
-            "PULSE_LOG_LEVEL": "WARNING",
-        }
-    )
+def _env(s: Scratch, tmp: Path) -> dict[str, str]:
+    # Groups of this round only (Kafka groups are cluster-wide; cleanup deletes them).
+    extra = {"PULSE_REDIS_URL": s.engines.redis}
+    return worker_env(s, tmp, topic_prefix=s.topic_prefix, group=s.consumer_group, extra=extra)
 
 
 def _ready(port: int) -> bool:
@@ -229,7 +217,7 @@ def _round(
         with log.open("w") as sink:
             started = time.perf_counter()
             proc = subprocess.Popen(
-                args, stdout=sink, stderr=subprocess.STDOUT, env=_worker_env(s, Path(tmp)), cwd=REPO
+                args, stdout=sink, stderr=subprocess.STDOUT, env=_env(s, Path(tmp)), cwd=REPO
             )
         try:
             at_first: tuple[float, float] | None = None
